@@ -1,0 +1,46 @@
+/*
+ * engine: the path from one NDJSON line to alerts.
+ *
+ *   line -> prefilter -> record parser -> rule filter -> @timestamp
+ *        -> label -> window store -> alert JSON -> output callback
+ *
+ * Every line ends in exactly one counter of struct metrics.  The engine
+ * borrows the conf (which must outlive it) and owns the rest.  Inputs
+ * frame their bytes with a struct framer whose callback is engine_line.
+ */
+#ifndef BURSTD_ENGINE_H
+#define BURSTD_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "metrics.h"
+
+struct engine;
+
+/* Receives one alert line (JSON and "\n"), borrowed for the call. */
+typedef void engine_output_cb(void *arg, const char *json, size_t len);
+
+/*
+ * Returns an engine for conf.  With exact set, windows close only at
+ * engine_flush() (replay of complete input); otherwise by watermark.
+ */
+struct engine *engine_new(const struct conf *conf, bool exact,
+    engine_output_cb *out, void *arg);
+void engine_free(struct engine *e);
+
+/* A framer_line_cb: processes one line (no newline). */
+void engine_line(void *engine, const char *line, size_t len);
+
+/* Closes every open window (end of input). */
+void engine_flush(struct engine *e);
+
+struct metrics *engine_metrics(struct engine *e);
+/* Heap allocations made by the parser so far (for the allocation test). */
+uint64_t engine_parser_allocs(const struct engine *e);
+/* Overrides the alert @timestamp clock (tests); 0 restores real time. */
+void engine_set_clock(struct engine *e, int64_t now_ms);
+
+#endif

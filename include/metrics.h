@@ -1,0 +1,58 @@
+/*
+ * metrics: the reason-coded counters.  Every line read, every skip and
+ * every drop lands in exactly one of these, so the summary always adds
+ * up: lines_read = lines_blank + lines_too_long + lines_prefiltered +
+ * lines_parsed, and lines_parsed = the json_* skips + events_*.
+ *
+ * One struct metrics per engine; the engine owns it.  Counters only grow.
+ */
+#ifndef BURSTD_METRICS_H
+#define BURSTD_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define METRICS_FOREACH(X)                                                    \
+	X(bytes_read, "bytes read from inputs")                               \
+	X(lines_read, "lines framed (not counting the blank ones)")           \
+	X(lines_blank, "blank lines ignored")                                 \
+	X(lines_too_long, "lines over max_line_bytes, skipped")               \
+	X(lines_prefiltered, "lines the prefilter proved cannot match")      \
+	X(lines_parsed, "lines given to the JSON parser")                     \
+	X(json_invalid, "lines skipped: invalid JSON or UTF-8")               \
+	X(json_not_object, "lines skipped: top level is not an object")       \
+	X(json_too_deep, "lines skipped: nesting over max_depth")             \
+	X(events_unmatched, "events the rule filter rejected")                \
+	X(events_matched, "events that passed the rule filter")               \
+	X(events_no_timestamp, "matched events skipped: @timestamp missing")  \
+	X(events_bad_timestamp,                                               \
+	    "matched events skipped: @timestamp multi-valued or unparsable")  \
+	X(events_late, "matched events for a window already closed")          \
+	X(events_too_late, "matched events older than the late horizon")     \
+	X(key_combos_cut, "events whose key combinations were cut short")   \
+	X(groups_created, "groups (key and window) created")                  \
+	X(groups_dropped, "events dropped: max_groups reached")               \
+	X(values_dropped, "values not kept: max_values per set reached")      \
+	X(windows_closed, "groups closed and checked")                        \
+	X(alerts, "alerts emitted")                                           \
+	X(alerts_late, "alerts emitted for a window after it closed")         \
+	X(alerts_suppressed, "alerts over max_alerts per window, dropped")
+
+enum metric {
+#define METRIC_ENUM(name, help) M_##name,
+	METRICS_FOREACH(METRIC_ENUM)
+#undef METRIC_ENUM
+	M__COUNT
+};
+
+struct metrics {
+	uint64_t v[M__COUNT]; /* one counter per enum metric */
+};
+
+/* The counter's name as printed ("lines_read"). */
+const char *metrics_name(enum metric m);
+const char *metrics_help(enum metric m);
+/* Writes "name value" lines, one per counter, to f. */
+void metrics_print(const struct metrics *m, FILE *f);
+
+#endif

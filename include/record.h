@@ -1,0 +1,69 @@
+/*
+ * record: one NDJSON line -> the values of the fields a rule needs.
+ *
+ * The parser is built once from the list of field names (dotted ECS
+ * names such as "process.parent.name") and reused for every line.  It
+ * drives yajl's callback API over the line and keeps only the scalars
+ * found under a wanted field, whether the document spells the path with
+ * nested objects, dotted keys or any mix of them; arrays are flattened,
+ * null contributes nothing, numbers and booleans are kept as their JSON
+ * text, strings after JSON unescaping.  Subtrees that cannot lead to a
+ * wanted field are skipped without building their paths.
+ *
+ * A record and every value in it are owned by the parser and valid until
+ * the next parser_parse().  In steady state a parse allocates nothing:
+ * the value arena, the value index and yajl's own memory are recycled.
+ */
+#ifndef BURSTD_RECORD_H
+#define BURSTD_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RECORD_MAX_FIELDS 32
+
+struct parser;
+struct record;
+
+enum parse_result {
+	PARSE_OK,         /* a JSON object; its wanted values are in the record */
+	PARSE_INVALID,    /* not JSON, or a string is not valid UTF-8 */
+	PARSE_NOT_OBJECT, /* valid JSON whose top level is not an object */
+	PARSE_TOO_DEEP,   /* nesting deeper than max_depth */
+};
+
+struct record_value {
+	const char *p; /* bytes, not NUL-terminated */
+	size_t len;    /* length in bytes */
+};
+
+/*
+ * Returns a parser for fields[0..n) (n <= RECORD_MAX_FIELDS); field i is
+ * slot i of the records it produces.  Names are copied.
+ */
+struct parser *parser_new(const char *const *fields, size_t n,
+    size_t max_depth);
+void parser_free(struct parser *ps);
+
+/* Parses one line; on PARSE_OK, *out is the record (owned by ps). */
+enum parse_result parser_parse(struct parser *ps, const char *line,
+    size_t len, const struct record **out);
+
+/* Number of allocations the parser has made from the C heap so far. */
+uint64_t parser_heap_allocs(const struct parser *ps);
+
+/*
+ * The values found for a slot, in document order, duplicates included;
+ * sets *n.  Valid until the next parse.
+ */
+const struct record_value *record_get(const struct record *r, int slot,
+    size_t *n);
+
+/*
+ * Distinct values of a slot: writes at most max of them to out and
+ * returns how many distinct values there are (which may exceed max).
+ */
+size_t record_distinct(const struct record *r, int slot,
+    struct record_value *out, size_t max);
+
+#endif

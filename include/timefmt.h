@@ -1,0 +1,31 @@
+/*
+ * timefmt: event time as Elasticsearch reads a date field, and back.
+ *
+ * Parsing follows the "strict_date_optional_time||epoch_millis" format of
+ * the Defend mappings: first ISO 8601 (yyyy[-MM[-dd]] then optionally
+ * 'T' HH[:mm[:ss[.f]]] with 1 to 9 fraction digits after '.' or ',',
+ * then optionally 'Z', +hh:mm, +hhmm or +hh; no zone means UTC), and
+ * only if that fails, epoch milliseconds (an optionally signed integer,
+ * optionally with a fraction).  Times are kept as milliseconds since the
+ * Unix epoch, UTC; digits below the millisecond are truncated.
+ */
+#ifndef BURSTD_TIMEFMT_H
+#define BURSTD_TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns 0 and sets *ms, or -1 if s is not a date in either format. */
+int timefmt_parse(const char *s, size_t len, int64_t *ms);
+
+/* Largest multiple of unit_ms <= ms (rounds toward minus infinity). */
+int64_t timefmt_floor(int64_t ms, int64_t unit_ms);
+
+/*
+ * Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes and a NUL) into out,
+ * which must hold TIMEFMT_ISO_MAX bytes.  Returns the length.
+ */
+#define TIMEFMT_ISO_MAX 40
+size_t timefmt_iso(int64_t ms, char *out);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * window: event-time windows of groups, watermarks, closing and the cap.
+ *
+ * The store holds one group per (group key, window).  A matched event is
+ * added to the group of each combination of its key values.  Each value
+ * of the rule's watermark_by field (agent.id) has its own watermark, the
+ * largest event time seen from it minus allowed_lateness; a group closes
+ * when its agent's watermark reaches the window's end, or when the store
+ * is flushed.  Closing checks the threshold; the groups of one closing
+ * that pass are sorted (distinct values descending) and at most
+ * max_alerts per window are emitted, the rest counted as suppressed.
+ *
+ * A closed group is kept for late_horizon_ms after its window's end (in
+ * watermark time) so that a late event still counts; if it lifts the
+ * group over the threshold for the first time, the alert goes out then,
+ * marked late.  Each group alerts at most once.
+ *
+ * With allowed_lateness_ms < 0 no watermark ever closes a window: groups
+ * close only at window_flush().  That is how --replay is exact for input
+ * in any order.
+ *
+ * The store owns its groups; it borrows the rule and the metrics.
+ */
+#ifndef BURSTD_WINDOW_H
+#define BURSTD_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "metrics.h"
+#include "record.h"
+#include "rule.h"
+
+struct window_store;
+
+struct window_opts {
+	int64_t allowed_lateness_ms; /* < 0: close only on flush */
+	int64_t late_horizon_ms;     /* keep closed groups this long */
+	size_t max_groups;           /* groups held at once */
+	size_t max_values;           /* kept values per value set */
+	size_t max_key_combos;       /* key combinations per event */
+};
+
+typedef void window_alert_cb(void *arg, const struct alert *a);
+
+struct window_store *window_new(const struct rule *rule,
+    const struct window_opts *opts, struct metrics *metrics,
+    window_alert_cb *cb, void *arg);
+void window_free(struct window_store *ws);
+
+/*
+ * Adds a matched event at event time ts_ms with the given label, then
+ * closes whatever the event's watermark advance allows.
+ */
+void window_add(struct window_store *ws, const struct record *rec,
+    int64_t ts_ms, unsigned label);
+
+/* Closes every open group (end of input or shutdown). */
+void window_flush(struct window_store *ws);
+
+/* Groups held (open and closed). */
+size_t window_groups(const struct window_store *ws);
+
+#endif

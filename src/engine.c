@@ -1,0 +1,159 @@
+/*
+ * engine: wires the stages together and keeps the counters honest.
+ */
+#include <stdlib.h>
+
+#include "alert.h"
+#include "engine.h"
+#include "prefilter.h"
+#include "record.h"
+#include "timefmt.h"
+#include "util.h"
+#include "window.h"
+
+struct engine {
+	const struct conf *conf;   /* borrowed */
+	struct metrics metrics;    /* every counter */
+	struct prefilter *pf;      /* NULL when disabled */
+	struct parser *parser;     /* fields of the rule */
+	struct window_store *ws;   /* groups and windows */
+	engine_output_cb *out;     /* receives alert lines */
+	void *arg;                 /* passed to out */
+	struct buf alert;          /* scratch for one alert line */
+	int64_t clock_ms;          /* fixed alert time, 0: real time */
+};
+
+static void
+alert_cb(void *arg, const struct alert *a)
+{
+	struct engine *e = arg;
+	int64_t now = e->clock_ms ? e->clock_ms : real_now_ms();
+
+	e->alert.len = 0;
+	if (alert_format(a, now, &e->alert) < 0)
+		fatalx("cannot format an alert");
+	e->out(e->arg, e->alert.data, e->alert.len);
+}
+
+static struct prefilter *
+build_prefilter(const struct rule *r)
+{
+	struct prefilter *pf = prefilter_new();
+
+	for (size_t i = 0; i < r->nclauses; i++) {
+		const struct clause *c = &r->clauses[i];
+		/* A clause whose literals JSON may spell otherwise adds none. */
+		(void)prefilter_add_group(pf, (const char *const *)c->values.v,
+		    c->values.n, c->ignore_case);
+	}
+	prefilter_seal(pf);
+	return pf;
+}
+
+struct engine *
+engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
+    void *arg)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	struct window_opts wo = {
+		.allowed_lateness_ms = exact ? -1 : conf->allowed_lateness_ms,
+		.late_horizon_ms = conf->late_horizon_ms,
+		.max_groups = conf->max_groups,
+		.max_values = conf->max_values,
+		.max_key_combos = conf->max_key_combos,
+	};
+
+	e->conf = conf;
+	e->out = out;
+	e->arg = arg;
+	if (conf->prefilter)
+		e->pf = build_prefilter(conf->rule);
+	e->parser = parser_new(conf->rule->fields, conf->rule->nfields,
+	    conf->max_depth);
+	e->ws = window_new(conf->rule, &wo, &e->metrics, alert_cb, e);
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	prefilter_free(e->pf);
+	parser_free(e->parser);
+	window_free(e->ws);
+	buf_free(&e->alert);
+	free(e);
+}
+
+void
+engine_line(void *engine, const char *line, size_t len)
+{
+	struct engine *e = engine;
+	struct metrics *m = &e->metrics;
+	const struct rule *r = e->conf->rule;
+	const struct record *rec;
+	struct record_value ts[2];
+	int64_t ts_ms;
+
+	if (e->pf != NULL && !prefilter_pass(e->pf, line, len)) {
+		m->v[M_lines_prefiltered]++;
+		return;
+	}
+	m->v[M_lines_parsed]++;
+	switch (parser_parse(e->parser, line, len, &rec)) {
+	case PARSE_OK:
+		break;
+	case PARSE_INVALID:
+		m->v[M_json_invalid]++;
+		return;
+	case PARSE_NOT_OBJECT:
+		m->v[M_json_not_object]++;
+		return;
+	case PARSE_TOO_DEEP:
+		m->v[M_json_too_deep]++;
+		return;
+	}
+	if (!rule_match(r, rec)) {
+		m->v[M_events_unmatched]++;
+		return;
+	}
+	m->v[M_events_matched]++;
+	switch (record_distinct(rec, r->time_slot, ts, 2)) {
+	case 0:
+		m->v[M_events_no_timestamp]++;
+		return;
+	case 1:
+		if (timefmt_parse(ts[0].p, ts[0].len, &ts_ms) == 0)
+			break;
+		/* FALLTHROUGH */
+	default:
+		m->v[M_events_bad_timestamp]++;
+		return;
+	}
+	window_add(e->ws, rec, ts_ms, rule_label(r, rec));
+}
+
+void
+engine_flush(struct engine *e)
+{
+	window_flush(e->ws);
+}
+
+struct metrics *
+engine_metrics(struct engine *e)
+{
+	return &e->metrics;
+}
+
+uint64_t
+engine_parser_allocs(const struct engine *e)
+{
+	return parser_heap_allocs(e->parser);
+}
+
+void
+engine_set_clock(struct engine *e, int64_t now_ms)
+{
+	e->clock_ms = now_ms;
+}

@@ -1,0 +1,233 @@
+/*
+ * prefilter: literal needle groups, scanned with 16-byte vectors.
+ *
+ * The first (most selective) group is searched with the "first and last
+ * byte" vector scan: for every position i, compare byte i with the
+ * needle's first byte and byte i+n-1 with its last, 16 positions at a
+ * time, and verify the candidates.  ASCII case folding is an OR with 0x20
+ * applied to letter positions only, so it can only add candidates, never
+ * lose one.  The other groups are checked only on lines that pass the
+ * first, with a plain search.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prefilter.h"
+#include "util.h"
+
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
+struct needle {
+	char *s;       /* the needle, folded to lower case if ignore_case */
+	size_t len;    /* its length, > 0 */
+	uint8_t first; /* s[0] */
+	uint8_t last;  /* s[len - 1] */
+	uint8_t ffold; /* 0x20 if s[0] is a letter and case is ignored */
+	uint8_t lfold; /* likewise for s[len - 1] */
+};
+
+struct group {
+	struct needle *needles; /* one must occur */
+	size_t n;               /* count of needles */
+	bool ignore_case;       /* ASCII case-insensitive comparison */
+};
+
+struct prefilter {
+	struct group *groups; /* all must be satisfied */
+	size_t n;             /* count of groups */
+};
+
+struct prefilter *
+prefilter_new(void)
+{
+	return xcalloc(1, sizeof(struct prefilter));
+}
+
+void
+prefilter_free(struct prefilter *pf)
+{
+	if (pf == NULL)
+		return;
+	for (size_t i = 0; i < pf->n; i++) {
+		for (size_t j = 0; j < pf->groups[i].n; j++)
+			free(pf->groups[i].needles[j].s);
+		free(pf->groups[i].needles);
+	}
+	free(pf->groups);
+	free(pf);
+}
+
+static bool
+is_alpha(uint8_t c)
+{
+	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static uint8_t
+lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+}
+
+/* A needle JSON must spell literally: no byte that may be escaped. */
+static bool
+is_literal(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\' || *p == '/')
+			return false;
+	return *s != '\0';
+}
+
+int
+prefilter_add_group(struct prefilter *pf, const char *const *needles,
+    size_t n, bool ignore_case)
+{
+	struct group g = {0};
+
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!is_literal(needles[i]))
+			return -1;
+	g.needles = xcalloc(n, sizeof(*g.needles));
+	g.n = n;
+	g.ignore_case = ignore_case;
+	for (size_t i = 0; i < n; i++) {
+		struct needle *nd = &g.needles[i];
+		nd->s = xstrdup(needles[i]);
+		nd->len = strlen(nd->s);
+		if (ignore_case)
+			for (size_t k = 0; k < nd->len; k++)
+				nd->s[k] = (char)lower((uint8_t)nd->s[k]);
+		nd->first = (uint8_t)nd->s[0];
+		nd->last = (uint8_t)nd->s[nd->len - 1];
+		nd->ffold = ignore_case && is_alpha(nd->first) ? 0x20 : 0;
+		nd->lfold = ignore_case && is_alpha(nd->last) ? 0x20 : 0;
+	}
+	pf->groups = xreallocarray(pf->groups, pf->n + 1, sizeof(*pf->groups));
+	pf->groups[pf->n++] = g;
+	return 0;
+}
+
+static size_t
+shortest(const struct group *g)
+{
+	size_t m = SIZE_MAX;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (g->needles[i].len < m)
+			m = g->needles[i].len;
+	return m;
+}
+
+/* Fewer needles first, then longer ones: a rough guess at selectivity. */
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	size_t sx = shortest(x), sy = shortest(y);
+	return sx == sy ? 0 : sx > sy ? -1 : 1;
+}
+
+void
+prefilter_seal(struct prefilter *pf)
+{
+	if (pf->n > 1)
+		qsort(pf->groups, pf->n, sizeof(*pf->groups), group_cmp);
+}
+
+size_t
+prefilter_groups(const struct prefilter *pf)
+{
+	return pf->n;
+}
+
+static bool
+equal_at(const struct needle *nd, const uint8_t *p, bool ignore_case)
+{
+	if (!ignore_case)
+		return memcmp(p, nd->s, nd->len) == 0;
+	for (size_t k = 0; k < nd->len; k++)
+		if (lower(p[k]) != (uint8_t)nd->s[k])
+			return false;
+	return true;
+}
+
+static bool
+find_scalar(const struct needle *nd, const uint8_t *p, size_t len,
+    size_t from, bool ignore_case)
+{
+	for (size_t i = from; i + nd->len <= len; i++)
+		if ((p[i] | nd->ffold) == nd->first &&
+		    (p[i + nd->len - 1] | nd->lfold) == nd->last &&
+		    equal_at(nd, p + i, ignore_case))
+			return true;
+	return false;
+}
+
+static bool
+find(const struct needle *nd, const uint8_t *p, size_t len, bool ignore_case)
+{
+	size_t i = 0;
+
+	if (nd->len == 1 && !ignore_case)
+		return memchr(p, nd->first, len) != NULL;
+	if (len >= nd->len + 15) {
+		v16 vf, vl, ff, lf;
+		for (int k = 0; k < 16; k++) {
+			vf[k] = nd->first;
+			vl[k] = nd->last;
+			ff[k] = nd->ffold;
+			lf[k] = nd->lfold;
+		}
+		/* Positions i..i+15 are candidates; i+15+len-1 < len. */
+		for (; i + 15 + nd->len <= len; i += 16) {
+			v16 a, b;
+			uint64_t w[2];
+			memcpy(&a, p + i, 16);
+			memcpy(&b, p + i + nd->len - 1, 16);
+			v16 m = (v16)((a | ff) == vf) & (v16)((b | lf) == vl);
+			memcpy(w, &m, 16);
+			if ((w[0] | w[1]) == 0)
+				continue;
+			for (int k = 0; k < 16; k++)
+				if (m[k] && equal_at(nd, p + i + k, ignore_case))
+					return true;
+		}
+	}
+	return find_scalar(nd, p, len, i, ignore_case);
+}
+
+static bool
+has_unicode_escape(const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len, *q = p;
+
+	while ((q = memchr(q, '\\', (size_t)(end - q))) != NULL) {
+		if (q + 1 < end && q[1] == 'u')
+			return true;
+		q += 1;
+	}
+	return false;
+}
+
+bool
+prefilter_pass(const struct prefilter *pf, const char *line, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)line;
+
+	for (size_t i = 0; i < pf->n; i++) {
+		const struct group *g = &pf->groups[i];
+		bool found = false;
+		for (size_t j = 0; j < g->n && !found; j++)
+			found = find(&g->needles[j], p, len, g->ignore_case);
+		if (!found)
+			return has_unicode_escape(p, len);
+	}
+	return true;
+}

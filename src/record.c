@@ -1,0 +1,498 @@
+/*
+ * record: yajl SAX callbacks -> per-slot values.
+ *
+ * The parser tracks the dotted path of the current position in `path`.
+ * Each open container has a level on `stack`: a map level remembers the
+ * path length at which its keys start; every level remembers the slot
+ * that values directly inside it belong to (for arrays, the slot of the
+ * key that holds the array) and whether the subtree is dead, that is,
+ * whether no wanted field can lie below it.  A key under a live map is
+ * appended to the path and looked up once, in a small open-addressing
+ * table holding every wanted name and every dot-prefix of one.
+ *
+ * yajl handles are recycled through a tiny free list of blocks (the
+ * "pool"), so a fresh handle per line costs no call to malloc once the
+ * pool is warm, and a handle left in an error state is never reused.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include <yajl/yajl_parse.h>
+
+#include "record.h"
+#include "log.h"
+#include "util.h"
+
+#define PATH_MAX_BYTES 256
+#define POOL_BLOCKS 16
+
+enum { ENTRY_FIELD = 1, ENTRY_PREFIX = 2 };
+
+struct entry {
+	char *name;    /* NULL: empty table slot */
+	size_t len;    /* strlen(name) */
+	int slot;      /* field slot, if kind has ENTRY_FIELD */
+	int kind;      /* ENTRY_FIELD | ENTRY_PREFIX */
+};
+
+struct level {
+	uint32_t base; /* map: path length where its keys begin */
+	int slot;      /* slot of values directly inside, or -1 */
+	bool is_map;   /* a map (else an array) */
+	bool dead;     /* no wanted field below */
+	bool prefix;   /* the current position prefixes a wanted name */
+};
+
+struct raw_value {
+	uint32_t slot; /* field slot */
+	uint32_t off;  /* offset in the arena */
+	uint32_t len;  /* length */
+};
+
+struct pool_block {
+	size_t cap;            /* usable bytes after the header */
+	max_align_t align[];   /* user memory */
+};
+
+struct record {
+	struct record_value *vals;  /* values, grouped by slot */
+	size_t start[RECORD_MAX_FIELDS + 1]; /* slot i: vals[start[i]..start[i+1]) */
+};
+
+struct parser {
+	struct entry *table;        /* names and prefixes, open addressing */
+	size_t mask;                /* table size - 1 */
+	size_t nfields;             /* slots in use */
+	size_t max_depth;           /* deepest nesting accepted */
+	size_t max_name;            /* longest wanted name */
+
+	yajl_handle yajl;           /* handle for the current line */
+	yajl_alloc_funcs afuncs;    /* routes yajl's memory through the pool */
+	struct pool_block *pool[POOL_BLOCKS]; /* free blocks */
+	size_t npool;               /* entries of pool in use */
+	uint64_t heap_allocs;       /* calls into the C heap */
+
+	char path[PATH_MAX_BYTES];  /* dotted path of the current key */
+	uint32_t path_len;          /* bytes of path in use */
+	struct level *stack;        /* open containers, max_depth entries */
+	size_t depth;               /* entries of stack in use */
+	bool saw_top;               /* the top-level value has started */
+	enum parse_result fail;     /* why the callbacks cancelled */
+
+	struct buf arena;           /* bytes of this line's values */
+	struct raw_value *raw;      /* values in document order */
+	size_t nraw, capraw;        /* entries used and allocated */
+	struct record rec;          /* the result, values grouped by slot */
+	size_t caprec;              /* entries allocated in rec.vals */
+};
+
+/* The pool: yajl's allocations, recycled. */
+
+static void *
+pool_malloc(void *ctx, size_t sz)
+{
+	struct parser *ps = ctx;
+	struct pool_block *b;
+
+	for (size_t i = 0; i < ps->npool; i++) {
+		if (ps->pool[i]->cap >= sz) {
+			b = ps->pool[i];
+			ps->pool[i] = ps->pool[--ps->npool];
+			return b->align;
+		}
+	}
+	ps->heap_allocs++;
+	b = xmalloc(sizeof(*b) + sz);
+	b->cap = sz;
+	return b->align;
+}
+
+static struct pool_block *
+block_of(void *p)
+{
+	return (struct pool_block *)((char *)p - offsetof(struct pool_block,
+						     align));
+}
+
+static void
+pool_free(void *ctx, void *p)
+{
+	struct parser *ps = ctx;
+	struct pool_block *b;
+
+	if (p == NULL)
+		return;
+	b = block_of(p);
+	if (ps->npool < POOL_BLOCKS) {
+		ps->pool[ps->npool++] = b;
+		return;
+	}
+	free(b);
+}
+
+static void *
+pool_realloc(void *ctx, void *p, size_t sz)
+{
+	void *q;
+
+	if (p == NULL)
+		return pool_malloc(ctx, sz);
+	if (block_of(p)->cap >= sz)
+		return p;
+	q = pool_malloc(ctx, sz);
+	memcpy(q, p, block_of(p)->cap);
+	pool_free(ctx, p);
+	return q;
+}
+
+/* The name table. */
+
+static struct entry *
+lookup(const struct parser *ps, const char *s, size_t len)
+{
+	uint64_t h = XXH3_64bits(s, len);
+
+	for (size_t i = h & ps->mask;; i = (i + 1) & ps->mask) {
+		struct entry *e = &ps->table[i];
+		if (e->name == NULL)
+			return NULL;
+		if (e->len == len && memcmp(e->name, s, len) == 0)
+			return e;
+	}
+}
+
+static void
+insert(struct parser *ps, const char *s, size_t len, int kind, int slot)
+{
+	uint64_t h = XXH3_64bits(s, len);
+	size_t i;
+
+	for (i = h & ps->mask; ps->table[i].name != NULL;
+	     i = (i + 1) & ps->mask) {
+		struct entry *e = &ps->table[i];
+		if (e->len == len && memcmp(e->name, s, len) == 0) {
+			e->kind |= kind;
+			if (kind == ENTRY_FIELD)
+				e->slot = slot;
+			return;
+		}
+	}
+	ps->table[i].name = xstrndup(s, len);
+	ps->table[i].len = len;
+	ps->table[i].kind = kind;
+	ps->table[i].slot = kind == ENTRY_FIELD ? slot : -1;
+}
+
+/* The callbacks. */
+
+static int
+add_value(struct parser *ps, const char *s, size_t len)
+{
+	struct level *lv = &ps->stack[ps->depth - 1];
+
+	if (lv->slot < 0)
+		return 1;
+	if (ps->nraw == ps->capraw) {
+		ps->capraw = ps->capraw ? ps->capraw * 2 : 64;
+		ps->raw = xreallocarray(ps->raw, ps->capraw, sizeof(*ps->raw));
+		ps->heap_allocs++;
+	}
+	if (ps->arena.len + len + 1 > ps->arena.cap)
+		ps->heap_allocs++;
+	ps->raw[ps->nraw].slot = (uint32_t)lv->slot;
+	ps->raw[ps->nraw].off = (uint32_t)ps->arena.len;
+	ps->raw[ps->nraw].len = (uint32_t)len;
+	ps->nraw++;
+	buf_append(&ps->arena, s, len);
+	return 1;
+}
+
+/* A scalar at the top level is a document that is not an object. */
+static int
+scalar(struct parser *ps, const char *s, size_t len)
+{
+	if (ps->depth == 0) {
+		ps->fail = PARSE_NOT_OBJECT;
+		return 0;
+	}
+	return add_value(ps, s, len);
+}
+
+static int
+cb_null(void *ctx)
+{
+	struct parser *ps = ctx;
+
+	/* null contributes no value, but may still be a whole document. */
+	if (ps->depth == 0) {
+		ps->fail = PARSE_NOT_OBJECT;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+cb_boolean(void *ctx, int b)
+{
+	return b ? scalar(ctx, "true", 4) : scalar(ctx, "false", 5);
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	return scalar(ctx, s, len);
+}
+
+static int
+cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return scalar(ctx, (const char *)s, len);
+}
+
+static int
+open_level(struct parser *ps, bool is_map)
+{
+	struct level *lv;
+
+	if (ps->depth == 0) {
+		if (ps->saw_top || !is_map) {
+			ps->fail = PARSE_NOT_OBJECT;
+			return 0;
+		}
+		ps->saw_top = true;
+	}
+	if (ps->depth == ps->max_depth) {
+		ps->fail = PARSE_TOO_DEEP;
+		return 0;
+	}
+	lv = &ps->stack[ps->depth];
+	lv->is_map = is_map;
+	lv->base = ps->path_len;
+	if (ps->depth == 0) {
+		lv->slot = -1;
+		lv->dead = false;
+		lv->prefix = false;
+	} else {
+		const struct level *up = &ps->stack[ps->depth - 1];
+		/*
+		 * An array stands where its key stands; a map below a
+		 * position that prefixes no wanted name holds nothing wanted.
+		 */
+		lv->slot = is_map ? -1 : up->slot;
+		lv->prefix = is_map ? false : up->prefix;
+		lv->dead = up->dead || (is_map && !up->prefix);
+	}
+	ps->depth++;
+	return 1;
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	return open_level(ctx, true);
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	return open_level(ctx, false);
+}
+
+static int
+cb_end(void *ctx)
+{
+	struct parser *ps = ctx;
+
+	ps->depth--;
+	ps->path_len = ps->stack[ps->depth].base;
+	return 1;
+}
+
+static int
+cb_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct parser *ps = ctx;
+	struct level *lv = &ps->stack[ps->depth - 1];
+	const struct entry *e;
+	size_t need;
+
+	lv->slot = -1;
+	lv->prefix = false;
+	if (lv->dead)
+		return 1;
+	need = lv->base + (lv->base > 0) + len;
+	if (need > ps->max_name) {
+		ps->path_len = lv->base;
+		return 1;
+	}
+	if (lv->base > 0)
+		ps->path[lv->base] = '.';
+	memcpy(ps->path + lv->base + (lv->base > 0), key, len);
+	ps->path_len = (uint32_t)need;
+	e = lookup(ps, ps->path, need);
+	if (e != NULL) {
+		if (e->kind & ENTRY_FIELD)
+			lv->slot = e->slot;
+		lv->prefix = (e->kind & ENTRY_PREFIX) != 0;
+	}
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_boolean,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_map_key,
+	.yajl_end_map = cb_end,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = cb_end,
+};
+
+struct parser *
+parser_new(const char *const *fields, size_t n, size_t max_depth)
+{
+	struct parser *ps = xcalloc(1, sizeof(*ps));
+	size_t want = 16;
+
+	if (n > RECORD_MAX_FIELDS)
+		fatalx("parser: %zu fields, at most %d", n,
+		    RECORD_MAX_FIELDS);
+	/* Every name and each of its dot-prefixes, at load <= 1/4. */
+	for (size_t i = 0; i < n; i++)
+		want += strlen(fields[i]) + 1;
+	while (want & (want - 1))
+		want &= want - 1;
+	ps->mask = want * 4 - 1;
+	ps->table = xcalloc(ps->mask + 1, sizeof(*ps->table));
+	ps->nfields = n;
+	ps->max_depth = max_depth > 0 ? max_depth : 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *f = fields[i];
+		size_t len = strlen(f);
+		if (len > PATH_MAX_BYTES)
+			fatalx("parser: field name too long: %s", f);
+		if (len > ps->max_name)
+			ps->max_name = len;
+		insert(ps, f, len, ENTRY_FIELD, (int)i);
+		for (size_t k = 1; k < len; k++)
+			if (f[k] == '.')
+				insert(ps, f, k, ENTRY_PREFIX, -1);
+	}
+	ps->stack = xcalloc(ps->max_depth, sizeof(*ps->stack));
+	ps->afuncs.malloc = pool_malloc;
+	ps->afuncs.realloc = pool_realloc;
+	ps->afuncs.free = pool_free;
+	ps->afuncs.ctx = ps;
+	return ps;
+}
+
+void
+parser_free(struct parser *ps)
+{
+	if (ps == NULL)
+		return;
+	for (size_t i = 0; i <= ps->mask; i++)
+		free(ps->table[i].name);
+	free(ps->table);
+	free(ps->stack);
+	for (size_t i = 0; i < ps->npool; i++)
+		free(ps->pool[i]);
+	buf_free(&ps->arena);
+	free(ps->raw);
+	free(ps->rec.vals);
+	free(ps);
+}
+
+uint64_t
+parser_heap_allocs(const struct parser *ps)
+{
+	return ps->heap_allocs;
+}
+
+/* Groups the raw values by slot (a counting sort) into ps->rec. */
+static void
+finish_record(struct parser *ps)
+{
+	size_t count[RECORD_MAX_FIELDS + 1] = {0};
+	struct record *r = &ps->rec;
+
+	if (ps->nraw > ps->caprec) {
+		ps->caprec = ps->capraw;
+		r->vals = xreallocarray(r->vals, ps->caprec, sizeof(*r->vals));
+		ps->heap_allocs++;
+	}
+	for (size_t i = 0; i < ps->nraw; i++)
+		count[ps->raw[i].slot + 1]++;
+	r->start[0] = 0;
+	for (size_t s = 1; s <= RECORD_MAX_FIELDS; s++)
+		r->start[s] = r->start[s - 1] + count[s];
+	memcpy(count, r->start, sizeof(count));
+	for (size_t i = 0; i < ps->nraw; i++) {
+		const struct raw_value *rv = &ps->raw[i];
+		struct record_value *v = &r->vals[count[rv->slot]++];
+		v->p = ps->arena.data + rv->off;
+		v->len = rv->len;
+	}
+}
+
+enum parse_result
+parser_parse(struct parser *ps, const char *line, size_t len,
+    const struct record **out)
+{
+	yajl_status st;
+
+	ps->yajl = yajl_alloc(&callbacks, &ps->afuncs, ps);
+	if (ps->yajl == NULL)
+		fatalx("yajl_alloc");
+	ps->path_len = 0;
+	ps->depth = 0;
+	ps->saw_top = false;
+	ps->fail = PARSE_INVALID;
+	ps->arena.len = 0;
+	ps->nraw = 0;
+
+	st = yajl_parse(ps->yajl, (const unsigned char *)line, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(ps->yajl);
+	yajl_free(ps->yajl);
+	ps->yajl = NULL;
+	if (st != yajl_status_ok)
+		return ps->fail;
+	if (!ps->saw_top)
+		return PARSE_INVALID;
+	finish_record(ps);
+	*out = &ps->rec;
+	return PARSE_OK;
+}
+
+const struct record_value *
+record_get(const struct record *r, int slot, size_t *n)
+{
+	*n = r->start[slot + 1] - r->start[slot];
+	return r->vals + r->start[slot];
+}
+
+size_t
+record_distinct(const struct record *r, int slot, struct record_value *out,
+    size_t max)
+{
+	size_t n, nd = 0, kept = 0;
+	const struct record_value *v = record_get(r, slot, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		/* Values per slot are few; a quadratic scan beats hashing. */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = v[j].len == v[i].len &&
+			    memcmp(v[j].p, v[i].p, v[i].len) == 0;
+		if (seen)
+			continue;
+		if (kept < max)
+			out[kept++] = v[i];
+		nd++;
+	}
+	return nd;
+}
