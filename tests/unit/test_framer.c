@@ -1,0 +1,100 @@
+/* framer: chunking, CRLF, blank lines, the line cap, the last line. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "framer.h"
+
+static char got[64][128];
+static size_t ngot;
+
+static void
+line_cb(void *arg, const char *line, size_t len)
+{
+	(void)arg;
+	if (ngot < 64 && len < 128) {
+		memcpy(got[ngot], line, len);
+		got[ngot][len] = '\0';
+	}
+	ngot++;
+}
+
+/* Feeds s in chunks of `chunk` bytes (0: all at once) and finishes. */
+static void
+run(const char *s, size_t chunk, size_t max_line, struct metrics *m)
+{
+	struct framer *fr = framer_new(max_line, line_cb, NULL, m);
+	size_t len = strlen(s);
+
+	memset(m, 0, sizeof(*m));
+	ngot = 0;
+	if (chunk == 0)
+		chunk = len ? len : 1;
+	for (size_t off = 0; off < len; off += chunk)
+		framer_feed(fr, s + off, len - off < chunk ? len - off : chunk);
+	framer_finish(fr);
+	framer_free(fr);
+}
+
+int
+main(void)
+{
+	struct metrics m;
+	const char *input = "{\"a\":1}\r\n\n  \r\n{\"b\":2}\n\t\n{\"c\":3}";
+
+	/* Every chunking gives the same lines. */
+	for (size_t chunk = 0; chunk <= 9; chunk++) {
+		run(input, chunk, 100, &m);
+		CHECK_EQ_INT(ngot, 3);
+		CHECK_STR(got[0], "{\"a\":1}");
+		CHECK_STR(got[1], "{\"b\":2}");
+		CHECK_STR(got[2], "{\"c\":3}");
+		CHECK_EQ_INT(m.v[M_lines_read], 3);
+		CHECK_EQ_INT(m.v[M_lines_blank], 3);
+		CHECK_EQ_INT(m.v[M_lines_too_long], 0);
+	}
+
+	/* A line of exactly max_line bytes passes; one more is skipped. */
+	for (size_t chunk = 0; chunk <= 4; chunk++) {
+		run("12345\nabcdef\nxyz\n123456789012\nok", chunk, 5, &m);
+		CHECK_EQ_INT(ngot, 3);
+		CHECK_STR(got[0], "12345");
+		CHECK_STR(got[1], "xyz");
+		CHECK_STR(got[2], "ok");
+		CHECK_EQ_INT(m.v[M_lines_too_long], 2);
+		CHECK_EQ_INT(m.v[M_lines_read], 5);
+	}
+
+	/* The cap counts content: a CRLF line of max_line bytes passes. */
+	for (size_t chunk = 0; chunk <= 7; chunk++) {
+		run("12345\r\n123456\r\n", chunk, 5, &m);
+		CHECK_EQ_INT(ngot, 1);
+		CHECK_STR(got[0], "12345");
+		CHECK_EQ_INT(m.v[M_lines_too_long], 1);
+	}
+
+	/* An over-long last line without newline is counted, not passed. */
+	run("ok\n1234567", 3, 5, &m);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(m.v[M_lines_too_long], 1);
+
+	/* Empty input, and input of only newlines. */
+	run("", 0, 5, &m);
+	CHECK_EQ_INT(ngot, 0);
+	run("\n\n\r\n", 1, 5, &m);
+	CHECK_EQ_INT(ngot, 0);
+	CHECK_EQ_INT(m.v[M_lines_blank], 3);
+
+	/* A held partial line is reported, and dropped by reset. */
+	{
+		struct framer *fr = framer_new(100, line_cb, NULL, &m);
+		ngot = 0;
+		framer_feed(fr, "abc", 3);
+		CHECK_EQ_INT(framer_pending(fr), 3);
+		framer_reset(fr);
+		framer_feed(fr, "def\n", 4);
+		CHECK_EQ_INT(ngot, 1);
+		CHECK_STR(got[0], "def");
+		framer_free(fr);
+	}
+	return check_exit();
+}

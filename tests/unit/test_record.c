@@ -1,0 +1,155 @@
+/*
+ * record: nested and dotted keys, arrays, escapes, numbers, booleans,
+ * null, depth, invalid input, and no heap allocation in steady state.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "record.h"
+
+static const char *const fields[] = {
+	"process.parent.name", /* 0 */
+	"process.name",        /* 1 */
+	"process.args",        /* 2 */
+	"event.type",          /* 3 */
+	"@timestamp",          /* 4 */
+	"host.name",           /* 5 */
+};
+
+static struct parser *ps;
+static const struct record *rec;
+
+static enum parse_result
+parse(const char *s)
+{
+	return parser_parse(ps, s, strlen(s), &rec);
+}
+
+/* The values of a slot joined with '|', for comparison. */
+static const char *
+vals(int slot)
+{
+	static char out[512];
+	size_t n, o = 0;
+	const struct record_value *v = record_get(rec, slot, &n);
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + v[i].len + 2 < sizeof(out); i++) {
+		if (i > 0)
+			out[o++] = '|';
+		memcpy(out + o, v[i].p, v[i].len);
+		o += v[i].len;
+		out[o] = '\0';
+	}
+	return out;
+}
+
+int
+main(void)
+{
+	struct record_value d[4];
+
+	ps = parser_new(fields, sizeof(fields) / sizeof(fields[0]), 8);
+
+	/* Nested, dotted and mixed spellings name the same field. */
+	CHECK_EQ_INT(parse("{\"process\":{\"parent\":{\"name\":\"a\"}}}"),
+	    PARSE_OK);
+	CHECK_STR(vals(0), "a");
+	CHECK_EQ_INT(parse("{\"process.parent.name\":\"b\"}"), PARSE_OK);
+	CHECK_STR(vals(0), "b");
+	CHECK_EQ_INT(parse("{\"process\":{\"parent.name\":\"c\"}}"), PARSE_OK);
+	CHECK_STR(vals(0), "c");
+	CHECK_EQ_INT(parse("{\"process.parent\":{\"name\":\"d\"}}"), PARSE_OK);
+	CHECK_STR(vals(0), "d");
+	/* Both spellings in one document: merged, several values. */
+	CHECK_EQ_INT(parse("{\"process\":{\"name\":\"sh\",\"parent\":{\"x\":1}},"
+	    "\"process.name\":\"bash\"}"), PARSE_OK);
+	CHECK_STR(vals(1), "sh|bash");
+	CHECK_STR(vals(0), "");
+
+	/* Arrays flatten, nested arrays and arrays of objects too. */
+	CHECK_EQ_INT(parse("{\"process\":{\"args\":[\"sh\",[\"-c\"],null,"
+	    "\"id\"]}}"), PARSE_OK);
+	CHECK_STR(vals(2), "sh|-c|id");
+	CHECK_EQ_INT(parse("{\"process\":[{\"name\":\"a\"},{\"name\":\"b\","
+	    "\"args\":[]}]}"), PARSE_OK);
+	CHECK_STR(vals(1), "a|b");
+	CHECK_STR(vals(2), "");
+	/* Dedup is record_distinct's job, not the parser's. */
+	CHECK_EQ_INT(parse("{\"event\":{\"type\":[\"start\",\"start\"]}}"),
+	    PARSE_OK);
+	CHECK_STR(vals(3), "start|start");
+	CHECK_EQ_INT(record_distinct(rec, 3, d, 4), 1);
+	CHECK_EQ_INT(parse("{\"event\":{\"type\":[\"start\",\"end\"]}}"),
+	    PARSE_OK);
+	CHECK_EQ_INT(record_distinct(rec, 3, d, 1), 2);
+
+	/* Escapes, including surrogate pairs, are decoded. */
+	CHECK_EQ_INT(parse("{\"process.parent.name\":\"\\u0070ython\\u0033\"}"),
+	    PARSE_OK);
+	CHECK_STR(vals(0), "python3");
+	CHECK_EQ_INT(parse("{\"process.name\":\"\\ud83d\\ude00\\\"\\\\\\/\"}"),
+	    PARSE_OK);
+	CHECK_STR(vals(1), "\xf0\x9f\x98\x80\"\\/");
+	/* Escaped keys too. */
+	CHECK_EQ_INT(parse("{\"process\":{\"n\\u0061me\":\"zsh\"}}"), PARSE_OK);
+	CHECK_STR(vals(1), "zsh");
+
+	/* Numbers keep their text; booleans are true/false; null nothing. */
+	CHECK_EQ_INT(parse("{\"host\":{\"name\":123456789012345678901234567890"
+	    "}}"), PARSE_OK);
+	CHECK_STR(vals(5), "123456789012345678901234567890");
+	CHECK_EQ_INT(parse("{\"host.name\":[1.50,-0,2e10,true,false,null]}"),
+	    PARSE_OK);
+	CHECK_STR(vals(5), "1.50|-0|2e10|true|false");
+	CHECK_EQ_INT(parse("{\"@timestamp\":1714564800000}"), PARSE_OK);
+	CHECK_STR(vals(4), "1714564800000");
+
+	/* Unwanted subtrees are skipped, however deep within the cap. */
+	CHECK_EQ_INT(parse("{\"x\":{\"process\":{\"name\":\"sh\"}},"
+	    "\"process\":{\"Ext\":{\"name\":\"no\"}},\"name\":\"no\"}"),
+	    PARSE_OK);
+	CHECK_STR(vals(1), "");
+
+	/* Depth cap: 8 levels pass, 9 do not. */
+	CHECK_EQ_INT(parse("{\"a\":[[[[[[[1]]]]]]]}"), PARSE_OK);
+	CHECK_EQ_INT(parse("{\"a\":[[[[[[[[1]]]]]]]]}"), PARSE_TOO_DEEP);
+
+	/* Invalid input is classified, and the parser recovers. */
+	CHECK_EQ_INT(parse("{\"a\":"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"a\":1} {\"b\":2}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"a\":1}}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{'a':1}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xff\"}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xc3\"}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"a\":\"\\x\"}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse(""), PARSE_INVALID);
+	CHECK_EQ_INT(parse("[1,2]"), PARSE_NOT_OBJECT);
+	CHECK_EQ_INT(parse("\"s\""), PARSE_NOT_OBJECT);
+	CHECK_EQ_INT(parse("42"), PARSE_NOT_OBJECT);
+	CHECK_EQ_INT(parse("null"), PARSE_NOT_OBJECT);
+	CHECK_EQ_INT(parse("true"), PARSE_NOT_OBJECT);
+	CHECK_EQ_INT(parse("{\"host.name\":\"ok\"}"), PARSE_OK);
+	CHECK_STR(vals(5), "ok");
+
+	/* Steady state: no allocation per parse, matching or not. */
+	{
+		const char *doc = "{\"process\":{\"name\":\"sh\",\"args\":[\"sh\","
+		    "\"-c\",\"id\"],\"parent\":{\"name\":\"python3\"}},"
+		    "\"event\":{\"type\":\"start\"},\"other\":{\"deep\":"
+		    "[{\"k\":\"\\u00e9t\\u00e9\"}]},\"@timestamp\":"
+		    "\"2024-05-01T12:00:00Z\",\"host\":{\"name\":\"h\"}}";
+		for (int i = 0; i < 10; i++)
+			parse(doc);
+		uint64_t before = parser_heap_allocs(ps);
+		for (int i = 0; i < 10000; i++)
+			CHECK_EQ_INT(parse(doc), PARSE_OK);
+		parse("{\"bad\":");
+		parse("[1]");
+		for (int i = 0; i < 100; i++)
+			parse(doc);
+		CHECK_EQ_INT(parser_heap_allocs(ps) - before, 0);
+	}
+	parser_free(ps);
+	return check_exit();
+}
