@@ -548,11 +548,12 @@ conf_load(const char *path, FILE *errf)
 		fatalx("yaml_parser_initialize");
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &ld.doc)) {
-		fprintf(errf, "%s:%zu: %s%s%s\n", path,
+		fprintf(errf, "%s:%zu: YAML syntax error: %s%s%s%s\n", path,
 		    parser.problem_mark.line + 1,
-		    parser.problem ? parser.problem : "YAML error",
-		    parser.context ? " " : "",
-		    parser.context ? parser.context : "");
+		    parser.problem ? parser.problem : "unknown",
+		    parser.context ? " (" : "",
+		    parser.context ? parser.context : "",
+		    parser.context ? ")" : "");
 		yaml_parser_delete(&parser);
 		fclose(f);
 		return NULL;

@@ -1,0 +1,161 @@
+/*
+ * conf: the shipped conf/burstd.yaml loads and equals the built-in rule;
+ * every tests/data/conf/bad-*.yaml fails with exactly the messages of
+ * its .err file (all of them, with file:line); durations.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "conf.h"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *s = NULL;
+	size_t n = 0;
+
+	if (f == NULL)
+		return NULL;
+	(void)!getdelim(&s, &n, '\0', f);
+	fclose(f);
+	return s;
+}
+
+static void
+same_rule(const struct rule *a, const struct rule *b)
+{
+	CHECK_EQ_INT(a->nclauses, b->nclauses);
+	for (size_t i = 0; i < a->nclauses && i < b->nclauses; i++) {
+		CHECK_STR(a->clauses[i].field, b->clauses[i].field);
+		CHECK_EQ_INT(a->clauses[i].op, b->clauses[i].op);
+		CHECK_EQ_INT(a->clauses[i].ignore_case,
+		    b->clauses[i].ignore_case);
+		CHECK_EQ_INT(a->clauses[i].values.n, b->clauses[i].values.n);
+		for (size_t j = 0; j < a->clauses[i].values.n &&
+		     j < b->clauses[i].values.n; j++)
+			CHECK_STR(a->clauses[i].values.v[j],
+			    b->clauses[i].values.v[j]);
+	}
+	CHECK_EQ_INT(a->nlabels, b->nlabels);
+	for (size_t i = 0; i < a->nlabels && i < b->nlabels; i++) {
+		CHECK_STR(a->labels[i].name, b->labels[i].name);
+		CHECK_EQ_INT(a->labels[i].contains.n, b->labels[i].contains.n);
+		for (size_t j = 0; j < a->labels[i].contains.n &&
+		     j < b->labels[i].contains.n; j++)
+			CHECK_STR(a->labels[i].contains.v[j],
+			    b->labels[i].contains.v[j]);
+	}
+	CHECK_EQ_INT(a->ngroup, b->ngroup);
+	for (size_t i = 0; i < a->ngroup && i < b->ngroup; i++)
+		CHECK_STR(a->group_by[i], b->group_by[i]);
+	CHECK_EQ_INT(a->nvalues, b->nvalues);
+	for (size_t i = 0; i < a->nvalues && i < b->nvalues; i++) {
+		CHECK_STR(a->values[i].column, b->values[i].column);
+		CHECK_STR(a->values[i].field, b->values[i].field);
+	}
+	CHECK_EQ_INT(a->tags.n, b->tags.n);
+	CHECK_STR(a->name, b->name);
+	CHECK_STR(a->rule_id, b->rule_id);
+	CHECK_STR(a->time_field, b->time_field);
+	CHECK_EQ_INT(a->window_ms, b->window_ms);
+	CHECK_EQ_INT(a->min_distinct, b->min_distinct);
+	CHECK_EQ_INT(a->min_labels, b->min_labels);
+	CHECK_EQ_INT(a->max_alerts, b->max_alerts);
+	CHECK_STR(a->distinct_field, b->distinct_field);
+	CHECK_STR(a->label_field, b->label_field);
+	CHECK_STR(a->default_label, b->default_label);
+}
+
+int
+main(void)
+{
+	const char *root = getenv("BURSTD_SOURCE_ROOT");
+	char path[4096];
+	struct conf *def = conf_default(), *c;
+	int64_t ms;
+	DIR *d;
+	struct dirent *de;
+	int nbad = 0;
+
+	if (root == NULL) {
+		fprintf(stderr, "BURSTD_SOURCE_ROOT is not set\n");
+		return 77;
+	}
+	snprintf(path, sizeof(path), "%s/conf/burstd.yaml", root);
+	c = conf_load(path, stderr);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		same_rule(c->rule, def->rule);
+		CHECK_EQ_INT(c->max_line_bytes, def->max_line_bytes);
+		CHECK_EQ_INT(c->allowed_lateness_ms, 30000);
+		CHECK_EQ_INT(c->late_horizon_ms, 300000);
+		CHECK_EQ_INT(c->replay_exact, 1);
+		conf_free(c);
+	}
+
+	/* An empty file is the built-in configuration. */
+	{
+		FILE *f = fopen("empty.yaml", "w");
+		fclose(f);
+		c = conf_load("empty.yaml", stderr);
+		CHECK(c != NULL);
+		if (c != NULL)
+			same_rule(c->rule, def->rule);
+		conf_free(c);
+		unlink("empty.yaml");
+	}
+	CHECK(conf_load("/nonexistent/burstd.yaml", fopen("/dev/null", "w")) ==
+	    NULL);
+
+	/* Bad files: every message, in order. */
+	snprintf(path, sizeof(path), "%s/tests/data/conf", root);
+	if (chdir(path) != 0 || (d = opendir(".")) == NULL) {
+		perror(path);
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char errpath[512], *want, *got = NULL;
+		size_t gotlen = 0;
+		FILE *mem;
+
+		if (strncmp(de->d_name, "bad-", 4) != 0 || n < 6 ||
+		    strcmp(de->d_name + n - 5, ".yaml") != 0)
+			continue;
+		nbad++;
+		snprintf(errpath, sizeof(errpath), "%.*s.err", (int)(n - 5),
+		    de->d_name);
+		want = slurp(errpath);
+		CHECK(want != NULL);
+		mem = open_memstream(&got, &gotlen);
+		c = conf_load(de->d_name, mem);
+		fclose(mem);
+		CHECK(c == NULL);
+		conf_free(c);
+		if (want != NULL && strcmp(got, want) != 0) {
+			fprintf(stderr, "%s: got\n%s---\nwant\n%s---\n",
+			    de->d_name, got, want);
+			CHECK(0);
+		}
+		free(want);
+		free(got);
+	}
+	closedir(d);
+	CHECK(nbad >= 4);
+
+	CHECK(conf_duration("30s", &ms) == 0 && ms == 30000);
+	CHECK(conf_duration("5m", &ms) == 0 && ms == 300000);
+	CHECK(conf_duration("250ms", &ms) == 0 && ms == 250);
+	CHECK(conf_duration("2h", &ms) == 0 && ms == 7200000);
+	CHECK(conf_duration("7", &ms) == 0 && ms == 7000);
+	CHECK(conf_duration("-1s", &ms) < 0);
+	CHECK(conf_duration("1d", &ms) < 0);
+	CHECK(conf_duration("", &ms) < 0);
+	CHECK(conf_duration("99999999999999999h", &ms) < 0);
+	conf_free(def);
+	return check_exit();
+}

@@ -1,0 +1,220 @@
+/*
+ * window: watermark closing per agent, late and too-late events, the
+ * per-window cap and its order, multi-valued and null keys, exact mode,
+ * and the group bound.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "conf.h"
+#include "record.h"
+#include "timefmt.h"
+#include "window.h"
+
+struct seen {
+	int64_t window;
+	char parent[32]; /* "(null)" for a null key */
+	char host[32];
+	uint64_t distinct;
+	unsigned labels;
+	size_t hosts; /* values in the host.name set */
+	bool late;
+};
+
+static struct seen seen[64];
+static size_t nseen;
+static struct conf *conf;
+static struct parser *ps;
+static struct metrics m;
+
+static void
+alert_cb(void *arg, const struct alert *a)
+{
+	struct seen *s = &seen[nseen < 64 ? nseen : 63];
+
+	(void)arg;
+	s->window = a->window_ms;
+	snprintf(s->parent, sizeof(s->parent), "%.*s",
+	    a->key[0].p ? (int)a->key[0].len : 6,
+	    a->key[0].p ? a->key[0].p : "(null)");
+	snprintf(s->host, sizeof(s->host), "%.*s",
+	    a->key[2].p ? (int)a->key[2].len : 6,
+	    a->key[2].p ? a->key[2].p : "(null)");
+	s->distinct = a->distinct;
+	s->labels = alert_label_count(a->labels);
+	s->hosts = strset_count(a->sets[1]);
+	s->late = a->late;
+	nseen++;
+}
+
+#define T0 INT64_C(1714564800000) /* 2024-05-01T12:00:00Z */
+
+/*
+ * Adds one matched event: agent, parent entity id ("" for none), host
+ * JSON value, command line, at T0 + ms.
+ */
+static void
+add(struct window_store *ws, const char *agent, const char *parent,
+    const char *host, const char *cmd, int64_t ms)
+{
+	char doc[1024], pfield[128] = "";
+	const struct record *rec;
+
+	if (*parent)
+		snprintf(pfield, sizeof(pfield),
+		    "\"process.parent.entity_id\":\"%s\",", parent);
+	snprintf(doc, sizeof(doc),
+	    "{%s\"agent.id\":\"%s\",\"host.name\":%s,"
+	    "\"process.command_line\":\"%s\"}", pfield, agent, host, cmd);
+	if (parser_parse(ps, doc, strlen(doc), &rec) != PARSE_OK) {
+		fprintf(stderr, "bad document %s\n", doc);
+		abort();
+	}
+	window_add(ws, rec, T0 + ms, rule_label(conf->rule, rec));
+}
+
+/* Five distinct command lines of five kinds, at T0 + at + i seconds. */
+static void
+burst(struct window_store *ws, const char *agent, const char *parent,
+    int64_t at, int n)
+{
+	static const char *cmds[] = {"grep a", "find b", "curl c", "env x",
+	    "whoami", "ls 1", "ls 2", "ls 3"};
+
+	for (int i = 0; i < n; i++)
+		add(ws, agent, parent, "\"h\"", cmds[i], at + i * 1000);
+}
+
+static struct window_store *
+store(int64_t lateness, size_t max_groups)
+{
+	struct window_opts o = {
+		.allowed_lateness_ms = lateness,
+		.late_horizon_ms = 5 * 60000,
+		.max_groups = max_groups,
+		.max_values = 100,
+		.max_key_combos = 64,
+	};
+
+	memset(&m, 0, sizeof(m));
+	nseen = 0;
+	return window_new(conf->rule, &o, &m, alert_cb, NULL);
+}
+
+int
+main(void)
+{
+	struct window_store *ws;
+
+	conf = conf_default();
+	ps = parser_new(conf->rule->fields, conf->rule->nfields, 64);
+
+	/* A window closes when its agent's watermark passes its end. */
+	ws = store(30000, 1000);
+	burst(ws, "A", "P", 10000, 5);
+	add(ws, "A", "Q", "\"h\"", "ls", 89999); /* wm 12:00:59.999 */
+	CHECK_EQ_INT(nseen, 0);
+	add(ws, "B", "Q", "\"h\"", "ls", 3600000); /* another agent */
+	CHECK_EQ_INT(nseen, 0);
+	add(ws, "A", "Q", "\"h\"", "ls", 90000); /* wm 12:01:00.000 */
+	CHECK_EQ_INT(nseen, 1);
+	CHECK_EQ_INT(seen[0].window, T0);
+	CHECK_STR(seen[0].parent, "P");
+	CHECK_EQ_INT(seen[0].distinct, 5);
+	CHECK_EQ_INT(seen[0].labels, 5);
+	CHECK(!seen[0].late);
+	CHECK_EQ_INT(m.v[M_alerts], 1);
+
+	/* A late event updates a closed group: one alert, marked late. */
+	add(ws, "A", "P", "\"h\"", "ls late", 59999);
+	CHECK_EQ_INT(nseen, 1); /* P already alerted: never again */
+	burst(ws, "A", "R", 20000, 4);          /* late, below threshold */
+	CHECK_EQ_INT(nseen, 1);
+	add(ws, "A", "R", "\"h\"", "ls -l", 0); /* lifts R over: late */
+	CHECK_EQ_INT(nseen, 2);
+	CHECK_STR(seen[1].parent, "R");
+	CHECK(seen[1].late);
+	CHECK_EQ_INT(m.v[M_alerts_late], 1);
+	CHECK(m.v[M_events_late] >= 6);
+
+	/* Past the horizon: counted and dropped. */
+	add(ws, "A", "S", "\"h\"", "ls", 600000); /* wm 12:09:30 */
+	add(ws, "A", "S", "\"h\"", "ls", 60000);  /* window ended 12:02 */
+	CHECK_EQ_INT(m.v[M_events_too_late], 1);
+	window_flush(ws);
+	window_free(ws);
+
+	/* The cap: largest first, the rest suppressed; per window. */
+	conf->rule->max_alerts = 2;
+	ws = store(30000, 1000);
+	burst(ws, "A", "small", 0, 5);
+	burst(ws, "A", "large", 0, 8);
+	burst(ws, "A", "mid", 0, 6);
+	burst(ws, "A", "next", 60000, 5); /* the next window */
+	add(ws, "A", "x", "\"h\"", "ls", 200000);
+	CHECK_EQ_INT(nseen, 3);
+	CHECK_STR(seen[0].parent, "large");
+	CHECK_STR(seen[1].parent, "mid");
+	CHECK_STR(seen[2].parent, "next");
+	CHECK_EQ_INT(m.v[M_alerts_suppressed], 1);
+	window_free(ws);
+	conf->rule->max_alerts = 100;
+
+	/* Multi-valued keys: every combination; null is a value. */
+	ws = store(-1, 1000);
+	for (int i = 0; i < 5; i++) {
+		static const char *c[] = {"grep", "find", "curl", "whoami",
+		    "x"};
+		add(ws, "A", "", "[\"h1\",\"h2\"]", c[i], i * 1000);
+	}
+	window_flush(ws);
+	CHECK_EQ_INT(nseen, 2);
+	CHECK_STR(seen[0].parent, "(null)");
+	CHECK_STR(seen[0].host, "h1");
+	CHECK_STR(seen[1].host, "h2");
+	CHECK_EQ_INT(seen[0].hosts, 2);
+	window_free(ws);
+
+	/* Exact mode: any order, windows close only at flush. */
+	ws = store(-1, 1000);
+	add(ws, "A", "Q", "\"h\"", "ls", 7200000);
+	add(ws, "A", "P", "\"h\"", "grep", 59999);
+	add(ws, "A", "P", "\"h\"", "find", 1000);
+	add(ws, "A", "Q", "\"h\"", "ls", 3600000);
+	add(ws, "A", "P", "\"h\"", "curl", 0);
+	add(ws, "A", "P", "\"h\"", "whoami", 2000);
+	add(ws, "A", "P", "\"h\"", "ls", 30000);
+	add(ws, "A", "P", "\"h\"", "ls", 60000); /* next window */
+	CHECK_EQ_INT(nseen, 0);
+	window_flush(ws);
+	CHECK_EQ_INT(nseen, 1);
+	CHECK_EQ_INT(seen[0].window, T0);
+	CHECK_EQ_INT(seen[0].distinct, 5);
+	CHECK_EQ_INT(m.v[M_events_late], 0);
+	window_free(ws);
+
+	/* Window edges to the millisecond, and before the epoch. */
+	ws = store(-1, 1000);
+	burst(ws, "A", "P", -5000, 5); /* 11:59:55 .. 11:59:59 */
+	add(ws, "A", "P", "\"h\"", "ls", -1);
+	window_flush(ws);
+	CHECK_EQ_INT(nseen, 1);
+	CHECK_EQ_INT(seen[0].window, T0 - 60000);
+	CHECK_EQ_INT(seen[0].distinct, 6);
+	window_free(ws);
+
+	/* The group bound: events past it are counted. */
+	ws = store(-1, 2);
+	add(ws, "A", "P1", "\"h\"", "ls", 0);
+	add(ws, "A", "P2", "\"h\"", "ls", 0);
+	add(ws, "A", "P3", "\"h\"", "ls", 0);
+	add(ws, "A", "P1", "\"h\"", "ls -a", 0);
+	CHECK_EQ_INT(window_groups(ws), 2);
+	CHECK_EQ_INT(m.v[M_groups_dropped], 1);
+	window_free(ws);
+
+	parser_free(ps);
+	conf_free(conf);
+	return check_exit();
+}
