@@ -1,0 +1,273 @@
+/*
+ * engine: the counters add up; no heap allocation per non-matching event,
+ * whether the prefilter rejects it or the parser and the filter do (the
+ * C heap is counted by interposing malloc); alert JSON is well formed,
+ * with a stable uuid and a null key left out.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <yajl/yajl_tree.h>
+
+#include "check.h"
+#include "engine.h"
+#include "framer.h"
+
+/*
+ * Counting allocator: glibc's own entry points under the standard names.
+ * Sanitizer builds interpose malloc themselves, so the count is skipped
+ * there (the test's other checks still run).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNTING 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COUNTING 0
+#endif
+#endif
+#ifndef COUNTING
+#define COUNTING 1
+#endif
+
+static uint64_t heap_calls;
+
+#if COUNTING
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+void *malloc(size_t n);
+void *calloc(size_t a, size_t b);
+void *realloc(void *p, size_t n);
+void free(void *p);
+
+void *
+malloc(size_t n)
+{
+	heap_calls++;
+	return __libc_malloc(n);
+}
+
+void *
+calloc(size_t a, size_t b)
+{
+	heap_calls++;
+	return __libc_calloc(a, b);
+}
+
+void *
+realloc(void *p, size_t n)
+{
+	heap_calls++;
+	return __libc_realloc(p, n);
+}
+
+void
+free(void *p)
+{
+	__libc_free(p);
+}
+#endif
+
+static char alerts[1 << 16];
+static size_t alerts_len, nalerts;
+
+static void
+out_cb(void *arg, const char *json, size_t len)
+{
+	(void)arg;
+	if (alerts_len + len < sizeof(alerts)) {
+		memcpy(alerts + alerts_len, json, len);
+		alerts_len += len;
+	}
+	nalerts++;
+}
+
+static const char unmatched_python[] =
+    "{\"@timestamp\":\"2024-05-01T12:00:01Z\",\"agent\":{\"id\":\"a\"},"
+    "\"host\":{\"name\":\"h\",\"os\":{\"type\":\"linux\"}},\"event\":"
+    "{\"type\":[\"start\",\"end\"],\"action\":\"exec\"},\"process\":{\"name\":"
+    "\"bash\",\"args\":[\"python3\",\"-c\",\"print(1)\"],\"parent\":"
+    "{\"name\":\"python3\",\"entity_id\":\"E\"},\"Ext\":{\"ancestry\":"
+    "[\"x\",\"y\"]}}}\n";
+static const char unmatched_other[] =
+    "{\"@timestamp\":\"2024-05-01T12:00:01Z\",\"agent\":{\"id\":\"a\"},"
+    "\"process\":{\"name\":\"ls\",\"parent\":{\"name\":\"bash\"}}}\n";
+
+static const char *
+event(int i, const char *parent, const char *cmd)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+	    "{\"@timestamp\":\"2024-05-01T12:00:%02d.5+00:00\",\"agent\":"
+	    "{\"id\":\"a\"},\"host\":{\"name\":\"h\",\"os\":{\"type\":"
+	    "\"linux\"}},\"event\":{\"type\":\"start\",\"action\":\"exec\","
+	    "\"dataset\":\"endpoint.events.process\"},\"process\":{\"name\":"
+	    "\"sh\",\"args\":[\"sh\",\"-c\",\"%s\"],\"command_line\":\"sh -c "
+	    "%s\",\"parent\":{\"name\":\"python3\"%s}}}\n",
+	    i, cmd, cmd, parent);
+	return buf;
+}
+
+static const char *
+sval(yajl_val v)
+{
+	const char *s = YAJL_IS_STRING(v) ? v->u.string : NULL;
+
+	return s != NULL ? s : "";
+}
+
+static void
+feed(struct framer *fr, const char *s)
+{
+	framer_feed(fr, s, strlen(s));
+}
+
+int
+main(void)
+{
+	struct conf *conf = conf_default();
+	struct engine *e = engine_new(conf, true, out_cb, NULL);
+	struct metrics *m = engine_metrics(e);
+	struct framer *fr = framer_new(conf->max_line_bytes, engine_line, e, m);
+	static const char *cmds[] = {"grep x", "find /", "curl h", "whoami",
+	    "ls"};
+	uint64_t before;
+
+	engine_set_clock(e, 1);
+	/* Warm up, then count. */
+	for (int i = 0; i < 100; i++) {
+		feed(fr, unmatched_python);
+		feed(fr, unmatched_other);
+		feed(fr, "{\"bad\n");
+	}
+	before = heap_calls;
+	for (int i = 0; i < 10000; i++) {
+		feed(fr, unmatched_python);
+		feed(fr, unmatched_other);
+		feed(fr, "{\"x\":\"python start exec linux sh -c\",[\n");
+	}
+	if (COUNTING)
+		CHECK_EQ_INT(heap_calls - before, 0);
+	CHECK_EQ_INT(m->v[M_lines_prefiltered], 10200);
+	if (COUNTING)
+		CHECK(heap_calls > 0); /* the interposer works */
+	CHECK_EQ_INT(m->v[M_events_unmatched], 10100);
+	CHECK_EQ_INT(m->v[M_json_invalid], 10000);
+
+	/* A burst with a null parent entity id, then the alert. */
+	for (int i = 0; i < 5; i++)
+		feed(fr, event(i, "", cmds[i]));
+	feed(fr, "[1]\n\n{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		 "[[[[[[[[[[[[[[[[[[[[\"python start exec linux sh -c\"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n");
+	feed(fr, "{\"python\":\"\\u12\"}\n"); /* \\u: never prefiltered */
+	framer_finish(fr);
+	engine_flush(e);
+	CHECK_EQ_INT(nalerts, 1);
+	CHECK_EQ_INT(m->v[M_json_not_object], 0); /* prefiltered: no python */
+	CHECK_EQ_INT(m->v[M_json_too_deep], 1);
+	CHECK_EQ_INT(m->v[M_json_invalid], 10001);
+	CHECK_EQ_INT(m->v[M_events_matched], 5);
+	CHECK_EQ_INT(m->v[M_lines_blank], 1);
+	/* Every line ends in exactly one counter. */
+	CHECK_EQ_INT(m->v[M_lines_read],
+	    m->v[M_lines_too_long] + m->v[M_lines_prefiltered] +
+		m->v[M_lines_parsed]);
+	CHECK_EQ_INT(m->v[M_lines_parsed],
+	    m->v[M_json_invalid] + m->v[M_json_not_object] +
+		m->v[M_json_too_deep] + m->v[M_events_unmatched] +
+		m->v[M_events_matched]);
+
+	/* The alert document. */
+	{
+		char errbuf[256];
+		yajl_val doc;
+		static const char *cols[] = {
+		    "Esql.process_command_line_values",
+		    "Esql.host_name_values", "Esql.agent_id_values",
+		    "Esql.event_dataset_values",
+		    "Esql.data_stream_namespace_values"};
+		const char *p_count[] = {
+		    "Esql.process_command_line_count_distinct", NULL};
+		const char *p_pat[] = {"Esql.patterns_count_distinct", NULL};
+		const char *p_parent[] = {"process.parent.entity_id", NULL};
+		const char *p_agent[] = {"agent.id", NULL};
+		const char *p_win[] = {"Esql.time_window_date_trunc", NULL};
+		const char *p_uuid[] = {"kibana.alert.uuid", NULL};
+		const char *p_ts[] = {"@timestamp", NULL};
+		const char *p_score[] = {"kibana.alert.risk_score", NULL};
+		const char *p_threat[] = {"threat", NULL};
+
+		alerts[alerts_len] = '\0';
+		CHECK(alerts_len > 0 && alerts[alerts_len - 1] == '\n');
+		doc = yajl_tree_parse(alerts, errbuf, sizeof(errbuf));
+		CHECK(doc != NULL && YAJL_IS_OBJECT(doc));
+		if (doc != NULL) {
+			yajl_val v = yajl_tree_get(doc, p_count,
+			    yajl_t_number);
+			CHECK(v != NULL && YAJL_GET_INTEGER(v) == 5);
+			v = yajl_tree_get(doc, p_pat, yajl_t_number);
+			CHECK(v != NULL && YAJL_GET_INTEGER(v) == 5);
+			CHECK(yajl_tree_get(doc, p_parent, yajl_t_any) ==
+			    NULL);
+			v = yajl_tree_get(doc, p_agent, yajl_t_string);
+			CHECK(v != NULL && strcmp(sval(v), "a") ==
+			    0);
+			v = yajl_tree_get(doc, p_win, yajl_t_string);
+			CHECK(v != NULL && strcmp(sval(v),
+			    "2024-05-01T12:00:00.000Z") == 0);
+			v = yajl_tree_get(doc, p_ts, yajl_t_string);
+			CHECK(v != NULL && strcmp(sval(v),
+			    "1970-01-01T00:00:00.001Z") == 0);
+			v = yajl_tree_get(doc, p_uuid, yajl_t_string);
+			CHECK(v != NULL && strlen(sval(v)) == 36);
+			v = yajl_tree_get(doc, p_score, yajl_t_number);
+			CHECK(v != NULL && YAJL_GET_INTEGER(v) == 47);
+			CHECK(yajl_tree_get(doc, p_threat, yajl_t_array));
+			for (size_t i = 0; i < 5; i++) {
+				const char *p[] = {cols[i], NULL};
+				CHECK(yajl_tree_get(doc, p, yajl_t_array) !=
+				    NULL);
+			}
+			const char *p0[] = {cols[0], NULL};
+			v = yajl_tree_get(doc, p0, yajl_t_array);
+			CHECK(v != NULL && YAJL_GET_ARRAY(v)->len == 5 &&
+			    strcmp(sval(YAJL_GET_ARRAY(v)->values[0]), "sh -c curl h") == 0);
+			yajl_tree_free(doc);
+		}
+	}
+
+	/* The uuid depends on the key and window only. */
+	{
+		char first[sizeof(alerts)];
+		memcpy(first, alerts, alerts_len + 1);
+		framer_free(fr);
+		engine_free(e);
+		e = engine_new(conf, true, out_cb, NULL);
+		engine_set_clock(e, 1);
+		fr = framer_new(conf->max_line_bytes, engine_line, e,
+		    engine_metrics(e));
+		alerts_len = 0;
+		for (int i = 4; i >= 0; i--)
+			feed(fr, event(i + 10, "", cmds[i]));
+		framer_finish(fr);
+		engine_flush(e);
+		alerts[alerts_len] = '\0';
+		CHECK_STR(alerts, first);
+		alerts_len = 0;
+		for (int i = 0; i < 5; i++)
+			feed(fr, event(i, ",\"entity_id\":\"E\"", cmds[i]));
+		framer_finish(fr);
+		engine_flush(e);
+		alerts[alerts_len] = '\0';
+		CHECK(strncmp(strstr(alerts, "uuid"), strstr(first, "uuid"),
+			  48) != 0);
+	}
+	framer_free(fr);
+	engine_free(e);
+	conf_free(conf);
+	return check_exit();
+}
