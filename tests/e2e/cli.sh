@@ -1,0 +1,70 @@
+#!/bin/sh
+# The command line: help, version, usage errors (exit 2, one line),
+# unreadable files (exit 1, others still read), stdin, config checks,
+# and the published Defend samples (they all parse, none matches).
+# usage: cli.sh BURSTD SOURCE_ROOT
+set -u
+burstd=$1 root=$2
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+	d=$1; shift
+	if ! "$@"; then echo "FAIL: $d"; fail=1; fi
+}
+counter() { # counter NAME FILE: a counter's value from a summary
+	awk -v n="$1" '$1 == n { print $2 }' "$2"
+}
+
+"$burstd" --help > "$tmp/out"; check "--help exits 0" test $? -eq 0
+check "--help shows usage" grep -q -- '--replay' "$tmp/out"
+"$burstd" --version > "$tmp/out"; check "--version exits 0" test $? -eq 0
+check "--version prints the version" grep -Eq '^burstd [0-9]+\.[0-9]+' "$tmp/out"
+
+for args in "" "--bogus" "--replay" "-c" "--check-config" \
+    "--check-config --replay -c x" "stray"; do
+	# shellcheck disable=SC2086
+	"$burstd" $args > "$tmp/out" 2> "$tmp/err"; rc=$?
+	check "usage error '$args' exits 2 (got $rc)" test $rc -eq 2
+	check "usage error '$args' is one line" test "$(wc -l < "$tmp/err")" -eq 1
+done
+
+# A missing file is reported; the other files are still read.
+"$burstd" --replay "$tmp/missing" "$root/tests/data/example/attack.ndjson" \
+    > "$tmp/out" 2> "$tmp/err"; rc=$?
+check "missing file exits 1 (got $rc)" test $rc -eq 1
+check "missing file is named" grep -q "missing" "$tmp/err"
+check "other files still give their alert" test "$(wc -l < "$tmp/out")" -eq 1
+
+# stdin, and the bundled example with the shipped configuration.
+"$burstd" --replay -c "$root/conf/burstd.yaml" - \
+    < "$root/tests/data/example/attack.ndjson" > "$tmp/out" 2> "$tmp/err"
+check "stdin replay exits 0" test $? -eq 0
+check "example gives one alert" test "$(wc -l < "$tmp/out")" -eq 1
+check "summary counts alerts" test "$(counter alerts "$tmp/err")" = 1
+
+# --check-config
+"$burstd" --check-config -c "$root/conf/burstd.yaml" > "$tmp/out"
+check "shipped conf is valid" test $? -eq 0
+check "prints configuration OK" grep -q "configuration OK" "$tmp/out"
+"$burstd" -n -c "$root/tests/data/conf/bad-many.yaml" > /dev/null 2> "$tmp/err"
+check "bad conf exits 1" test $? -eq 1
+check "bad conf reports every error" test "$(wc -l < "$tmp/err")" -eq 10
+
+# The published samples: every line parses (prefilter off so that all
+# reach the parser), none matches the rule.
+printf 'limits:\n  prefilter: false\n' > "$tmp/nopf.yaml"
+samples=$(ls "$root"/../shared/data/defend-samples/*.ndjson 2>/dev/null | wc -l)
+if [ "$samples" -gt 0 ]; then
+	"$burstd" --replay -c "$tmp/nopf.yaml" "$root"/../shared/data/defend-samples/*.ndjson \
+	    > "$tmp/out" 2> "$tmp/err"
+	check "samples: exit 0" test $? -eq 0
+	check "samples: 16 events parsed" test "$(counter lines_parsed "$tmp/err")" = 16
+	check "samples: no invalid JSON" test "$(counter json_invalid "$tmp/err")" = 0
+	check "samples: none too deep" test "$(counter json_too_deep "$tmp/err")" = 0
+	check "samples: none matches" test "$(counter events_matched "$tmp/err")" = 0
+	check "samples: no alert" test ! -s "$tmp/out"
+else
+	echo "defend samples not found next to the checkout; skipped"
+fi
+exit $fail
