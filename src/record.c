@@ -80,6 +80,7 @@ struct parser {
 	bool saw_top;               /* the top-level value has started */
 	enum parse_result fail;     /* why the callbacks cancelled */
 
+	struct buf fixed;           /* the line with lone surrogates replaced */
 	struct buf arena;           /* bytes of this line's values */
 	struct raw_value *raw;      /* values in document order */
 	size_t nraw, capraw;        /* entries used and allocated */
@@ -144,6 +145,138 @@ pool_realloc(void *ctx, void *p, size_t sz)
 	memcpy(q, p, block_of(p)->cap);
 	pool_free(ctx, p);
 	return q;
+}
+
+
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
+ * U+10FFFF.  yajl's own check lets overlong forms and encoded surrogates
+ * through, so the parser runs this one instead, over the whole line,
+ * with a word-at-a-time path for ASCII.
+ */
+static bool
+utf8_valid(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len;
+
+	while (p < end) {
+		if (end - p >= 8) {
+			uint64_t w;
+			memcpy(&w, p, 8);
+			if ((w & UINT64_C(0x8080808080808080)) == 0) {
+				p += 8;
+				continue;
+			}
+		}
+		unsigned char c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n || p[1] < lo || p[1] > hi)
+			return false;
+		for (size_t k = 2; k <= n; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The code unit of a "\uXXXX" escape at p (p[0] == '\\'), or -1. */
+static long
+escape_at(const unsigned char *p, const unsigned char *end)
+{
+	long v = 0;
+
+	if (end - p < 6 || p[1] != 'u')
+		return -1;
+	for (int i = 2; i < 6; i++) {
+		int h = hexval(p[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/*
+ * A "\u" escape of a UTF-16 surrogate that is not half of a proper pair
+ * becomes U+FFFD, as Elasticsearch stores it (Lucene replaces unpaired
+ * surrogates when it encodes a string as UTF-8); yajl would turn a lone
+ * high surrogate into '?' and emit a lone low one as invalid UTF-8.
+ * Returns the line to parse: the input itself when it has no unpaired
+ * surrogate escape (the common case, found with one memchr pass), or a
+ * rewritten copy in ps->fixed.
+ */
+static const char *
+fix_surrogates(struct parser *ps, const char *line, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *end = p + *len, *q = p, *copied = NULL;
+
+	while ((q = memchr(q, '\\', (size_t)(end - q))) != NULL) {
+		long u = escape_at(q, end), w;
+		bool lone = false;
+		size_t skip = u < 0 ? 2 : 6;
+
+		if (u >= 0xd800 && u <= 0xdbff) {
+			w = escape_at(q + 6, end);
+			if (w >= 0xdc00 && w <= 0xdfff)
+				skip = 12; /* a proper pair */
+			else
+				lone = true;
+		} else if (u >= 0xdc00 && u <= 0xdfff) {
+			lone = true;
+		}
+		if (lone) {
+			if (copied == NULL) {
+				if (ps->fixed.cap < *len + 1)
+					ps->heap_allocs++;
+				ps->fixed.len = 0;
+				copied = p;
+			}
+			buf_append(&ps->fixed, copied, (size_t)(q - copied));
+			buf_append(&ps->fixed, "\\ufffd", 6);
+			copied = q + 6;
+		}
+		if ((size_t)(end - q) <= skip)
+			break;
+		q += skip;
+	}
+	if (copied == NULL)
+		return line;
+	buf_append(&ps->fixed, copied, (size_t)(end - copied));
+	*len = ps->fixed.len;
+	return ps->fixed.data;
 }
 
 /* The name table. */
@@ -401,6 +534,7 @@ parser_free(struct parser *ps)
 	for (size_t i = 0; i < ps->npool; i++)
 		free(ps->pool[i]);
 	buf_free(&ps->arena);
+	buf_free(&ps->fixed);
 	free(ps->raw);
 	free(ps->rec.vals);
 	free(ps);
@@ -447,6 +581,8 @@ parser_parse(struct parser *ps, const char *line, size_t len,
 	ps->yajl = yajl_alloc(&callbacks, &ps->afuncs, ps);
 	if (ps->yajl == NULL)
 		fatalx("yajl_alloc");
+	/* utf8_valid() has checked the line, more strictly. */
+	yajl_config(ps->yajl, yajl_dont_validate_strings, 1);
 	ps->path_len = 0;
 	ps->depth = 0;
 	ps->saw_top = false;
@@ -454,6 +590,12 @@ parser_parse(struct parser *ps, const char *line, size_t len,
 	ps->arena.len = 0;
 	ps->nraw = 0;
 
+	if (!utf8_valid((const unsigned char *)line, len)) {
+		yajl_free(ps->yajl);
+		ps->yajl = NULL;
+		return PARSE_INVALID;
+	}
+	line = fix_surrogates(ps, line, &len);
 	st = yajl_parse(ps->yajl, (const unsigned char *)line, len);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(ps->yajl);

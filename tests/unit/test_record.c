@@ -123,6 +123,21 @@ main(void)
 	CHECK_EQ_INT(parse("{\"host.name\":\"\xff\"}"), PARSE_INVALID);
 	CHECK_EQ_INT(parse("{\"host.name\":\"\xc3\"}"), PARSE_INVALID);
 	CHECK_EQ_INT(parse("{\"a\":\"\\x\"}"), PARSE_INVALID);
+	/* Strict UTF-8: overlong forms, encoded surrogates, > U+10FFFF. */
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xc0\xaf\"}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xe0\x80\xaf\"}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xed\xa0\x80\"}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xf4\x90\x80\x80\"}"),
+	    PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"x\":1,\"k\xff\":2}"), PARSE_INVALID);
+	CHECK_EQ_INT(parse("{\"host.name\":\"\xc3\xa9\xe2\x82\xac"
+	    "\xf0\x9f\x98\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf\"}"), PARSE_OK);
+	/* Unpaired surrogate escapes become U+FFFD; pairs decode. */
+	CHECK_EQ_INT(parse("{\"host.name\":[\"\\ud800\",\"a\\udc00b\","
+	    "\"\\ud83d\\u0041\",\"\\ud83d\\ude00\",\"\\\\ud800\"]}"),
+	    PARSE_OK);
+	CHECK_STR(vals(5), "\xef\xbf\xbd|a\xef\xbf\xbd" "b|\xef\xbf\xbd" "A|"
+	    "\xf0\x9f\x98\x80|\\ud800");
 	CHECK_EQ_INT(parse(""), PARSE_INVALID);
 	CHECK_EQ_INT(parse("[1,2]"), PARSE_NOT_OBJECT);
 	CHECK_EQ_INT(parse("\"s\""), PARSE_NOT_OBJECT);
