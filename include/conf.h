@@ -21,6 +21,41 @@
 #include "log.h"
 #include "rule.h"
 
+enum input_type {
+	INPUT_FILE,  /* tail files matching glob patterns */
+	INPUT_UNIX,  /* listen on a Unix stream socket */
+	INPUT_STDIN, /* read standard input */
+};
+
+struct input_conf {
+	enum input_type type;     /* type */
+	struct strlist paths;     /* file: glob patterns */
+	bool start_at_end;        /* file: start_at: end (else beginning) */
+	int64_t rescan_ms;        /* file: rescan_interval */
+	int64_t poll_ms;          /* file: poll_interval */
+	char *path;               /* unix: socket path */
+	unsigned mode;            /* unix: socket file mode */
+	size_t max_clients;       /* unix: clients at once */
+};
+
+enum sink_type {
+	SINK_STDOUT,     /* standard output */
+	SINK_FILE,       /* append to a file, reopened on SIGHUP */
+	SINK_UNIX,       /* Unix stream socket client, NDJSON */
+	SINK_UNIX_DGRAM, /* Unix datagram socket, one alert each */
+	SINK_TCP,        /* TCP client, NDJSON */
+};
+
+struct sink_conf {
+	enum sink_type type;      /* type */
+	char *path;               /* file, unix, unix_dgram: path */
+	char *host;               /* tcp: IPv4 or IPv6 address */
+	int port;                 /* tcp: port */
+	size_t queue_max;         /* alerts waiting, at most */
+	int64_t backoff_min_ms;   /* first reconnect delay */
+	int64_t backoff_max_ms;   /* longest reconnect delay */
+};
+
 struct conf {
 	enum log_level log_level;   /* log_level */
 	size_t max_line_bytes;      /* limits.max_line_bytes */
@@ -32,6 +67,13 @@ struct conf {
 	int64_t late_horizon_ms;    /* window.late_horizon */
 	bool replay_exact;          /* window.replay_exact */
 	bool prefilter;             /* limits.prefilter */
+	int64_t idle_close_ms;      /* window.idle_close */
+	int64_t tick_ms;            /* daemon.tick_interval */
+	int64_t stats_ms;           /* daemon.stats_interval */
+	struct input_conf *inputs;  /* inputs */
+	size_t ninputs;
+	struct sink_conf *sinks;    /* sinks */
+	size_t nsinks;
 	struct rule *rule;          /* rule, compiled */
 };
 

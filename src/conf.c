@@ -471,11 +471,192 @@ static const struct key limits_keys[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+static const struct key daemon_keys[] = {
+	CK("tick_interval", K_DURATION, tick_ms, 10, 60 * 1000),
+	CK("stats_interval", K_DURATION, stats_ms, 0, 24LL * 3600 * 1000),
+	{NULL, 0, 0, 0, 0},
+};
+
+#define IK(name, type, field, min, max)                                       \
+	{name, type, offsetof(struct input_conf, field), min, max}
+
+static const struct key input_keys[] = {
+	IK("rescan_interval", K_DURATION, rescan_ms, 100, 3600 * 1000),
+	IK("poll_interval", K_DURATION, poll_ms, 10, 3600 * 1000),
+	IK("path", K_STRING, path, 0, 0),
+	IK("max_clients", K_SIZE, max_clients, 1, 65536),
+	{NULL, 0, 0, 0, 0},
+};
+
+#define SK(name, type, field, min, max)                                       \
+	{name, type, offsetof(struct sink_conf, field), min, max}
+
+static const struct key sink_keys[] = {
+	SK("path", K_STRING, path, 0, 0),
+	SK("host", K_STRING, host, 0, 0),
+	SK("port", K_INT, port, 1, 65535),
+	SK("queue_max", K_SIZE, queue_max, 1, 1 << 24),
+	SK("backoff_min", K_DURATION, backoff_min_ms, 1, 3600 * 1000),
+	SK("backoff_max", K_DURATION, backoff_max_ms, 1, 24 * 3600 * 1000),
+	{NULL, 0, 0, 0, 0},
+};
+
+/* The "type" key of an input or sink entry: read before the rest. */
+static const char *
+entry_type(struct loader *ld, yaml_node_t *map)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const char *k = scalar(node(ld, p->key));
+		if (k != NULL && strcmp(k, "type") == 0)
+			return scalar(node(ld, p->value));
+	}
+	return NULL;
+}
+
+static int
+input_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
+{
+	struct input_conf *ic = base;
+	const char *s = scalar(v);
+
+	if (strcmp(key, "type") == 0)
+		return 1;
+	if (strcmp(key, "paths") == 0) {
+		read_list(ld, v, "paths", &ic->paths);
+	} else if (strcmp(key, "start_at") == 0) {
+		if (s != NULL && strcmp(s, "end") == 0)
+			ic->start_at_end = true;
+		else if (s != NULL && strcmp(s, "beginning") == 0)
+			ic->start_at_end = false;
+		else
+			err_at(ld, v, "start_at: expected beginning or end");
+	} else if (strcmp(key, "mode") == 0) {
+		char *end;
+		unsigned long m = s ? strtoul(s, &end, 8) : 0;
+		if (s == NULL || *s == '\0' || *end != '\0' || m > 0777)
+			err_at(ld, v, "mode: expected an octal file mode such "
+			    "as \"0660\"");
+		else
+			ic->mode = (unsigned)m;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static void
+read_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
+{
+	if (v->type != YAML_SEQUENCE_NODE) {
+		err_at(ld, v, "inputs: expected a list");
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *n = node(ld, *it);
+		struct input_conf ic = {
+			.rescan_ms = 10000, .poll_ms = 1000, .mode = 0660,
+			.max_clients = 1024,
+		};
+		const char *type;
+
+		if (n->type != YAML_MAPPING_NODE) {
+			err_at(ld, n, "inputs: each input is a mapping");
+			continue;
+		}
+		type = entry_type(ld, n);
+		if (type == NULL) {
+			err_at(ld, n, "inputs: input has no type (file, unix, "
+			    "stdin)");
+			continue;
+		} else if (strcmp(type, "file") == 0) {
+			ic.type = INPUT_FILE;
+		} else if (strcmp(type, "unix") == 0) {
+			ic.type = INPUT_UNIX;
+		} else if (strcmp(type, "stdin") == 0) {
+			ic.type = INPUT_STDIN;
+		} else {
+			err_at(ld, n, "inputs: unknown type \"%s\" (file, "
+			    "unix, stdin)", type);
+			continue;
+		}
+		read_map(ld, n, "an input", input_keys, input_special, &ic);
+		if (ic.type == INPUT_FILE && ic.paths.n == 0)
+			err_at(ld, n, "file input: paths is required");
+		if (ic.type == INPUT_UNIX && ic.path == NULL)
+			err_at(ld, n, "unix input: path is required");
+		c->inputs = xreallocarray(c->inputs, c->ninputs + 1,
+		    sizeof(*c->inputs));
+		c->inputs[c->ninputs++] = ic;
+	}
+}
+
+static int
+sink_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
+{
+	return strcmp(key, "type") == 0;
+}
+
+static void
+read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
+{
+	static const char *const names[] = {
+		[SINK_STDOUT] = "stdout", [SINK_FILE] = "file",
+		[SINK_UNIX] = "unix", [SINK_UNIX_DGRAM] = "unix_dgram",
+		[SINK_TCP] = "tcp",
+	};
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		err_at(ld, v, "sinks: expected a list");
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *n = node(ld, *it);
+		struct sink_conf sc = {
+			.queue_max = 10000, .backoff_min_ms = 100,
+			.backoff_max_ms = 30000,
+		};
+		const char *type;
+		size_t t;
+
+		if (n->type != YAML_MAPPING_NODE) {
+			err_at(ld, n, "sinks: each sink is a mapping");
+			continue;
+		}
+		type = entry_type(ld, n);
+		for (t = 0; type != NULL && t < sizeof(names) / sizeof(*names);
+		     t++)
+			if (strcmp(type, names[t]) == 0)
+				break;
+		if (type == NULL || t == sizeof(names) / sizeof(*names)) {
+			err_at(ld, n, "sinks: type must be one of stdout, file, "
+			    "unix, unix_dgram, tcp");
+			continue;
+		}
+		sc.type = (enum sink_type)t;
+		read_map(ld, n, "a sink", sink_keys, sink_special, &sc);
+		if ((sc.type == SINK_FILE || sc.type == SINK_UNIX ||
+			sc.type == SINK_UNIX_DGRAM) && sc.path == NULL)
+			err_at(ld, n, "%s sink: path is required", type);
+		if (sc.type == SINK_TCP && (sc.host == NULL || sc.port == 0))
+			err_at(ld, n, "tcp sink: host and port are required");
+		if (sc.backoff_min_ms > sc.backoff_max_ms)
+			err_at(ld, n, "%s sink: backoff_min exceeds backoff_max",
+			    type);
+		c->sinks = xreallocarray(c->sinks, c->nsinks + 1,
+		    sizeof(*c->sinks));
+		c->sinks[c->nsinks++] = sc;
+	}
+}
+
 static const struct key window_keys[] = {
 	CK("allowed_lateness", K_DURATION, allowed_lateness_ms, 0,
 	    24LL * 3600 * 1000),
 	CK("late_horizon", K_DURATION, late_horizon_ms, 0, 7LL * 86400 * 1000),
 	CK("replay_exact", K_BOOL, replay_exact, 0, 1),
+	CK("idle_close", K_DURATION, idle_close_ms, 1000, 24LL * 3600 * 1000),
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -493,6 +674,12 @@ top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		read_map(ld, v, "limits", limits_keys, NULL, c);
 	else if (strcmp(key, "window") == 0)
 		read_map(ld, v, "window", window_keys, NULL, c);
+	else if (strcmp(key, "daemon") == 0)
+		read_map(ld, v, "daemon", daemon_keys, NULL, c);
+	else if (strcmp(key, "inputs") == 0)
+		read_inputs(ld, v, c);
+	else if (strcmp(key, "sinks") == 0)
+		read_sinks(ld, v, c);
 	else if (strcmp(key, "rule") == 0)
 		read_map(ld, v, "rule", rule_keys, rule_special, c->rule);
 	else
@@ -516,6 +703,9 @@ conf_default(void)
 	c->late_horizon_ms = 5 * 60 * 1000;
 	c->replay_exact = true;
 	c->prefilter = true;
+	c->idle_close_ms = 2 * 60 * 1000;
+	c->tick_ms = 1000;
+	c->stats_ms = 60 * 1000;
 	c->rule = rule_default();
 	if (rule_compile(c->rule, err, sizeof(err)) < 0)
 		fatalx("built-in rule: %s", err);
@@ -527,6 +717,16 @@ conf_free(struct conf *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; i < c->ninputs; i++) {
+		strlist_clear(&c->inputs[i].paths);
+		free(c->inputs[i].path);
+	}
+	free(c->inputs);
+	for (size_t i = 0; i < c->nsinks; i++) {
+		free(c->sinks[i].path);
+		free(c->sinks[i].host);
+	}
+	free(c->sinks);
 	rule_free(c->rule);
 	free(c);
 }

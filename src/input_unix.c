@@ -1,0 +1,1 @@
+/* input_unix: being written. */

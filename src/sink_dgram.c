@@ -1,0 +1,1 @@
+/* sink_dgram: being written. */

@@ -1,0 +1,1 @@
+/* sink_file: being written. */

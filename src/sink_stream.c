@@ -1,0 +1,1 @@
+/* sink_stream: being written. */
