@@ -68,6 +68,7 @@ struct conf {
 	bool replay_exact;          /* window.replay_exact */
 	bool prefilter;             /* limits.prefilter */
 	int64_t idle_close_ms;      /* window.idle_close */
+	int64_t max_future_ms;      /* window.max_future */
 	int64_t tick_ms;            /* daemon.tick_interval */
 	int64_t stats_ms;           /* daemon.stats_interval */
 	struct input_conf *inputs;  /* inputs */

@@ -34,6 +34,9 @@ void engine_free(struct engine *e);
 /* A framer_line_cb: processes one line (no newline). */
 void engine_line(void *engine, const char *line, size_t len);
 
+/* Live mode: the wall clock moved on (see window_tick()). */
+void engine_tick(struct engine *e, int64_t now_ms);
+
 /* Closes every open window (end of input). */
 void engine_flush(struct engine *e);
 

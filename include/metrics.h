@@ -29,6 +29,8 @@
 	    "matched events skipped: @timestamp multi-valued or unparsable")  \
 	X(events_late, "matched events for a window already closed")          \
 	X(events_too_late, "matched events older than the late horizon")     \
+	X(events_future, "matched events too far ahead of the wall clock "   \
+	    "to move a watermark")                                            \
 	X(key_combos_cut, "events whose key combinations were cut short")   \
 	X(groups_created, "groups (key and window) created")                  \
 	X(groups_dropped, "events dropped: max_groups reached")               \

@@ -40,6 +40,10 @@ struct window_opts {
 	size_t max_groups;           /* groups held at once */
 	size_t max_values;           /* kept values per value set */
 	size_t max_key_combos;       /* key combinations per event */
+	int64_t idle_close_ms;       /* close an agent's windows when it is
+					silent this long (wall clock) */
+	int64_t max_future_ms;       /* event times further ahead of the wall
+					clock do not move watermarks */
 };
 
 typedef void window_alert_cb(void *arg, const struct alert *a);
@@ -55,6 +59,15 @@ void window_free(struct window_store *ws);
  */
 void window_add(struct window_store *ws, const struct record *rec,
     int64_t ts_ms, unsigned label);
+
+/*
+ * Live mode: tells the store the wall-clock time (epoch ms).  Closes the
+ * windows of agents silent for idle_close_ms, forgets closed groups of
+ * agents silent for idle_close_ms + late_horizon_ms.  From the first
+ * call on, event times more than max_future_ms ahead of now_ms are kept
+ * in their windows but do not move their agent's watermark.
+ */
+void window_tick(struct window_store *ws, int64_t now_ms);
 
 /* Closes every open group (end of input or shutdown). */
 void window_flush(struct window_store *ws);

@@ -657,6 +657,7 @@ static const struct key window_keys[] = {
 	CK("late_horizon", K_DURATION, late_horizon_ms, 0, 7LL * 86400 * 1000),
 	CK("replay_exact", K_BOOL, replay_exact, 0, 1),
 	CK("idle_close", K_DURATION, idle_close_ms, 1000, 24LL * 3600 * 1000),
+	CK("max_future", K_DURATION, max_future_ms, 0, 7LL * 86400 * 1000),
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -704,6 +705,7 @@ conf_default(void)
 	c->replay_exact = true;
 	c->prefilter = true;
 	c->idle_close_ms = 2 * 60 * 1000;
+	c->max_future_ms = 5 * 60 * 1000;
 	c->tick_ms = 1000;
 	c->stats_ms = 60 * 1000;
 	c->rule = rule_default();

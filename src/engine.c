@@ -61,6 +61,8 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 		.max_groups = conf->max_groups,
 		.max_values = conf->max_values,
 		.max_key_combos = conf->max_key_combos,
+		.idle_close_ms = conf->idle_close_ms,
+		.max_future_ms = conf->max_future_ms,
 	};
 
 	e->conf = conf;
@@ -132,6 +134,12 @@ engine_line(void *engine, const char *line, size_t len)
 		return;
 	}
 	window_add(e->ws, rec, ts_ms, rule_label(r, rec));
+}
+
+void
+engine_tick(struct engine *e, int64_t now_ms)
+{
+	window_tick(e->ws, now_ms);
 }
 
 void

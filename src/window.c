@@ -36,6 +36,7 @@ struct agent {
 	struct hnode h;      /* in the store's agent table; first member */
 	int64_t max_ts;      /* largest event time seen, INT64_MIN if none */
 	int64_t due;         /* watermark at which to scan the lists */
+	int64_t last_seen;   /* wall clock of its last event, 0 in replay */
 	struct group *open;  /* open groups */
 	struct group *closed; /* closed groups kept for late events */
 	size_t ngroups;      /* groups in both lists */
@@ -79,6 +80,7 @@ struct window_store {
 	size_t nbatch, capbatch;
 	struct buf keybuf;           /* scratch: encoded group key */
 	struct buf agentbuf;         /* scratch: encoded agent key */
+	int64_t now_ms;              /* wall clock, 0 until window_tick() */
 };
 
 /* Hash tables. */
@@ -564,6 +566,7 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 	key_put(&ws->agentbuf, agent_key);
 	a = agent_get(ws, ws->agentbuf.data, ws->agentbuf.len);
 
+	a->last_seen = ws->now_ms;
 	late = window_end(ws, window) <= watermark(ws, a);
 	if (late && g == NULL &&
 	    window_end(ws, window) + ws->opts.late_horizon_ms <=
@@ -601,7 +604,7 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 				a->due = window_end(ws, window);
 		}
 	}
-	if (late) {
+	if (g->closed) {
 		ws->metrics->v[M_events_late]++;
 		g->late = true;
 	}
@@ -611,7 +614,9 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 		batch_emit(ws);
 	}
 advance:
-	if (ts > a->max_ts)
+	if (ws->now_ms != 0 && ts > ws->now_ms + ws->opts.max_future_ms)
+		ws->metrics->v[M_events_future]++;
+	else if (ts > a->max_ts)
 		a->max_ts = ts;
 	agent_advance(ws, a);
 }
@@ -662,6 +667,29 @@ window_add(struct window_store *ws, const struct record *rec, int64_t ts_ms,
 	}
 	if (cut)
 		ws->metrics->v[M_key_combos_cut]++;
+}
+
+void
+window_tick(struct window_store *ws, int64_t now_ms)
+{
+	ws->now_ms = now_ms;
+	for (size_t i = 0; i <= ws->agents.mask; i++) {
+		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
+			struct agent *a = (struct agent *)x;
+			int64_t silent = now_ms - a->last_seen;
+			if (a->last_seen == 0 || silent < ws->opts.idle_close_ms)
+				continue;
+			while (a->open != NULL)
+				close_group(ws, a->open);
+			/* Emit before any of the batch can be dropped below. */
+			batch_emit(ws);
+			if (silent < ws->opts.idle_close_ms +
+				ws->opts.late_horizon_ms)
+				continue;
+			while (a->closed != NULL)
+				agent_drop_group(ws, a->closed);
+		}
+	}
 }
 
 void

@@ -95,6 +95,8 @@ store(int64_t lateness, size_t max_groups)
 		.max_groups = max_groups,
 		.max_values = 100,
 		.max_key_combos = 64,
+		.idle_close_ms = 120000,
+		.max_future_ms = 300000,
 	};
 
 	memset(&m, 0, sizeof(m));
@@ -202,6 +204,37 @@ main(void)
 	CHECK_EQ_INT(nseen, 1);
 	CHECK_EQ_INT(seen[0].window, T0 - 60000);
 	CHECK_EQ_INT(seen[0].distinct, 6);
+	window_free(ws);
+
+	/* Idle close: a silent agent's windows close on the wall clock. */
+	ws = store(30000, 1000);
+	window_tick(ws, T0 + 10000);
+	burst(ws, "A", "P", 0, 5);
+	window_tick(ws, T0 + 10000 + 119999);
+	CHECK_EQ_INT(nseen, 0);
+	window_tick(ws, T0 + 10000 + 120000);
+	CHECK_EQ_INT(nseen, 1);
+	CHECK(!seen[0].late);
+	CHECK_EQ_INT(window_groups(ws), 1); /* kept for late events */
+	/* The agent resumes with an event for the closed window: late. */
+	add(ws, "A", "P", "\"h\"", "ls more", 4000);
+	CHECK_EQ_INT(m.v[M_events_late], 1);
+	CHECK_EQ_INT(nseen, 1);
+	/* Silent past idle close plus the horizon: forgotten. */
+	window_tick(ws, T0 + 10000 + 120000 + 120000 + 300000);
+	CHECK_EQ_INT(window_groups(ws), 0);
+	window_free(ws);
+
+	/* A future event is kept but does not move the watermark. */
+	ws = store(30000, 1000);
+	window_tick(ws, T0);
+	burst(ws, "B", "P", 0, 5);
+	add(ws, "B", "F", "\"h\"", "ls", 3600000); /* an hour ahead */
+	CHECK_EQ_INT(m.v[M_events_future], 1);
+	CHECK_EQ_INT(nseen, 0); /* P's window is still open */
+	add(ws, "B", "Q", "\"h\"", "ls", 90000); /* moves it: closes P */
+	CHECK_EQ_INT(nseen, 1);
+	CHECK_STR(seen[0].parent, "P");
 	window_free(ws);
 
 	/* The group bound: events past it are counted. */
