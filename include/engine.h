@@ -31,6 +31,14 @@ struct engine *engine_new(const struct conf *conf, bool exact,
     engine_output_cb *out, void *arg);
 void engine_free(struct engine *e);
 
+/*
+ * Adopts a reloaded conf (which must outlive the engine, as the first
+ * did).  If the rule is unchanged the windows and their state carry on;
+ * otherwise the old windows are flushed (their alerts emitted) and the
+ * new rule starts afresh.  Returns 1 if the state was kept, else 0.
+ */
+int engine_reload(struct engine *e, const struct conf *conf);
+
 /* A framer_line_cb: processes one line (no newline). */
 void engine_line(void *engine, const char *line, size_t len);
 

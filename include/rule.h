@@ -112,6 +112,7 @@ struct rule {
 	int watermark_key;          /* index into group_by */
 	int label_slot;
 	int distinct_slot;
+	uint64_t fingerprint;       /* hash of everything above */
 };
 
 /* Returns the seed rule, ready to be changed or compiled. */

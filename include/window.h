@@ -72,6 +72,13 @@ void window_tick(struct window_store *ws, int64_t now_ms);
 /* Closes every open group (end of input or shutdown). */
 void window_flush(struct window_store *ws);
 
+/*
+ * Adopts new limits and a rule with the same fingerprint as the current
+ * one (a configuration reload); the groups are kept.
+ */
+void window_reconfigure(struct window_store *ws, const struct rule *rule,
+    const struct window_opts *opts);
+
 /* Groups held (open and closed). */
 size_t window_groups(const struct window_store *ws);
 

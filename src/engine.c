@@ -21,6 +21,7 @@ struct engine {
 	void *arg;                 /* passed to out */
 	struct buf alert;          /* scratch for one alert line */
 	int64_t clock_ms;          /* fixed alert time, 0: real time */
+	bool exact;                /* windows close only on flush */
 };
 
 static void
@@ -50,12 +51,10 @@ build_prefilter(const struct rule *r)
 	return pf;
 }
 
-struct engine *
-engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
-    void *arg)
+static void
+window_opts_of(const struct conf *conf, bool exact, struct window_opts *wo)
 {
-	struct engine *e = xcalloc(1, sizeof(*e));
-	struct window_opts wo = {
+	*wo = (struct window_opts){
 		.allowed_lateness_ms = exact ? -1 : conf->allowed_lateness_ms,
 		.late_horizon_ms = conf->late_horizon_ms,
 		.max_groups = conf->max_groups,
@@ -64,16 +63,53 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 		.idle_close_ms = conf->idle_close_ms,
 		.max_future_ms = conf->max_future_ms,
 	};
+}
+
+/* The stages that depend only on the conf: prefilter and parser. */
+static void
+build_front(struct engine *e)
+{
+	prefilter_free(e->pf);
+	parser_free(e->parser);
+	e->pf = e->conf->prefilter ? build_prefilter(e->conf->rule) : NULL;
+	e->parser = parser_new(e->conf->rule->fields, e->conf->rule->nfields,
+	    e->conf->max_depth);
+}
+
+struct engine *
+engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
+    void *arg)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	struct window_opts wo;
 
 	e->conf = conf;
+	e->exact = exact;
 	e->out = out;
 	e->arg = arg;
-	if (conf->prefilter)
-		e->pf = build_prefilter(conf->rule);
-	e->parser = parser_new(conf->rule->fields, conf->rule->nfields,
-	    conf->max_depth);
+	build_front(e);
+	window_opts_of(conf, exact, &wo);
 	e->ws = window_new(conf->rule, &wo, &e->metrics, alert_cb, e);
 	return e;
+}
+
+int
+engine_reload(struct engine *e, const struct conf *conf)
+{
+	struct window_opts wo;
+	bool same = conf->rule->fingerprint == e->conf->rule->fingerprint;
+
+	window_opts_of(conf, e->exact, &wo);
+	if (same) {
+		window_reconfigure(e->ws, conf->rule, &wo);
+	} else {
+		window_flush(e->ws);
+		window_free(e->ws);
+		e->ws = window_new(conf->rule, &wo, &e->metrics, alert_cb, e);
+	}
+	e->conf = conf;
+	build_front(e);
+	return same ? 1 : 0;
 }
 
 void

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
+#include "log.h"
 #include "rule.h"
 #include "util.h"
 
@@ -215,6 +218,89 @@ slot_of(struct rule *r, const char *field)
 		}                                                             \
 	} while (0)
 
+static void
+fp_str(XXH3_state_t *st, const char *s)
+{
+	XXH3_64bits_update(st, s, strlen(s) + 1);
+}
+
+static void
+fp_num(XXH3_state_t *st, uint64_t v)
+{
+	XXH3_64bits_update(st, &v, sizeof(v));
+}
+
+static void
+fp_list(XXH3_state_t *st, const struct strlist *l)
+{
+	fp_num(st, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		fp_str(st, l->v[i]);
+}
+
+static void
+fp_mitre(XXH3_state_t *st, const struct mitre_ref *m)
+{
+	fp_str(st, m->id);
+	fp_str(st, m->name);
+	fp_str(st, m->reference);
+}
+
+/* A hash of every part of the plan, so a reload can tell if it changed. */
+static uint64_t
+fingerprint(const struct rule *r)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t h;
+
+	if (st == NULL)
+		fatalx("out of memory");
+	XXH3_64bits_reset(st);
+	fp_str(st, r->name);
+	fp_str(st, r->rule_id);
+	fp_str(st, r->severity);
+	fp_num(st, (uint64_t)r->risk_score);
+	fp_list(st, &r->tags);
+	fp_mitre(st, &r->tactic);
+	fp_mitre(st, &r->technique);
+	fp_mitre(st, &r->subtechnique);
+	fp_num(st, r->nclauses);
+	for (size_t i = 0; i < r->nclauses; i++) {
+		fp_str(st, r->clauses[i].field);
+		fp_num(st, r->clauses[i].op);
+		fp_num(st, r->clauses[i].ignore_case);
+		fp_list(st, &r->clauses[i].values);
+	}
+	fp_str(st, r->time_field);
+	fp_num(st, (uint64_t)r->window_ms);
+	fp_str(st, r->window_column);
+	fp_num(st, r->ngroup);
+	for (size_t i = 0; i < r->ngroup; i++)
+		fp_str(st, r->group_by[i]);
+	fp_str(st, r->watermark_by);
+	fp_str(st, r->label_field);
+	fp_num(st, r->nlabels);
+	for (size_t i = 0; i < r->nlabels; i++) {
+		fp_str(st, r->labels[i].name);
+		fp_list(st, &r->labels[i].contains);
+	}
+	fp_str(st, r->default_label);
+	fp_str(st, r->labels_column);
+	fp_str(st, r->distinct_field);
+	fp_str(st, r->distinct_column);
+	fp_num(st, r->nvalues);
+	for (size_t i = 0; i < r->nvalues; i++) {
+		fp_str(st, r->values[i].column);
+		fp_str(st, r->values[i].field);
+	}
+	fp_num(st, r->min_distinct);
+	fp_num(st, r->min_labels);
+	fp_num(st, r->max_alerts);
+	h = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return h;
+}
+
 int
 rule_compile(struct rule *r, char *err, size_t errlen)
 {
@@ -251,6 +337,7 @@ rule_compile(struct rule *r, char *err, size_t errlen)
 			0,
 		    "too many fields");
 	CHECK(r->max_alerts > 0, "max_alerts must be positive");
+	r->fingerprint = fingerprint(r);
 	return 0;
 }
 

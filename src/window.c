@@ -266,6 +266,14 @@ window_free(struct window_store *ws)
 	free(ws);
 }
 
+void
+window_reconfigure(struct window_store *ws, const struct rule *rule,
+    const struct window_opts *opts)
+{
+	ws->rule = rule;
+	ws->opts = *opts;
+}
+
 size_t
 window_groups(const struct window_store *ws)
 {

@@ -1,0 +1,434 @@
+/*
+ * daemon: lifecycle, signals, reload and the tick.
+ *
+ * Invariants: `inputs` and `sinks` hold the live ones; an input or sink
+ * being closed has left those arrays and is counted in `closing` until
+ * its close callback runs.  Every conf an input may still borrow is
+ * either `conf` or on the `retired` list, freed only at exit.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "daemon.h"
+#include "engine.h"
+#include "input.h"
+#include "log.h"
+#include "sink.h"
+#include "util.h"
+
+struct daemon {
+	uv_loop_t loop;            /* the one loop */
+	const char *path;          /* configuration file, for reloads */
+	struct conf *conf;         /* the running configuration */
+	struct conf **retired;     /* superseded confs, freed at exit */
+	size_t nretired;
+	struct engine *engine;     /* lines -> alerts */
+	struct input **inputs;     /* live inputs */
+	const struct input_conf **iconf; /* the conf entry of each input */
+	size_t ninputs;
+	struct sink **sinks;       /* live sinks */
+	const struct sink_conf **sconf;  /* the conf entry of each sink */
+	size_t nsinks;
+	struct sink_conf stdout_conf; /* the sink used when none is set */
+	uv_signal_t sig[4];        /* HUP, TERM, INT, USR1 */
+	uv_timer_t tick;           /* housekeeping */
+	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
+	bool watchdog;             /* systemd asked for WATCHDOG=1 */
+	enum {
+		RUNNING, STOP_INPUTS, STOP_SINKS, STOP_HANDLES,
+	} phase;                   /* shutdown progress */
+	int closing;               /* inputs and sinks not yet closed */
+	int status;                /* exit status */
+};
+
+static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+
+/*
+ * sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET.
+ * Silently does nothing outside systemd.
+ */
+static void
+notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		len) < 0)
+		log_debug("notify %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void
+alert_out(void *arg, const char *json, size_t len)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->nsinks; i++)
+		sink_push(d->sinks[i], json, len);
+}
+
+static void
+log_stats(struct daemon *d, const char *why)
+{
+	const struct metrics *m = engine_metrics(d->engine);
+
+	log_info("%s: bytes=%" PRIu64 " lines=%" PRIu64 " skipped=%" PRIu64
+		 " matched=%" PRIu64 " late=%" PRIu64 " too_late=%" PRIu64
+		 " alerts=%" PRIu64 " suppressed=%" PRIu64,
+	    why, m->v[M_bytes_read], m->v[M_lines_read],
+	    m->v[M_lines_too_long] + m->v[M_json_invalid] +
+		m->v[M_json_not_object] + m->v[M_json_too_deep] +
+		m->v[M_events_no_timestamp] + m->v[M_events_bad_timestamp],
+	    m->v[M_events_matched], m->v[M_events_late],
+	    m->v[M_events_too_late], m->v[M_alerts], m->v[M_alerts_suppressed]);
+	for (size_t i = 0; i < d->nsinks; i++) {
+		const struct sink_stats *s = sink_stats(d->sinks[i]);
+		log_info("%s: sink %s: queued=%" PRIu64 " sent=%" PRIu64
+			 " dropped_full=%" PRIu64 " errors=%" PRIu64
+			 " connects=%" PRIu64 " depth=%zu",
+		    why, sink_name(d->sinks[i]), s->queued, s->sent,
+		    s->dropped_full, s->errors, s->connects, s->depth);
+	}
+	for (size_t i = 0; i < d->ninputs; i++) {
+		const struct input_stats *s = input_stats(d->inputs[i]);
+		log_info("%s: input %zu: files=%" PRIu64 " rotations=%" PRIu64
+			 " truncations=%" PRIu64 " open_errors=%" PRIu64
+			 " clients=%" PRIu64 " refused=%" PRIu64
+			 " partial_dropped=%" PRIu64,
+		    why, i, s->files_opened, s->rotations, s->truncations,
+		    s->open_errors, s->clients, s->clients_refused,
+		    s->partial_dropped);
+	}
+}
+
+static void
+log_counters(struct daemon *d)
+{
+	const struct metrics *m = engine_metrics(d->engine);
+
+	for (int i = 0; i < M__COUNT; i++)
+		log_info("counter %s=%" PRIu64, metrics_name((enum metric)i),
+		    m->v[i]);
+	log_stats(d, "counters");
+}
+
+static void
+tick_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	uint64_t now = uv_now(&d->loop);
+
+	engine_tick(d->engine, real_now_ms());
+	if (d->watchdog)
+		notify("WATCHDOG=1");
+	if (d->conf->stats_ms > 0 &&
+	    now - d->last_stats_ms >= (uint64_t)d->conf->stats_ms) {
+		d->last_stats_ms = now;
+		log_stats(d, "stats");
+	}
+}
+
+static void advance(struct daemon *d);
+
+static void
+closed_one(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (--d->closing == 0 && d->phase != RUNNING)
+		advance(d);
+}
+
+/*
+ * Makes the live sinks those of c: an unchanged sink carries on (and
+ * reopens its file), the others close, new ones start.
+ */
+static void
+swap_sinks(struct daemon *d, const struct conf *c)
+{
+	const struct sink_conf *want = c->nsinks ? c->sinks : &d->stdout_conf;
+	size_t nwant = c->nsinks ? c->nsinks : 1;
+	struct sink **next = xcalloc(nwant, sizeof(*next));
+	const struct sink_conf **nconf = xcalloc(nwant, sizeof(*nconf));
+
+	for (size_t i = 0; i < nwant; i++) {
+		nconf[i] = &want[i];
+		for (size_t j = 0; j < d->nsinks; j++) {
+			if (d->sinks[j] != NULL &&
+			    sink_conf_equal(&want[i], d->sconf[j])) {
+				next[i] = d->sinks[j];
+				d->sinks[j] = NULL;
+				sink_reopen(next[i]);
+				break;
+			}
+		}
+		if (next[i] == NULL) {
+			next[i] = sink_new(&d->loop, &want[i]);
+			log_info("sink %s started", sink_name(next[i]));
+		}
+	}
+	for (size_t j = 0; j < d->nsinks; j++) {
+		if (d->sinks[j] == NULL)
+			continue;
+		log_info("sink %s stopped", sink_name(d->sinks[j]));
+		d->closing++;
+		sink_close(d->sinks[j], closed_one, d);
+	}
+	free(d->sinks);
+	free(d->sconf);
+	d->sinks = next;
+	d->sconf = nconf;
+	d->nsinks = nwant;
+}
+
+/*
+ * Makes the live inputs those of c, as swap_sinks() does.  Returns the
+ * number of inputs that failed to start.
+ */
+static int
+swap_inputs(struct daemon *d, const struct conf *c)
+{
+	struct input **next = xcalloc(c->ninputs + 1, sizeof(*next));
+	const struct input_conf **nconf = xcalloc(c->ninputs + 1,
+	    sizeof(*nconf));
+	size_t n = 0;
+	int failed = 0;
+
+	for (size_t i = 0; i < c->ninputs; i++) {
+		struct input *in = NULL;
+		for (size_t j = 0; j < d->ninputs; j++) {
+			if (d->inputs[j] != NULL &&
+			    input_conf_equal(&c->inputs[i], d->iconf[j])) {
+				in = d->inputs[j];
+				nconf[n] = d->iconf[j];
+				d->inputs[j] = NULL;
+				break;
+			}
+		}
+		if (in == NULL) {
+			in = input_new(&d->loop, &c->inputs[i], c, d->engine);
+			if (input_start(in) < 0) {
+				failed++;
+				d->closing++;
+				input_close(in, closed_one, d);
+				continue;
+			}
+			nconf[n] = &c->inputs[i];
+		}
+		next[n++] = in;
+	}
+	for (size_t j = 0; j < d->ninputs; j++) {
+		if (d->inputs[j] == NULL)
+			continue;
+		d->closing++;
+		input_close(d->inputs[j], closed_one, d);
+	}
+	free(d->inputs);
+	free(d->iconf);
+	d->inputs = next;
+	d->iconf = nconf;
+	d->ninputs = n;
+	return failed;
+}
+
+/* Loads the file again; an invalid one leaves everything as it was. */
+static void
+reload(struct daemon *d)
+{
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *mem = open_memstream(&errs, &errlen);
+	struct conf *nc;
+	int kept;
+
+	if (mem == NULL) {
+		log_warn("reload: open_memstream");
+		return;
+	}
+	nc = conf_load(d->path, mem);
+	fclose(mem);
+	if (nc == NULL) {
+		for (char *line = strtok(errs, "\n"); line != NULL;
+		     line = strtok(NULL, "\n"))
+			log_err("%s", line);
+		log_err("reload: %s is invalid; keeping the running "
+			"configuration", d->path);
+		free(errs);
+		return;
+	}
+	free(errs);
+	log_set_level(nc->log_level);
+	kept = engine_reload(d->engine, nc);
+	swap_sinks(d, nc);
+	if (swap_inputs(d, nc) > 0)
+		log_err("reload: some inputs failed to start");
+	d->retired = xreallocarray(d->retired, d->nretired + 1,
+	    sizeof(*d->retired));
+	d->retired[d->nretired++] = d->conf;
+	d->conf = nc;
+	uv_timer_set_repeat(&d->tick, (uint64_t)nc->tick_ms);
+	log_info("reloaded %s (%s)", d->path, kept
+		? "rule unchanged, windows kept"
+		: "rule changed, windows flushed");
+}
+
+static void
+handle_close_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/*
+ * Shutdown, one phase at a time, each started when everything the last
+ * one closed has called back: inputs stop; then the windows are flushed
+ * and the sinks drain and close; then the daemon's own handles close and
+ * uv_run() returns.
+ */
+static void
+advance(struct daemon *d)
+{
+	switch (d->phase) {
+	case RUNNING:
+		d->phase = STOP_INPUTS;
+		for (size_t j = 0; j < d->ninputs; j++) {
+			d->closing++;
+			input_close(d->inputs[j], closed_one, d);
+		}
+		d->ninputs = 0;
+		break;
+	case STOP_INPUTS:
+		d->phase = STOP_SINKS;
+		engine_flush(d->engine);
+		log_stats(d, "final");
+		for (size_t j = 0; j < d->nsinks; j++) {
+			d->closing++;
+			sink_close(d->sinks[j], closed_one, d);
+		}
+		d->nsinks = 0;
+		break;
+	case STOP_SINKS:
+		d->phase = STOP_HANDLES;
+		for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++)
+			uv_close((uv_handle_t *)&d->sig[i], handle_close_cb);
+		uv_close((uv_handle_t *)&d->tick, handle_close_cb);
+		return;
+	case STOP_HANDLES:
+		return;
+	}
+	if (d->closing == 0)
+		advance(d);
+}
+
+static void
+stop(struct daemon *d)
+{
+	if (d->phase != RUNNING)
+		return;
+	notify("STOPPING=1");
+	log_info("stopping");
+	advance(d);
+}
+
+static void
+signal_cb(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	switch (signum) {
+	case SIGHUP:
+		if (d->phase == RUNNING)
+			reload(d);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		stop(d);
+		break;
+	case SIGUSR1:
+		log_counters(d);
+		break;
+	}
+}
+
+int
+daemon_run(const char *path, struct conf *conf)
+{
+	struct daemon *d = xcalloc(1, sizeof(*d));
+	int status;
+
+	d->path = path;
+	d->conf = conf;
+	d->stdout_conf = (struct sink_conf){.type = SINK_STDOUT,
+	    .queue_max = 10000, .backoff_min_ms = 100,
+	    .backoff_max_ms = 30000};
+	d->watchdog = getenv("WATCHDOG_USEC") != NULL;
+	signal(SIGPIPE, SIG_IGN);
+	if (uv_loop_init(&d->loop) != 0)
+		fatalx("uv_loop_init");
+	log_set_level(conf->log_level);
+	if (conf->ninputs == 0) {
+		log_err("%s: no inputs configured", path);
+		uv_loop_close(&d->loop);
+		conf_free(conf);
+		free(d);
+		return 1;
+	}
+	d->engine = engine_new(conf, false, alert_out, d);
+	swap_sinks(d, conf);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++) {
+		uv_signal_init(&d->loop, &d->sig[i]);
+		d->sig[i].data = d;
+		uv_signal_start(&d->sig[i], signal_cb, signals[i]);
+	}
+	uv_timer_init(&d->loop, &d->tick);
+	d->tick.data = d;
+	uv_timer_start(&d->tick, tick_cb, (uint64_t)conf->tick_ms,
+	    (uint64_t)conf->tick_ms);
+	d->last_stats_ms = uv_now(&d->loop);
+	engine_tick(d->engine, real_now_ms());
+	if (swap_inputs(d, conf) > 0) {
+		log_err("%s: an input failed to start", path);
+		d->status = 1;
+		stop(d);
+	} else {
+		log_info("started: %zu input(s), %zu sink(s)", d->ninputs,
+		    d->nsinks);
+		notify("READY=1");
+	}
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d->loop) != 0)
+		log_err("loop closed with handles still open");
+	status = d->status;
+	engine_free(d->engine);
+	free(d->inputs);
+	free(d->iconf);
+	free(d->sinks);
+	free(d->sconf);
+	for (size_t i = 0; i < d->nretired; i++)
+		conf_free(d->retired[i]);
+	free(d->retired);
+	conf_free(d->conf);
+	free(d);
+	return status;
+}
