@@ -274,8 +274,10 @@ read_filter(struct loader *ld, yaml_node_t *v, struct rule *r)
 				if (s == NULL || *s == '\0')
 					err_at(ld, vn, "filter: field must be "
 					    "a field name");
-				else
+				else {
+					free(c.field);
 					c.field = xstrdup(s);
+				}
 			} else if (strcmp(k, "in") == 0 ||
 			    strcmp(k, "prefix") == 0 || strcmp(k, "any") == 0) {
 				c.op = k[0] == 'i' ? CLAUSE_IN
