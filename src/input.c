@@ -1,1 +1,164 @@
-/* input: being written. */
+/*
+ * input: the dispatch common to every backend (input_int.h).
+ *
+ * Owns struct input: a deep copy of its input_conf (so a reload may free
+ * the old conf while an unchanged input keeps running) and the anchor
+ * handle.  Invariants: the backend's start op runs at most once; once
+ * input_close() is called no backend op but stats runs again; the
+ * caller's callback runs exactly once, from the anchor's close callback.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "input_int.h"
+#include "util.h"
+
+static const struct input_stats no_stats; /* an input never started */
+
+static const struct input_ops *
+ops_of(enum input_type type)
+{
+	switch (type) {
+	case INPUT_FILE:
+		return &input_tail_ops;
+	case INPUT_UNIX:
+		return &input_unix_ops;
+	case INPUT_STDIN:
+		return &input_stdin_ops;
+	}
+	return NULL;
+}
+
+static void
+strlist_copy(struct strlist *dst, const struct strlist *src)
+{
+	dst->n = src->n;
+	dst->v = xcalloc(src->n, sizeof(*dst->v));
+	for (size_t i = 0; i < src->n; i++)
+		dst->v[i] = xstrdup(src->v[i]);
+}
+
+struct input *
+input_new(uv_loop_t *loop, const struct input_conf *ic,
+    const struct conf *conf, struct engine *engine)
+{
+	struct input *in = xcalloc(1, sizeof(*in));
+
+	in->ops = ops_of(ic->type);
+	if (in->ops == NULL)
+		fatalx("input: unknown type %d", (int)ic->type);
+	in->loop = loop;
+	in->ic = *ic;
+	strlist_copy(&in->ic.paths, &ic->paths);
+	in->ic.path = ic->path != NULL ? xstrdup(ic->path) : NULL;
+	in->max_line = conf->max_line_bytes;
+	in->engine = engine;
+	in->metrics = engine_metrics(engine);
+	if (uv_timer_init(loop, &in->anchor) != 0)
+		fatalx("input: uv_timer_init failed");
+	in->anchor.data = in;
+	return in;
+}
+
+int
+input_start(struct input *in)
+{
+	if (in->started || in->closing) {
+		log_warnx("%s input: started twice", in->ops->name);
+		return -1;
+	}
+	in->started = true;
+	return in->ops->start(in);
+}
+
+static void
+anchor_close_cb(uv_handle_t *h)
+{
+	struct input *in = h->data;
+
+	if (in->closed_cb != NULL)
+		in->closed_cb(in->closed_arg);
+	free(in->be);
+	for (size_t i = 0; i < in->ic.paths.n; i++)
+		free(in->ic.paths.v[i]);
+	free(in->ic.paths.v);
+	free(in->ic.path);
+	free(in);
+}
+
+void
+input_close(struct input *in, input_closed_cb *cb, void *arg)
+{
+	if (in->closing)
+		return;
+	in->closing = true;
+	in->closed_cb = cb;
+	in->closed_arg = arg;
+	if (in->be != NULL)
+		in->ops->close(in);
+	else
+		input_closed(in);
+}
+
+void
+input_closed(struct input *in)
+{
+	uv_close((uv_handle_t *)&in->anchor, anchor_close_cb);
+}
+
+const struct input_stats *
+input_stats(const struct input *in)
+{
+	return in->be != NULL ? in->ops->stats(in) : &no_stats;
+}
+
+static bool
+is_same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+input_conf_equal(const struct input_conf *a, const struct input_conf *b)
+{
+	if (a->type != b->type || a->start_at_end != b->start_at_end ||
+	    a->rescan_ms != b->rescan_ms || a->poll_ms != b->poll_ms ||
+	    a->mode != b->mode || a->max_clients != b->max_clients ||
+	    !is_same_str(a->path, b->path) || a->paths.n != b->paths.n)
+		return false;
+	for (size_t i = 0; i < a->paths.n; i++)
+		if (!is_same_str(a->paths.v[i], b->paths.v[i]))
+			return false;
+	return true;
+}
+
+struct framer *
+input_framer(struct input *in)
+{
+	return framer_new(in->max_line, engine_line, in->engine, in->metrics);
+}
+
+void
+input_feed(struct input *in, struct framer *fr, const char *data,
+    size_t len)
+{
+	in->metrics->v[M_bytes_read] += len;
+	framer_feed(fr, data, len);
+}
+
+int
+input_log_ok(struct log_ratelimit *rl)
+{
+	int saved = errno, ok;
+
+	if (rl->interval_ms == 0) {
+		rl->interval_ms = INPUT_LOG_INTERVAL_MS;
+		rl->burst = INPUT_LOG_BURST;
+	}
+	ok = log_ratelimit_ok(rl);
+	errno = saved;
+	return ok;
+}

@@ -1,1 +1,772 @@
-/* input_tail: being written. */
+/*
+ * input_tail: follows the files that glob patterns name.
+ *
+ * Owns, per input: the followed files (struct tfile: descriptor, offset,
+ * framer), one inotify watch (uv_fs_event_t) per distinct directory of
+ * the patterns, a rescan timer, a poll timer and the work idle handle,
+ * and one read buffer shared by all files.
+ *
+ * Wake-ups.  A directory event names the file it is about: a change
+ * marks that file pending; a create, delete or rename asks for a rescan
+ * and a check of every file.  Every rescan_ms the patterns are globbed
+ * again (a watch that failed, or whose directory was replaced, is
+ * restarted then), and every poll_ms each followed file is stat'ed,
+ * because some filesystems send no events at all.  Nothing reads in
+ * those callbacks: they set flags and start the work handle.
+ *
+ * Fairness.  The work handle (uv_idle_t, active only while something is
+ * pending) reads at most FILE_CHUNK bytes from each pending file per
+ * pass and at most PASS_BUDGET bytes in all, starting where the last
+ * pass stopped, then returns to the loop, so one huge file delays the
+ * others (and the sockets) by one chunk at most.
+ *
+ * Identity and rotation.  A file is known by (dev, inode), not by name,
+ * so a rename never makes it read twice.  When its path no longer names
+ * it (renamed away, deleted, replaced) it is detached: it is still read,
+ * since writers may hold it open.  A file that then appears at the path
+ * is its successor and waits (pred) until the detached one is read to
+ * its end; then the old file's last line is finished, it is closed
+ * (a rotation), and the successor is read from offset 0.  A detached
+ * file with no successor is closed the same way once it has not grown
+ * for rescan_ms.  A file smaller than its offset was truncated in place
+ * (copytruncate): its held partial line is dropped and counted and it is
+ * read again from 0.
+ *
+ * Start.  Files matched by the scan in input_start() start at their end
+ * when start_at is end (at the start of their last, unfinished line, if
+ * any, so that line is read whole once finished) and at 0 otherwise;
+ * files found by later scans are new and start at 0.
+ *
+ * Invariants: nfiles <= MAX_FILES, counting detached files; a file with
+ * pred set is never read; pred and succ links are symmetric; a dead file
+ * (fd == -1) is removed from files[] only by sweep(), outside the read
+ * loop; the tail's handles are freed only by their close callbacks, and
+ * the files and buffers only after the last of those has run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "input_int.h"
+#include "util.h"
+
+#define MAX_FILES 1024             /* files followed at once, at most */
+#define READ_BUF (64 * 1024)       /* bytes per read(2) */
+#define FILE_CHUNK (256 * 1024)    /* bytes from one file per work pass */
+#define PASS_BUDGET (1024 * 1024)  /* bytes from all files per work pass */
+#define DEFAULT_RESCAN_MS 10000    /* when the conf gives no interval */
+#define DEFAULT_POLL_MS 1000       /* likewise */
+
+struct tail;
+
+struct watch {
+	uv_fs_event_t h;  /* inotify watch on dir */
+	struct tail *t;   /* owner */
+	char *dir;        /* the directory watched, as the pattern spells it */
+	dev_t dev;        /* the directory's identity when the watch started */
+	ino_t ino;        /* likewise */
+	bool active;      /* started, and dir still named that directory */
+};
+
+struct tfile {
+	char *path;          /* the name it was found under */
+	const char *base;    /* last component of path, inside path */
+	struct watch *w;     /* watch on its directory, or NULL */
+	dev_t dev;           /* identity: device */
+	ino_t ino;           /* identity: inode */
+	int fd;              /* open descriptor; -1 once closed (dead) */
+	uint64_t off;        /* next byte to read */
+	struct framer *fr;   /* lines of this file only */
+	uint64_t active_ms;  /* loop time it last grew, or was detached */
+	bool pending;        /* may have bytes to read (or to check) */
+	bool detached;       /* its path no longer names it */
+	struct tfile *pred;  /* detached file to drain before this one */
+	struct tfile *succ;  /* the file that took over our path */
+};
+
+struct tail {
+	struct input *in;            /* owner */
+	struct input_stats stats;    /* this input's counters */
+	uv_timer_t rescan;           /* glob again every rescan_ms */
+	uv_timer_t poll;             /* stat every file every poll_ms */
+	uv_idle_t work;              /* reads; active while work is pending */
+	struct watch **watches;      /* one per distinct pattern directory */
+	size_t nwatches;             /* entries in watches */
+	struct watch **pat_watch;    /* per pattern: its watch, or NULL */
+	struct tfile **files;        /* followed files, attached or detached */
+	size_t nfiles;               /* entries in files, <= MAX_FILES */
+	size_t capfiles;             /* entries allocated */
+	size_t rr;                   /* where the next work pass starts */
+	char *buf;                   /* READ_BUF bytes, for every file */
+	unsigned nhandles;           /* handles initialised, not yet closed */
+	bool need_scan;              /* glob before the next reads */
+	bool need_check;             /* stat every file before the next reads */
+	bool closing;                /* the close op ran */
+	uint64_t refused;            /* matches not followed: MAX_FILES */
+	struct log_ratelimit rl_err; /* open, stat, read and glob failures */
+	struct log_ratelimit rl_ev;  /* rotations, truncations, new files */
+};
+
+static void work_cb(uv_idle_t *h);
+static void fs_event_cb(uv_fs_event_t *h, const char *filename, int events,
+    int status);
+
+static uint64_t
+now_ms(struct tail *t)
+{
+	return uv_now(t->in->loop);
+}
+
+static void
+kick(struct tail *t)
+{
+	if (!t->closing && !uv_is_active((uv_handle_t *)&t->work))
+		uv_idle_start(&t->work, work_cb);
+}
+
+/* The directory part of a pattern: "." when there is none. */
+static char *
+dir_of(const char *pattern)
+{
+	const char *slash = strrchr(pattern, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == pattern)
+		return xstrdup("/");
+	return xstrndup(pattern, (size_t)(slash - pattern));
+}
+
+static const char *
+base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+static struct tfile *
+find_ino(struct tail *t, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+		if (tf->fd >= 0 && tf->dev == dev && tf->ino == ino)
+			return tf;
+	}
+	return NULL;
+}
+
+/* The live file at path: attached, or else detached with no successor. */
+static struct tfile *
+find_path(struct tail *t, const char *path, bool detached)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+		if (tf->fd < 0 || tf->detached != detached)
+			continue;
+		if (detached && tf->succ != NULL)
+			continue;
+		if (strcmp(tf->path, path) == 0)
+			return tf;
+	}
+	return NULL;
+}
+
+/* Its path no longer names tf: keep reading it, look for a successor. */
+static void
+detach(struct tail *t, struct tfile *tf, const char *why)
+{
+	tf->detached = true;
+	tf->active_ms = now_ms(t);
+	tf->pending = true;
+	t->need_scan = true;
+	if (input_log_ok(&t->rl_ev))
+		log_info("%s inode=%ju: %s; reading it to its end", tf->path,
+		    (uintmax_t)tf->ino, why);
+	kick(t);
+}
+
+/* A detached file is read to its end: finish its last line, close it. */
+static void
+retire(struct tail *t, struct tfile *tf)
+{
+	framer_finish(tf->fr);
+	t->stats.rotations++;
+	if (input_log_ok(&t->rl_ev))
+		log_info("%s inode=%ju: rotated; closed at offset %ju",
+		    tf->path, (uintmax_t)tf->ino, (uintmax_t)tf->off);
+	close(tf->fd);
+	tf->fd = -1;
+	tf->pending = false;
+	if (tf->succ != NULL) {
+		tf->succ->pred = NULL;
+		tf->succ->pending = true;
+		tf->succ = NULL;
+		kick(t);
+	}
+}
+
+/* Size fell below the offset: the file was truncated in place. */
+static void
+truncated(struct tail *t, struct tfile *tf, uint64_t size)
+{
+	if (framer_pending(tf->fr) > 0)
+		t->stats.partial_dropped++;
+	framer_reset(tf->fr);
+	t->stats.truncations++;
+	if (input_log_ok(&t->rl_ev))
+		log_info("%s inode=%ju: truncated to %ju bytes below offset "
+		    "%ju; reading from the start", tf->path,
+		    (uintmax_t)tf->ino, (uintmax_t)size, (uintmax_t)tf->off);
+	tf->off = 0;
+	tf->active_ms = now_ms(t);
+	tf->pending = true;
+	kick(t);
+}
+
+/*
+ * Stats one file: notices growth, truncation, a path that names another
+ * file or none, and closes a detached file that stopped growing.
+ */
+static void
+check_file(struct tail *t, struct tfile *tf)
+{
+	struct stat st, pst;
+	uint64_t size;
+
+	if (fstat(tf->fd, &st) != 0) {
+		t->stats.open_errors++;
+		if (input_log_ok(&t->rl_err))
+			log_warn("%s inode=%ju: fstat", tf->path,
+			    (uintmax_t)tf->ino);
+		return;
+	}
+	if (!tf->detached) {
+		if (stat(tf->path, &pst) != 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				detach(t, tf, "removed or renamed");
+		} else if (pst.st_dev != tf->dev || pst.st_ino != tf->ino) {
+			detach(t, tf, "replaced by another file");
+		}
+	}
+	size = (uint64_t)st.st_size;
+	if (size < tf->off) {
+		truncated(t, tf, size);
+	} else if (size > tf->off) {
+		tf->pending = true;
+		kick(t);
+	} else if (tf->detached && tf->pred == NULL && !tf->pending &&
+	    (tf->succ != NULL ||
+		now_ms(t) - tf->active_ms >=
+		    (uint64_t)t->in->ic.rescan_ms)) {
+		retire(t, tf);
+	}
+}
+
+static void
+check_all(struct tail *t)
+{
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i]->fd >= 0)
+			check_file(t, t->files[i]);
+}
+
+/*
+ * Where to start a file found at startup with start_at: end: after its
+ * last newline, so an unfinished last line is read whole later.  With no
+ * newline in the last READ_BUF bytes, at its end.
+ */
+static uint64_t
+start_offset(struct tail *t, int fd, uint64_t size)
+{
+	size_t n = size < READ_BUF ? (size_t)size : READ_BUF;
+	ssize_t r = pread(fd, t->buf, n, (off_t)(size - n));
+
+	if (r != (ssize_t)n)
+		return size;
+	for (size_t i = n; i > 0; i--)
+		if (t->buf[i - 1] == '\n')
+			return size - n + i;
+	return n == size ? 0 : size;
+}
+
+static void
+add_file(struct tail *t, struct tfile *tf)
+{
+	if (t->nfiles == t->capfiles) {
+		t->capfiles = t->capfiles ? t->capfiles * 2 : 16;
+		t->files = xreallocarray(t->files, t->capfiles,
+		    sizeof(*t->files));
+	}
+	t->files[t->nfiles++] = tf;
+}
+
+/* Opens a file that matched a pattern and is not followed yet. */
+static void
+open_file(struct tail *t, const char *path, struct watch *w,
+    const struct stat *seen, bool initial)
+{
+	struct tfile *tf, *pred;
+	struct stat st;
+	int fd;
+
+	if (t->nfiles >= MAX_FILES) {
+		t->stats.open_errors++;
+		t->refused++;
+		if (input_log_ok(&t->rl_err))
+			log_warnx("%s inode=%ju: not followed: already "
+			    "following %d files (%ju refused so far)", path,
+			    (uintmax_t)seen->st_ino, MAX_FILES,
+			    (uintmax_t)t->refused);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		t->stats.open_errors++;
+		if (input_log_ok(&t->rl_err))
+			log_warn("%s inode=%ju: open (retried at the next "
+			    "rescan)", path, (uintmax_t)seen->st_ino);
+		return;
+	}
+	/* The path may have changed between stat and open. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    find_ino(t, st.st_dev, st.st_ino) != NULL) {
+		close(fd);
+		return;
+	}
+	tf = xcalloc(1, sizeof(*tf));
+	tf->path = xstrdup(path);
+	tf->base = base_of(tf->path);
+	tf->w = w;
+	tf->dev = st.st_dev;
+	tf->ino = st.st_ino;
+	tf->fd = fd;
+	tf->fr = input_framer(t->in);
+	tf->active_ms = now_ms(t);
+	tf->pending = true;
+	if (initial && t->in->ic.start_at_end)
+		tf->off = start_offset(t, fd, (uint64_t)st.st_size);
+	pred = find_path(t, path, true);
+	if (pred != NULL) {
+		/* Our path's previous file is drained first. */
+		tf->pred = pred;
+		pred->succ = tf;
+		pred->pending = true;
+	}
+	add_file(t, tf);
+	t->stats.files_opened++;
+	if (input_log_ok(&t->rl_ev))
+		log_info("%s inode=%ju: following from offset %ju%s", path,
+		    (uintmax_t)tf->ino, (uintmax_t)tf->off,
+		    pred != NULL ? " after its predecessor" : "");
+	kick(t);
+}
+
+/* A detached file matched a pattern again, under path. */
+static void
+reattach(struct tail *t, struct tfile *tf, const char *path, struct watch *w)
+{
+	if (strcmp(tf->path, path) != 0) {
+		if (input_log_ok(&t->rl_ev))
+			log_info("%s inode=%ju: now named %s; still followed",
+			    tf->path, (uintmax_t)tf->ino, path);
+		free(tf->path);
+		tf->path = xstrdup(path);
+		tf->base = base_of(tf->path);
+		tf->w = w;
+	}
+	tf->detached = false;
+	if (tf->succ != NULL) {
+		tf->succ->pred = NULL;
+		tf->succ->pending = true;
+		tf->succ = NULL;
+	}
+	tf->pending = true;
+	kick(t);
+}
+
+static void
+consider(struct tail *t, const char *path, struct watch *w, bool initial)
+{
+	struct tfile *tf;
+	struct stat st;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	tf = find_ino(t, st.st_dev, st.st_ino);
+	if (tf != NULL) {
+		if (tf->detached)
+			reattach(t, tf, path, w);
+		return;
+	}
+	tf = find_path(t, path, false);
+	if (tf != NULL)
+		detach(t, tf, "replaced by another file");
+	open_file(t, path, w, &st, initial);
+}
+
+/* Starts, or restarts, the watch on a directory that is (again) there. */
+static void
+watch_start(struct tail *t, struct watch *w)
+{
+	struct stat st;
+	int r;
+
+	if (stat(w->dir, &st) != 0) {
+		if (w->active)
+			uv_fs_event_stop(&w->h);
+		w->active = false;
+		return;
+	}
+	if (w->active && st.st_dev == w->dev && st.st_ino == w->ino)
+		return;
+	if (w->active)
+		uv_fs_event_stop(&w->h);
+	w->active = false;
+	r = uv_fs_event_start(&w->h, fs_event_cb, w->dir, 0);
+	if (r != 0) {
+		if (input_log_ok(&t->rl_err))
+			log_warnx("%s inode=%ju: cannot watch the directory "
+			    "(%s); polling it every %jd ms", w->dir,
+			    (uintmax_t)st.st_ino, uv_strerror(r),
+			    (intmax_t)t->in->ic.poll_ms);
+		return;
+	}
+	w->active = true;
+	w->dev = st.st_dev;
+	w->ino = st.st_ino;
+}
+
+static void
+scan(struct tail *t, bool initial)
+{
+	const struct strlist *pats = &t->in->ic.paths;
+
+	for (size_t i = 0; i < t->nwatches; i++)
+		watch_start(t, t->watches[i]);
+	for (size_t i = 0; i < pats->n; i++) {
+		glob_t g;
+		int r;
+
+		memset(&g, 0, sizeof(g));
+		r = glob(pats->v[i], 0, NULL, &g);
+		if (r == 0) {
+			for (size_t j = 0; j < g.gl_pathc; j++)
+				consider(t, g.gl_pathv[j], t->pat_watch[i],
+				    initial);
+		} else if (r != GLOB_NOMATCH) {
+			if (input_log_ok(&t->rl_err))
+				log_warnx("%s: glob failed (%s)", pats->v[i],
+				    r == GLOB_NOSPACE ? "out of memory"
+						      : "read error");
+		}
+		globfree(&g);
+	}
+}
+
+/* Removes the closed files from files[]; never during the read loop. */
+static void
+sweep(struct tail *t)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+		if (tf->fd >= 0) {
+			t->files[j++] = tf;
+			continue;
+		}
+		framer_free(tf->fr);
+		free(tf->path);
+		free(tf);
+	}
+	t->nfiles = j;
+	if (t->rr >= j)
+		t->rr = 0;
+}
+
+/* read(2) returned 0: truncated, drained, or just caught up. */
+static void
+at_eof(struct tail *t, struct tfile *tf)
+{
+	struct stat st;
+
+	if (fstat(tf->fd, &st) == 0 && (uint64_t)st.st_size < tf->off) {
+		truncated(t, tf, (uint64_t)st.st_size);
+		return;
+	}
+	tf->pending = false;
+	if (tf->detached && tf->succ != NULL)
+		retire(t, tf);
+}
+
+/* Reads at most limit bytes of tf; returns the bytes read. */
+static size_t
+read_file(struct tail *t, struct tfile *tf, size_t limit)
+{
+	size_t got = 0;
+
+	while (got < limit && !t->closing) {
+		size_t want = limit - got < READ_BUF ? limit - got : READ_BUF;
+		ssize_t r = pread(tf->fd, t->buf, want, (off_t)tf->off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			t->stats.open_errors++;
+			if (input_log_ok(&t->rl_err))
+				log_warn("%s inode=%ju: read at offset %ju "
+				    "(retried at the next poll)", tf->path,
+				    (uintmax_t)tf->ino, (uintmax_t)tf->off);
+			tf->pending = false;
+			break;
+		}
+		if (r == 0) {
+			at_eof(t, tf);
+			break;
+		}
+		tf->off += (uint64_t)r;
+		tf->active_ms = now_ms(t);
+		got += (size_t)r;
+		input_feed(t->in, tf->fr, t->buf, (size_t)r);
+	}
+	return got;
+}
+
+static bool
+has_work(const struct tail *t)
+{
+	if (t->need_scan || t->need_check)
+		return true;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		const struct tfile *tf = t->files[i];
+		if (tf->fd >= 0 && tf->pending && tf->pred == NULL)
+			return true;
+	}
+	return false;
+}
+
+static void
+work_cb(uv_idle_t *h)
+{
+	struct tail *t = h->data;
+	size_t budget = PASS_BUDGET, n, i;
+
+	if (t->need_scan) {
+		t->need_scan = false;
+		scan(t, false);
+	}
+	if (t->need_check) {
+		t->need_check = false;
+		check_all(t);
+	}
+	n = t->nfiles;
+	for (i = 0; i < n && budget > 0 && !t->closing; i++) {
+		struct tfile *tf = t->files[(t->rr + i) % n];
+		size_t got;
+
+		if (tf->fd < 0 || !tf->pending || tf->pred != NULL)
+			continue;
+		got = read_file(t, tf, budget < FILE_CHUNK ? budget
+							   : FILE_CHUNK);
+		budget -= got;
+	}
+	if (t->closing)
+		return;
+	if (n > 0)
+		t->rr = (t->rr + i) % n;
+	sweep(t);
+	if (!has_work(t))
+		uv_idle_stop(h);
+}
+
+static void
+rescan_cb(uv_timer_t *h)
+{
+	struct tail *t = h->data;
+
+	t->need_scan = true;
+	kick(t);
+}
+
+static void
+poll_cb(uv_timer_t *h)
+{
+	struct tail *t = h->data;
+
+	check_all(t);
+	sweep(t);
+}
+
+static void
+fs_event_cb(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	struct watch *w = h->data;
+	struct tail *t = w->t;
+	bool known = false;
+
+	if (t->closing)
+		return;
+	if (status < 0 || filename == NULL || (events & UV_RENAME)) {
+		/* Created, deleted, renamed, or we cannot tell. */
+		t->need_scan = true;
+		t->need_check = true;
+		kick(t);
+		return;
+	}
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+		if (tf->fd >= 0 && tf->w == w &&
+		    strcmp(tf->base, filename) == 0) {
+			tf->pending = true;
+			known = true;
+		}
+	}
+	if (!known) {
+		/* Maybe a detached file growing under its new name. */
+		for (size_t i = 0; i < t->nfiles; i++)
+			if (t->files[i]->fd >= 0 && t->files[i]->detached)
+				t->files[i]->pending = true;
+	}
+	kick(t);
+}
+
+/* Returns the watch for a pattern's directory, or NULL if it has none. */
+static struct watch *
+watch_for(struct tail *t, const char *pattern)
+{
+	char *dir = dir_of(pattern);
+	struct watch *w;
+
+	if (strpbrk(dir, "*?[\\") != NULL) {
+		/* A pattern in the directory part: rescans find new ones. */
+		log_info("%s: directory is a pattern; polling only", pattern);
+		free(dir);
+		return NULL;
+	}
+	for (size_t i = 0; i < t->nwatches; i++) {
+		if (strcmp(t->watches[i]->dir, dir) == 0) {
+			free(dir);
+			return t->watches[i];
+		}
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->t = t;
+	w->dir = dir;
+	if (uv_fs_event_init(t->in->loop, &w->h) != 0)
+		fatalx("%s: uv_fs_event_init failed", dir);
+	w->h.data = w;
+	t->nhandles++;
+	t->watches[t->nwatches++] = w;
+	return w;
+}
+
+static int
+tail_start(struct input *in)
+{
+	struct tail *t = xcalloc(1, sizeof(*t));
+	size_t np = in->ic.paths.n;
+
+	in->be = t;
+	t->in = in;
+	t->buf = xmalloc(READ_BUF);
+	t->watches = xcalloc(np, sizeof(*t->watches));
+	t->pat_watch = xcalloc(np, sizeof(*t->pat_watch));
+	if (in->ic.rescan_ms <= 0)
+		in->ic.rescan_ms = DEFAULT_RESCAN_MS;
+	if (in->ic.poll_ms <= 0)
+		in->ic.poll_ms = DEFAULT_POLL_MS;
+	uv_timer_init(in->loop, &t->rescan);
+	uv_timer_init(in->loop, &t->poll);
+	uv_idle_init(in->loop, &t->work);
+	t->rescan.data = t->poll.data = t->work.data = t;
+	t->nhandles += 3;
+	for (size_t i = 0; i < np; i++)
+		t->pat_watch[i] = watch_for(t, in->ic.paths.v[i]);
+	scan(t, true);
+	uv_timer_start(&t->rescan, rescan_cb, (uint64_t)in->ic.rescan_ms,
+	    (uint64_t)in->ic.rescan_ms);
+	uv_timer_start(&t->poll, poll_cb, (uint64_t)in->ic.poll_ms,
+	    (uint64_t)in->ic.poll_ms);
+	log_info("file input: %zu pattern(s), %zu file(s) followed, %zu "
+	    "directory watch(es)", np, t->nfiles, t->nwatches);
+	return 0;
+}
+
+/* The last handle is closed: free what the tail owns, but the tail. */
+static void
+finish(struct tail *t)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+		if (tf->fd >= 0) {
+			if (framer_pending(tf->fr) > 0)
+				t->stats.partial_dropped++;
+			close(tf->fd);
+		}
+		framer_free(tf->fr);
+		free(tf->path);
+		free(tf);
+	}
+	free(t->files);
+	free(t->watches);
+	free(t->pat_watch);
+	free(t->buf);
+	t->files = NULL;
+	t->nfiles = 0;
+	input_closed(t->in);
+}
+
+static void
+handle_close_cb(uv_handle_t *h)
+{
+	struct tail *t = h->data;
+
+	if (--t->nhandles == 0)
+		finish(t);
+}
+
+static void
+watch_close_cb(uv_handle_t *h)
+{
+	struct watch *w = h->data;
+	struct tail *t = w->t;
+
+	free(w->dir);
+	free(w);
+	if (--t->nhandles == 0)
+		finish(t);
+}
+
+static void
+tail_close(struct input *in)
+{
+	struct tail *t = in->be;
+
+	t->closing = true;
+	uv_close((uv_handle_t *)&t->rescan, handle_close_cb);
+	uv_close((uv_handle_t *)&t->poll, handle_close_cb);
+	uv_close((uv_handle_t *)&t->work, handle_close_cb);
+	for (size_t i = 0; i < t->nwatches; i++)
+		uv_close((uv_handle_t *)&t->watches[i]->h, watch_close_cb);
+}
+
+static const struct input_stats *
+tail_stats(const struct input *in)
+{
+	const struct tail *t = in->be;
+
+	return &t->stats;
+}
+
+const struct input_ops input_tail_ops = {
+	.name = "file",
+	.start = tail_start,
+	.close = tail_close,
+	.stats = tail_stats,
+};

@@ -1,6 +1,7 @@
 /*
  * main: the command line.
  *
+ *   burstd [-c FILE]                    run the daemon in the foreground
  *   burstd --replay [-c FILE] FILE...   replay NDJSON files ("-" is stdin)
  *   burstd --check-config -c FILE       validate a configuration (also -n)
  *   burstd --help | --version
@@ -20,22 +21,30 @@
 
 #include "config.h"
 #include "conf.h"
+#include "daemon.h"
 #include "engine.h"
 #include "framer.h"
 #include "log.h"
 #include "util.h"
 
 #define READ_BLOCK (1 << 20)
+#define DEFAULT_CONFIG "/etc/burstd/burstd.yaml"
 
 static const char usage_text[] =
-    "usage: burstd --replay [-c FILE] FILE...\n"
+    "usage: burstd [-c FILE]\n"
+    "       burstd --replay [-c FILE] FILE...\n"
     "       burstd --check-config -c FILE\n"
     "       burstd --help | --version\n"
     "\n"
+    "  (no mode)            run the daemon in the foreground: inputs,\n"
+    "                       windows and sinks as configured; SIGHUP\n"
+    "                       reloads, SIGTERM stops, SIGUSR1 logs counters\n"
     "  -r, --replay         read FILEs (- is stdin) to the end, print the\n"
     "                       alerts as NDJSON on stdout and the counters on\n"
     "                       stderr\n"
-    "  -c, --config FILE    YAML configuration (default: built-in rule)\n"
+    "  -c, --config FILE    YAML configuration (the daemon's default is\n"
+    "                       " DEFAULT_CONFIG "; --replay's is the\n"
+    "                       built-in rule)\n"
     "  -n, --check-config   check the configuration and exit\n"
     "  -h, --help           show this help\n"
     "  -V, --version        show the version\n";
@@ -166,8 +175,16 @@ main(int argc, char **argv)
 		conf_free(conf);
 		return 0;
 	}
-	if (!do_replay)
-		usage_error("only --replay and --check-config are available");
+	if (!do_replay) {
+		if (argc > 0)
+			usage_error("the daemon takes no FILE (did you mean "
+			    "--replay?)");
+		if (config == NULL)
+			config = DEFAULT_CONFIG;
+		if ((conf = conf_load(config, stderr)) == NULL)
+			return 1;
+		return daemon_run(config, conf);
+	}
 	if (argc == 0)
 		usage_error("--replay needs at least one FILE (- for stdin)");
 	if (config == NULL)

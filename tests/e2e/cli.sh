@@ -21,7 +21,7 @@ check "--help shows usage" grep -q -- '--replay' "$tmp/out"
 "$burstd" --version > "$tmp/out"; check "--version exits 0" test $? -eq 0
 check "--version prints the version" grep -Eq '^burstd [0-9]+\.[0-9]+' "$tmp/out"
 
-for args in "" "--bogus" "--replay" "-c" "--check-config" \
+for args in "--bogus" "--replay" "-c" "--check-config" \
     "--check-config --replay -c x" "stray"; do
 	# shellcheck disable=SC2086
 	"$burstd" $args > "$tmp/out" 2> "$tmp/err"; rc=$?
