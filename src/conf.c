@@ -6,6 +6,7 @@
  * entries for its scalars, and a few keys (the rule's lists) have their
  * own readers.  Errors are collected, not fatal, so one run reports all.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -642,8 +643,15 @@ read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 		if ((sc.type == SINK_FILE || sc.type == SINK_UNIX ||
 			sc.type == SINK_UNIX_DGRAM) && sc.path == NULL)
 			err_at(ld, n, "%s sink: path is required", type);
-		if (sc.type == SINK_TCP && (sc.host == NULL || sc.port == 0))
+		if (sc.type == SINK_TCP && (sc.host == NULL || sc.port == 0)) {
 			err_at(ld, n, "tcp sink: host and port are required");
+		} else if (sc.type == SINK_TCP) {
+			unsigned char addr[sizeof(struct in6_addr)];
+			if (inet_pton(AF_INET, sc.host, addr) != 1 &&
+			    inet_pton(AF_INET6, sc.host, addr) != 1)
+				err_at(ld, n, "tcp sink: host must be an IPv4 or "
+				    "IPv6 address, got \"%s\"", sc.host);
+		}
 		if (sc.backoff_min_ms > sc.backoff_max_ms)
 			err_at(ld, n, "%s sink: backoff_min exceeds backoff_max",
 			    type);

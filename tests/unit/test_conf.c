@@ -94,6 +94,19 @@ main(void)
 		CHECK_EQ_INT(c->allowed_lateness_ms, 30000);
 		CHECK_EQ_INT(c->late_horizon_ms, 300000);
 		CHECK_EQ_INT(c->replay_exact, 1);
+		CHECK_EQ_INT(c->idle_close_ms, 120000);
+		CHECK_EQ_INT(c->ninputs, 2);
+		CHECK_EQ_INT(c->nsinks, 1);
+		if (c->ninputs == 2 && c->nsinks == 1) {
+			CHECK_EQ_INT(c->inputs[0].type, INPUT_FILE);
+			CHECK(c->inputs[0].start_at_end);
+			CHECK_EQ_INT(c->inputs[0].paths.n, 1);
+			CHECK_EQ_INT(c->inputs[1].type, INPUT_UNIX);
+			CHECK_EQ_INT(c->inputs[1].mode, 0660);
+			CHECK_STR(c->inputs[1].path, "/run/burstd/events.sock");
+			CHECK_EQ_INT(c->sinks[0].type, SINK_FILE);
+			CHECK_EQ_INT(c->sinks[0].queue_max, 10000);
+		}
 		conf_free(c);
 	}
 
