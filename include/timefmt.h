@@ -7,13 +7,20 @@
  * then optionally 'Z', +hh:mm, +hhmm or +hh; no zone means UTC), and
  * only if that fails, epoch milliseconds (an optionally signed integer,
  * optionally with a fraction).  Times are kept as milliseconds since the
- * Unix epoch, UTC; digits below the millisecond are truncated.
+ * Unix epoch, UTC, floored to the millisecond.
  */
 #ifndef BURSTD_TIMEFMT_H
 #define BURSTD_TIMEFMT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Epoch milliseconds are accepted for the years 0000 to 9999, the range
+ * the alert's ISO window column can print.
+ */
+#define TIMEFMT_MIN_MS INT64_C(-62167219200000)  /* 0000-01-01T00:00:00Z */
+#define TIMEFMT_MAX_MS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
 
 /* Returns 0 and sets *ms, or -1 if s is not a date in either format. */
 int timefmt_parse(const char *s, size_t len, int64_t *ms);

@@ -39,8 +39,10 @@ Python 3.11 standard library only.
 
 import argparse
 import json
+import math
 import re
 import sys
+from fractions import Fraction
 
 # ---------------------------------------------------------------------------
 # Rule constants
@@ -219,59 +221,47 @@ def passes_filter(fields):
 #
 # Elasticsearch maps @timestamp as `date` with the format
 # strict_date_optional_time||epoch_millis: the text is first parsed as ISO
-# 8601, then as epoch milliseconds. The grammar below follows Elasticsearch's
-# own ISO parser (Iso8601Parser) and EpochTime:
+# 8601, then as epoch milliseconds:
 #
-#   iso   := ['-'] YYYY ['-' MM ['-' DD ['T' [HH [':' mm [':' ss
-#              [('.'|',') F{1,9}]]] [zone]]]]]
-#   zone  := 'Z' | ('+'|'-') HH [[':'] mm [[':'] ss]]   (the colons are
-#            either all present or all absent; |offset| <= 18:00)
-#   epoch := ['-'] D{1,19} ['.' D{0,6}]                (integer <= 2^63-1)
+#   iso   := YYYY ['-' MM ['-' DD ['T' HH [':' mm [':' ss
+#              [('.'|',') F{1,9}]]] [zone]]]]
+#   zone  := 'Z' | ('+'|'-') HH [[':'] mm]             (|offset| <= 18:00)
+#   epoch := ['-'] D{1,19} ['.' D*]                    (integer <= 2^63-1)
 #
 # Missing parts default to the start of their unit; no zone means UTC. Month,
 # day (leap years included), hour (0-23), minute and second (0-59) are
 # validated. A JSON number is parsed from its source text, so the number
 # 2024 is the year 2024 and 1714564800000 is epoch milliseconds, as in
-# Elasticsearch.
+# Elasticsearch. "-1.5" is -(1.5 ms): negative values floor toward the past.
 #
-# DECISIONS:
-# - Region zone ids (e.g. "UTC", "Europe/Paris"), which Elasticsearch
-#   resolves through the tz database, are not accepted.
-# - A window outside the years 0000-9999 (UTC) cannot be written in the
-#   output format; such an event is unplaceable.
-# - @timestamp is a date field, not a keyword: its values are not
-#   de-duplicated, so ["t", "t"] is multi-valued and the event unplaceable
-#   (Elasticsearch keeps both in the date doc values, and DATE_TRUNC of a
-#   multi-valued field is null).
+# DECISIONS (Elasticsearch's own parser is a little wider; these forms are
+# deliberately not accepted): a 'T' without an hour, offsets with seconds
+# (+01:00:30), region zone ids ("UTC", "Europe/Paris"), negative years (so
+# "-1234" is epoch milliseconds, not the year -1234). Epoch milliseconds may
+# have any number of fractional digits (Elasticsearch stops at 6).
+# A window outside the years 0000-9999 (UTC) cannot be written in the output
+# format; such an event is unplaceable.
 
 _ISO_RE = re.compile(r"""
-    (?P<neg>-)?
     (?P<year>[0-9]{4})
     (?: -(?P<month>[0-9]{2})
       (?: -(?P<day>[0-9]{2})
-        (?: T
-          (?: (?P<hour>[0-9]{2})
-            (?: :(?P<minute>[0-9]{2})
-              (?: :(?P<second>[0-9]{2})
-                (?: [.,](?P<fraction>[0-9]{1,9}) )?
-              )?
+        (?: T(?P<hour>[0-9]{2})
+          (?: :(?P<minute>[0-9]{2})
+            (?: :(?P<second>[0-9]{2})
+              (?: [.,](?P<fraction>[0-9]{1,9}) )?
             )?
-            (?P<zone> Z
-                    | [+-][0-9]{2}
-                    | [+-][0-9]{2}:[0-9]{2}
-                    | [+-][0-9]{2}:[0-9]{2}:[0-9]{2}
-                    | [+-][0-9]{4}
-                    | [+-][0-9]{6} )?
           )?
+          (?P<zone> Z | [+-][0-9]{2} | [+-][0-9]{2}:[0-9]{2} | [+-][0-9]{4} )?
         )?
       )?
     )?
     """, re.VERBOSE | re.ASCII)
 
-_EPOCH_RE = re.compile(r"(-)?([0-9]{1,19})(?:\.([0-9]{0,6}))?", re.ASCII)
+_EPOCH_RE = re.compile(r"(-)?([0-9]{1,19})(?:\.([0-9]*))?", re.ASCII)
 
 _LONG_MAX = 2 ** 63 - 1
-_NS_PER_MINUTE = 60 * 10 ** 9
+_MS_PER_MINUTE = 60000
 _FIRST_MINUTE = None   # set below: 0000-01-01T00:00Z
 _LAST_MINUTE = None    # set below: 9999-12-31T23:59Z
 
@@ -314,31 +304,25 @@ _FIRST_MINUTE = days_from_civil(0, 1, 1) * 1440
 _LAST_MINUTE = days_from_civil(9999, 12, 31) * 1440 + 1439
 
 
-def _zone_seconds(zone):
-    """Offset in seconds east of UTC, or None if out of range."""
+def _zone_minutes(zone):
+    """Offset in minutes east of UTC, or None if out of range."""
     if zone is None or zone == "Z":
         return 0
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
     hours = int(digits[0:2])
     minutes = int(digits[2:4]) if len(digits) >= 4 else 0
-    seconds = int(digits[4:6]) if len(digits) >= 6 else 0
-    if hours > 23 or minutes > 59 or seconds > 59:
+    if minutes > 59 or hours * 60 + minutes > 18 * 60:
         return None
-    total = hours * 3600 + minutes * 60 + seconds
-    if total > 18 * 3600:
-        return None
-    return sign * total
+    return sign * (hours * 60 + minutes)
 
 
-def _parse_iso_ns(text):
-    """Nanoseconds since the epoch, or None if `text` is not ISO 8601."""
+def _parse_iso_ms(text):
+    """Milliseconds since the epoch (a Fraction), or None if not ISO 8601."""
     m = _ISO_RE.fullmatch(text)
     if m is None:
         return None
     year = int(m["year"])
-    if m["neg"]:
-        year = -year
     month = int(m["month"] or 1)
     day = int(m["day"] or 1)
     hour = int(m["hour"] or 0)
@@ -351,17 +335,18 @@ def _parse_iso_ns(text):
         return None
     if hour > 23 or minute > 59 or second > 59:
         return None
-    offset = _zone_seconds(m["zone"])
+    offset = _zone_minutes(m["zone"])
     if offset is None:
         return None
     seconds = (days_from_civil(year, month, day) * 86400 + hour * 3600
-               + minute * 60 + second - offset)
-    nanos = int(fraction.ljust(9, "0")) if fraction else 0
-    return seconds * 10 ** 9 + nanos
+               + (minute - offset) * 60 + second)
+    # the fraction of a second, exactly, in milliseconds
+    return seconds * 1000 + Fraction(int(fraction or "0") * 1000,
+                                     10 ** len(fraction))
 
 
-def _parse_epoch_millis_ns(text):
-    """Nanoseconds since the epoch, or None if `text` is not epoch_millis."""
+def _parse_epoch_millis_ms(text):
+    """Milliseconds since the epoch (a Fraction), or None."""
     m = _EPOCH_RE.fullmatch(text)
     if m is None:
         return None
@@ -369,31 +354,45 @@ def _parse_epoch_millis_ns(text):
     if millis > _LONG_MAX:
         return None
     fraction = m.group(3) or ""
-    nanos = millis * 10 ** 6 + (int(fraction.ljust(6, "0")) if fraction
-                                else 0)
+    value = millis + Fraction(int(fraction or "0"), 10 ** len(fraction))
     # "-1.5" is -(1.5 ms), as in Elasticsearch 8.x.
-    return -nanos if m.group(1) else nanos
+    return -value if m.group(1) else value
+
+
+def _parse_ms(text):
+    value = _parse_iso_ms(text)
+    if value is None:
+        value = _parse_epoch_millis_ms(text)
+    return value
+
+
+def parse_timestamp_ns(text):
+    """Nanoseconds since the epoch of a @timestamp text (floored), or None."""
+    value = _parse_ms(text)
+    return None if value is None else math.floor(value * 10 ** 6)
 
 
 def parse_timestamp_minute(text):
     """Window of one @timestamp text: minutes since the epoch, or None."""
-    nanos = _parse_iso_ns(text)
-    if nanos is None:
-        nanos = _parse_epoch_millis_ns(text)
-    if nanos is None:
+    value = _parse_ms(text)
+    if value is None:
         return None
-    minute = nanos // _NS_PER_MINUTE           # floor, also for negatives
+    minute = math.floor(value / _MS_PER_MINUTE)   # floor, also for negatives
     if not _FIRST_MINUTE <= minute <= _LAST_MINUTE:
         return None
     return minute
 
 
 def event_window(fields):
-    """Window of an event, or None when it cannot be placed."""
-    values = fields.get("@timestamp", [])
-    if len(values) != 1:          # missing, or multi-valued (no de-dup)
+    """Window of an event, or None when it cannot be placed.
+
+    Like every field, @timestamp's values are de-duplicated: ["t", "t"] is
+    the single value t; two different values make it multi-valued.
+    """
+    values = distinct(fields, "@timestamp")
+    if len(values) != 1:
         return None
-    return parse_timestamp_minute(values[0])
+    return parse_timestamp_minute(next(iter(values)))
 
 
 def format_window(minute):

@@ -151,12 +151,16 @@ parse_iso(const char *s, size_t len, int64_t *out)
 	return 0;
 }
 
-/* Epoch milliseconds: -?digits(.digits)?; the fraction is truncated. */
+/*
+ * Epoch milliseconds: -?digits, optionally '.' and digits (possibly
+ * none).  The instant is floored to the millisecond, as Elasticsearch
+ * places it: "-0.5" is 1969-12-31T23:59:59.999.
+ */
 static int
 parse_epoch_ms(const char *s, size_t len, int64_t *out)
 {
 	const char *p = s, *end = s + len;
-	bool neg = false;
+	bool neg = false, frac = false;
 	int64_t v = 0;
 	int nd = 0;
 
@@ -172,19 +176,15 @@ parse_epoch_ms(const char *s, size_t len, int64_t *out)
 	if (nd == 0)
 		return -1;
 	if (p < end && *p == '.') {
-		const char *f = ++p;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-		if (p == f)
-			return -1;
-		/* Truncation toward zero, as Java's epoch_millis does. */
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+			frac |= *p != '0';
 	}
 	if (p != end)
 		return -1;
-	/* Elasticsearch dates span +-292278994 years; keep well inside. */
-	if (v > INT64_C(8640000000000000))
+	v = neg ? -v - frac : v;
+	if (v < TIMEFMT_MIN_MS || v > TIMEFMT_MAX_MS)
 		return -1;
-	*out = neg ? -v : v;
+	*out = v;
 	return 0;
 }
 
