@@ -30,7 +30,7 @@ main(void)
 
 	CHECK(pass(pf, "{\"p\":\"python3\",\"n\":\"sh\"}"));
 	CHECK(pass(pf, "{\"p\":\"PyThOn3\",\"n\":\"bash\"}"));
-	CHECK(!pass(pf, "{\"p\":\"pythoN3\",\"n\":\"zsh\"}") == false);
+	CHECK(pass(pf, "{\"p\":\"pythoN3\",\"n\":\"zsh\"}"));
 	CHECK(!pass(pf, "{\"p\":\"pyth0n\",\"n\":\"sh\"}"));
 	CHECK(!pass(pf, "{\"p\":\"python\",\"n\":\"SH\"}"));
 	/* Case folding must not make '@' (0x40) or '`' (0x60) equal. */
@@ -57,9 +57,7 @@ main(void)
 			}
 			/* One letter short: never found. */
 			line[at + 5] = 'x';
-			if (strstr(line, "sh") == NULL || 1)
-				CHECK(!pass(pf, line) ||
-				    strstr(line, "\\u") != NULL);
+			CHECK(!pass(pf, line));
 		}
 	}
 	prefilter_free(pf);
