@@ -1,10 +1,10 @@
 /*
- * prefilter: literal needle groups, scanned with 16-byte vectors.
+ * prefilter: literal needle groups, scanned with SIMD compares.
  *
  * The first (most selective) group is searched with the "first and last
  * byte" vector scan: for every position i, compare byte i with the
- * needle's first byte and byte i+n-1 with its last, 16 positions at a
- * time, and verify the candidates.  ASCII case folding is an OR with 0x20
+ * needle's first byte and byte i+n-1 with its last, 16 or 32 positions
+ * at a time, and verify the candidates.  ASCII case folding is an OR with 0x20
  * applied to letter positions only, so it can only add candidates, never
  * lose one.  The other groups are checked only on lines that pass the
  * first, with a plain search.
@@ -15,8 +15,6 @@
 
 #include "prefilter.h"
 #include "util.h"
-
-typedef uint8_t v16 __attribute__((vector_size(16)));
 
 struct needle {
 	char *s;       /* the needle, folded to lower case if ignore_case */
@@ -170,6 +168,69 @@ find_scalar(const struct needle *nd, const uint8_t *p, size_t len,
 	return false;
 }
 
+/*
+ * The vector scan: 16 (SSE2, every x86-64) or 32 (AVX2, chosen at run
+ * time) positions at a time; a set bit of the mask is a candidate, then
+ * verified.  Returns the position from which the scalar loop must go on,
+ * or SIZE_MAX if the needle was found.  Other CPUs use the scalar loop.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_VECTOR_SCAN 1
+
+__attribute__((target("avx2"))) static size_t
+scan_avx2(const struct needle *nd, const uint8_t *p, size_t len,
+    bool ignore_case)
+{
+	const __m256i vf = _mm256_set1_epi8((char)nd->first);
+	const __m256i vl = _mm256_set1_epi8((char)nd->last);
+	const __m256i ff = _mm256_set1_epi8((char)nd->ffold);
+	const __m256i lf = _mm256_set1_epi8((char)nd->lfold);
+	size_t i = 0;
+
+	for (; i + 31 + nd->len <= len; i += 32) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+		__m256i b = _mm256_loadu_si256(
+		    (const __m256i *)(p + i + nd->len - 1));
+		__m256i m = _mm256_and_si256(
+		    _mm256_cmpeq_epi8(_mm256_or_si256(a, ff), vf),
+		    _mm256_cmpeq_epi8(_mm256_or_si256(b, lf), vl));
+		uint32_t bits = (uint32_t)_mm256_movemask_epi8(m);
+		for (; bits != 0; bits &= bits - 1)
+			if (equal_at(nd, p + i + __builtin_ctz(bits),
+				ignore_case))
+				return SIZE_MAX;
+	}
+	return i;
+}
+
+static size_t
+scan_sse2(const struct needle *nd, const uint8_t *p, size_t len,
+    bool ignore_case)
+{
+	const __m128i vf = _mm_set1_epi8((char)nd->first);
+	const __m128i vl = _mm_set1_epi8((char)nd->last);
+	const __m128i ff = _mm_set1_epi8((char)nd->ffold);
+	const __m128i lf = _mm_set1_epi8((char)nd->lfold);
+	size_t i = 0;
+
+	for (; i + 15 + nd->len <= len; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(p + i + nd->len -
+		    1));
+		__m128i m = _mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_or_si128(a, ff), vf),
+		    _mm_cmpeq_epi8(_mm_or_si128(b, lf), vl));
+		uint32_t bits = (uint32_t)_mm_movemask_epi8(m);
+		for (; bits != 0; bits &= bits - 1)
+			if (equal_at(nd, p + i + __builtin_ctz(bits),
+				ignore_case))
+				return SIZE_MAX;
+	}
+	return i;
+}
+#endif
+
 static bool
 find(const struct needle *nd, const uint8_t *p, size_t len, bool ignore_case)
 {
@@ -177,29 +238,19 @@ find(const struct needle *nd, const uint8_t *p, size_t len, bool ignore_case)
 
 	if (nd->len == 1 && !ignore_case)
 		return memchr(p, nd->first, len) != NULL;
-	if (len >= nd->len + 15) {
-		v16 vf, vl, ff, lf;
-		for (int k = 0; k < 16; k++) {
-			vf[k] = nd->first;
-			vl[k] = nd->last;
-			ff[k] = nd->ffold;
-			lf[k] = nd->lfold;
-		}
-		/* Positions i..i+15 are candidates; i+15+len-1 < len. */
-		for (; i + 15 + nd->len <= len; i += 16) {
-			v16 a, b;
-			uint64_t w[2];
-			memcpy(&a, p + i, 16);
-			memcpy(&b, p + i + nd->len - 1, 16);
-			v16 m = (v16)((a | ff) == vf) & (v16)((b | lf) == vl);
-			memcpy(w, &m, 16);
-			if ((w[0] | w[1]) == 0)
-				continue;
-			for (int k = 0; k < 16; k++)
-				if (m[k] && equal_at(nd, p + i + k, ignore_case))
-					return true;
-		}
+#ifdef HAVE_VECTOR_SCAN
+	static int avx2 = -1;
+	if (avx2 < 0) {
+		__builtin_cpu_init();
+		/* BURSTD_NO_AVX2 lets the tests cover the SSE2 path too. */
+		avx2 = __builtin_cpu_supports("avx2") &&
+		    getenv("BURSTD_NO_AVX2") == NULL;
 	}
+	i = avx2 ? scan_avx2(nd, p, len, ignore_case)
+		 : scan_sse2(nd, p, len, ignore_case);
+	if (i == SIZE_MAX)
+		return true;
+#endif
 	return find_scalar(nd, p, len, i, ignore_case);
 }
 
