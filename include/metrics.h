@@ -22,7 +22,8 @@
 	X(json_invalid, "lines skipped: invalid JSON or UTF-8")               \
 	X(json_not_object, "lines skipped: top level is not an object")       \
 	X(json_too_deep, "lines skipped: nesting over max_depth")             \
-	X(events_unmatched, "events the rule filter rejected")                \
+	X(events_unmatched, "events the rule filter rejected (a line is "    \
+	    "left unread from the first value that fails a clause)")          \
 	X(events_matched, "events that passed the rule filter")               \
 	X(events_no_timestamp, "matched events skipped: @timestamp missing")  \
 	X(events_bad_timestamp,                                               \

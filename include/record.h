@@ -17,6 +17,7 @@
 #ifndef BURSTD_RECORD_H
 #define BURSTD_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ enum parse_result {
 	PARSE_INVALID,    /* not JSON, or a string is not valid UTF-8 */
 	PARSE_NOT_OBJECT, /* valid JSON whose top level is not an object */
 	PARSE_TOO_DEEP,   /* nesting deeper than max_depth */
+	PARSE_REJECTED,   /* the value check refused a value: parse stopped */
 };
 
 struct record_value {
@@ -44,6 +46,17 @@ struct record_value {
 struct parser *parser_new(const char *const *fields, size_t n,
     size_t max_depth);
 void parser_free(struct parser *ps);
+
+/*
+ * A check on the values of some slots (bit i of slots: slot i), called
+ * as each value is found; returning false stops the parse at once with
+ * PARSE_REJECTED.  It lets a filter refuse an event without reading the
+ * rest of its line.
+ */
+typedef bool parser_check_fn(void *arg, int slot, const char *p,
+    size_t len);
+void parser_set_check(struct parser *ps, uint32_t slots,
+    parser_check_fn *fn, void *arg);
 
 /* Parses one line; on PARSE_OK, *out is the record (owned by ps). */
 enum parse_result parser_parse(struct parser *ps, const char *line,

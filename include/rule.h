@@ -125,6 +125,16 @@ void rule_free(struct rule *r);
  */
 int rule_compile(struct rule *r, char *err, size_t errlen);
 
+/*
+ * Slots on which one value alone can fail the filter: those of "in" and
+ * "prefix" clauses (a value that fails them fails the event, whatever
+ * else the field holds, since a second value would make it multi-valued).
+ */
+uint32_t rule_check_slots(const struct rule *r);
+/* False if this one value of the slot already makes the filter fail. */
+bool rule_value_ok(const struct rule *r, int slot, const char *p,
+    size_t len);
+
 /* Whether the record passes every clause of the filter. */
 bool rule_match(const struct rule *r, const struct record *rec);
 

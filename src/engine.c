@@ -65,6 +65,12 @@ window_opts_of(const struct conf *conf, bool exact, struct window_opts *wo)
 	};
 }
 
+static bool
+value_ok(void *rule, int slot, const char *p, size_t len)
+{
+	return rule_value_ok(rule, slot, p, len);
+}
+
 /* The stages that depend only on the conf: prefilter and parser. */
 static void
 build_front(struct engine *e)
@@ -74,6 +80,8 @@ build_front(struct engine *e)
 	e->pf = e->conf->prefilter ? build_prefilter(e->conf->rule) : NULL;
 	e->parser = parser_new(e->conf->rule->fields, e->conf->rule->nfields,
 	    e->conf->max_depth);
+	parser_set_check(e->parser, rule_check_slots(e->conf->rule),
+	    value_ok, (void *)e->conf->rule);
 }
 
 struct engine *
@@ -150,6 +158,9 @@ engine_line(void *engine, const char *line, size_t len)
 		return;
 	case PARSE_TOO_DEEP:
 		m->v[M_json_too_deep]++;
+		return;
+	case PARSE_REJECTED:
+		m->v[M_events_unmatched]++;
 		return;
 	}
 	if (!rule_match(r, rec)) {

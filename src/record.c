@@ -78,6 +78,9 @@ struct parser {
 	struct level *stack;        /* open containers, max_depth entries */
 	size_t depth;               /* entries of stack in use */
 	bool saw_top;               /* the top-level value has started */
+	uint32_t check_slots;       /* slots whose values are checked */
+	parser_check_fn *check;     /* the check, or NULL */
+	void *check_arg;            /* passed to check */
 	enum parse_result fail;     /* why the callbacks cancelled */
 
 	struct buf fixed;           /* the line with lone surrogates replaced */
@@ -326,6 +329,11 @@ add_value(struct parser *ps, const char *s, size_t len)
 
 	if (lv->slot < 0)
 		return 1;
+	if ((ps->check_slots >> lv->slot & 1) &&
+	    !ps->check(ps->check_arg, lv->slot, s, len)) {
+		ps->fail = PARSE_REJECTED;
+		return 0;
+	}
 	if (ps->nraw == ps->capraw) {
 		ps->capraw = ps->capraw ? ps->capraw * 2 : 64;
 		ps->raw = xreallocarray(ps->raw, ps->capraw, sizeof(*ps->raw));
@@ -538,6 +546,15 @@ parser_free(struct parser *ps)
 	free(ps->raw);
 	free(ps->rec.vals);
 	free(ps);
+}
+
+void
+parser_set_check(struct parser *ps, uint32_t slots, parser_check_fn *fn,
+    void *arg)
+{
+	ps->check_slots = fn != NULL ? slots : 0;
+	ps->check = fn;
+	ps->check_arg = arg;
 }
 
 uint64_t

@@ -386,6 +386,31 @@ value_hits(const struct clause *c, const struct record_value *v)
 	return false;
 }
 
+uint32_t
+rule_check_slots(const struct rule *r)
+{
+	uint32_t slots = 0;
+
+	for (size_t i = 0; i < r->nclauses; i++)
+		if (r->clauses[i].op != CLAUSE_ANY)
+			slots |= UINT32_C(1) << r->clauses[i].slot;
+	return slots;
+}
+
+bool
+rule_value_ok(const struct rule *r, int slot, const char *p, size_t len)
+{
+	struct record_value v = {p, len};
+
+	for (size_t i = 0; i < r->nclauses; i++) {
+		const struct clause *c = &r->clauses[i];
+		if (c->slot == slot && c->op != CLAUSE_ANY &&
+		    !value_hits(c, &v))
+			return false;
+	}
+	return true;
+}
+
 static bool
 clause_holds(const struct clause *c, const struct record *rec)
 {

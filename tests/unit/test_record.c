@@ -44,6 +44,16 @@ vals(int slot)
 	return out;
 }
 
+static int checks;
+
+static bool
+refuse_zsh(void *arg, int slot, const char *p, size_t len)
+{
+	(void)arg;
+	checks++;
+	return !(slot == 1 && len == 3 && memcmp(p, "zsh", 3) == 0);
+}
+
 int
 main(void)
 {
@@ -146,6 +156,21 @@ main(void)
 	CHECK_EQ_INT(parse("true"), PARSE_NOT_OBJECT);
 	CHECK_EQ_INT(parse("{\"host.name\":\"ok\"}"), PARSE_OK);
 	CHECK_STR(vals(5), "ok");
+
+	/* A value check stops the parse at the first refused value. */
+	{
+		parser_set_check(ps, 1u << 1, refuse_zsh, NULL);
+		checks = 0;
+		CHECK_EQ_INT(parse("{\"process\":{\"name\":\"sh\"},\"host.name\":"
+		    "\"h\"}"), PARSE_OK);
+		CHECK_EQ_INT(checks, 1);
+		CHECK_EQ_INT(parse("{\"process\":{\"name\":\"zsh\"},\"a\":[1,"),
+		    PARSE_REJECTED);
+		CHECK_EQ_INT(parse("{\"a\":[1,,\"process\":{\"name\":\"zsh\"}"),
+		    PARSE_INVALID);
+		parser_set_check(ps, 0, NULL, NULL);
+		CHECK_EQ_INT(parse("{\"process.name\":\"zsh\"}"), PARSE_OK);
+	}
 
 	/* Steady state: no allocation per parse, matching or not. */
 	{

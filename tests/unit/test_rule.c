@@ -161,6 +161,22 @@ main(void)
 		}
 	}
 
+	/* Single values that already fail the filter. */
+	{
+		const struct rule *r = conf->rule;
+		uint32_t slots = rule_check_slots(r);
+		int pn = r->clauses[3].slot, pa = r->clauses[5].slot;
+		CHECK(slots >> r->clauses[0].slot & 1);
+		CHECK(slots >> pn & 1);
+		CHECK(!(slots >> pa & 1)); /* "any": one value says nothing */
+		CHECK(!(slots >> r->clauses[4].slot & 1));
+		CHECK(rule_value_ok(r, pn, "sh", 2));
+		CHECK(!rule_value_ok(r, pn, "ls", 2));
+		CHECK(!rule_value_ok(r, r->clauses[2].slot, "ipython", 7));
+		CHECK(rule_value_ok(r, r->clauses[2].slot, "PYTHON3", 7));
+		CHECK(rule_value_ok(r, pa, "-x", 2));
+	}
+
 	/* Labels: first match wins; missing or multi-valued is other. */
 	CHECK_STR(label("\"sh -c grep x | find y\""), "grep");
 	CHECK_STR(label("\"find . -name curl\""), "find");
