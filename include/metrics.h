@@ -1,8 +1,10 @@
 /*
  * metrics: the reason-coded counters.  Every line read, every skip and
  * every drop lands in exactly one of these, so the summary always adds
- * up: lines_read = lines_blank + lines_too_long + lines_prefiltered +
- * lines_parsed, and lines_parsed = the json_* skips + events_*.
+ * up: lines_read = lines_too_long + lines_prefiltered + lines_parsed
+ * (blank lines are counted apart, in lines_blank), and lines_parsed =
+ * json_invalid + json_not_object + json_too_deep + events_unmatched +
+ * events_matched.
  *
  * One struct metrics per engine; the engine owns it.  Counters only grow.
  */

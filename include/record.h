@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #define RECORD_MAX_FIELDS 32
+#define RECORD_MAX_NAME 256 /* longest field name, in bytes */
 
 struct parser;
 struct record;

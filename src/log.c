@@ -48,6 +48,9 @@ log_level_parse(const char *name, enum log_level *level)
 	return -1;
 }
 
+static void vlog(enum log_level level, int errnum, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 {

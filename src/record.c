@@ -24,7 +24,7 @@
 #include "log.h"
 #include "util.h"
 
-#define PATH_MAX_BYTES 256
+#define PATH_MAX_BYTES RECORD_MAX_NAME
 #define POOL_BLOCKS 16
 
 enum { ENTRY_FIELD = 1, ENTRY_PREFIX = 2 };
@@ -220,7 +220,7 @@ escape_at(const unsigned char *p, const unsigned char *end)
 {
 	long v = 0;
 
-	if (end - p < 6 || p[1] != 'u')
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
 		return -1;
 	for (int i = 2; i < 6; i++) {
 		int h = hexval(p[i]);
@@ -631,7 +631,8 @@ const struct record_value *
 record_get(const struct record *r, int slot, size_t *n)
 {
 	*n = r->start[slot + 1] - r->start[slot];
-	return r->vals + r->start[slot];
+	/* vals is NULL until some line has had a wanted value. */
+	return *n > 0 ? r->vals + r->start[slot] : NULL;
 }
 
 size_t

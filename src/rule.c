@@ -197,10 +197,15 @@ rule_free(struct rule *r)
 	free(r);
 }
 
-/* Returns the slot of a field, adding it if new; -1 if slots run out. */
+/*
+ * Returns the slot of a field, adding it if new; -1 if slots run out or
+ * the name is longer than the parser can follow.
+ */
 static int
 slot_of(struct rule *r, const char *field)
 {
+	if (strlen(field) > RECORD_MAX_NAME)
+		return -1;
 	for (size_t i = 0; i < r->nfields; i++)
 		if (strcmp(r->fields[i], field) == 0)
 			return (int)i;
@@ -311,16 +316,16 @@ rule_compile(struct rule *r, char *err, size_t errlen)
 		CHECK(c->values.n > 0, "filter on %s has no values",
 		    c->field);
 		CHECK((c->slot = slot_of(r, c->field)) >= 0,
-		    "too many fields");
+		    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
 	}
 	CHECK(r->window_ms > 0, "window must be positive");
 	CHECK((r->time_slot = slot_of(r, r->time_field)) >= 0,
-	    "too many fields");
+	    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
 	CHECK(r->ngroup > 0, "group_by is empty");
 	r->watermark_key = -1;
 	for (size_t i = 0; i < r->ngroup; i++) {
 		CHECK((r->group_slots[i] = slot_of(r, r->group_by[i])) >= 0,
-		    "too many fields");
+		    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
 		if (strcmp(r->group_by[i], r->watermark_by) == 0)
 			r->watermark_key = (int)i;
 	}
@@ -329,13 +334,13 @@ rule_compile(struct rule *r, char *err, size_t errlen)
 	CHECK(r->nlabels <= RULE_MAX_LABELS, "more than %d labels",
 	    RULE_MAX_LABELS);
 	CHECK((r->label_slot = slot_of(r, r->label_field)) >= 0,
-	    "too many fields");
+	    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
 	CHECK((r->distinct_slot = slot_of(r, r->distinct_field)) >= 0,
-	    "too many fields");
+	    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
 	for (size_t i = 0; i < r->nvalues; i++)
 		CHECK((r->values[i].slot = slot_of(r, r->values[i].field)) >=
 			0,
-		    "too many fields");
+		    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
 	CHECK(r->max_alerts > 0, "max_alerts must be positive");
 	r->fingerprint = fingerprint(r);
 	return 0;

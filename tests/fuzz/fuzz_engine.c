@@ -1,0 +1,200 @@
+/*
+ * fuzz_engine: the whole path, from bytes to alerts, with the default
+ * configuration.
+ *
+ * The input is a stream of NDJSON, framed as an input would frame it (in
+ * pieces cut at boundaries derived from the bytes).  Four engines read
+ * it: replay-exact and live (watermark) mode, each with the prefilter
+ * and without.  The live engines also see the wall clock move at every
+ * cut (engine_tick(), with steps derived from the bytes, which exercises
+ * idle close and max_future) and reload an equal configuration half way,
+ * which must keep their state.  The prefilter only ever skips work, so
+ * with and without it the alert bytes must be identical (the alert clock
+ * is fixed) and every counter past the parser must agree; the lines it
+ * skips are exactly the lines the other engine parses more.  In every
+ * engine the counters must add up, and every alert must be one line
+ * holding one JSON object in valid UTF-8.
+ */
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "framer.h"
+#include "fuzz.h"
+#include "util.h"
+
+#define MAX_CUTS 4
+
+/* The live engines' wall clock starts near the seeds' event times. */
+#define MINUTE INT64_C(60000)
+#define HOUR (60 * MINUTE)
+#define WALL_START (INT64_C(1714557600000) - HOUR) /* 2024-05-01T09:00Z */
+
+struct run {
+	struct engine *e; /* the engine */
+	struct framer *fr; /* its framer */
+	struct buf out;   /* every alert line, concatenated */
+	uint64_t lines;   /* alert lines received */
+};
+
+static void
+out_cb(void *arg, const char *json, size_t len)
+{
+	struct run *r = arg;
+
+	buf_append(&r->out, json, len);
+	r->lines++;
+}
+
+static void
+run_new(struct run *r, const struct conf *c, bool exact)
+{
+	memset(r, 0, sizeof(*r));
+	r->e = engine_new(c, exact, out_cb, r);
+	engine_set_clock(r->e, 1);
+	r->fr = framer_new(c->max_line_bytes, engine_line, r->e,
+	    engine_metrics(r->e));
+}
+
+static void
+run_free(struct run *r)
+{
+	framer_free(r->fr);
+	engine_free(r->e);
+	buf_free(&r->out);
+}
+
+/* The counters of one engine add up. */
+static void
+check_sums(const struct run *r)
+{
+	const uint64_t *v = engine_metrics(r->e)->v;
+
+	FUZZ_CHECK(v[M_lines_read] == v[M_lines_too_long] +
+	    v[M_lines_prefiltered] + v[M_lines_parsed]);
+	FUZZ_CHECK(v[M_lines_parsed] == v[M_json_invalid] +
+	    v[M_json_not_object] + v[M_json_too_deep] +
+	    v[M_events_unmatched] + v[M_events_matched]);
+	FUZZ_CHECK(v[M_events_matched] >=
+	    v[M_events_no_timestamp] + v[M_events_bad_timestamp]);
+	FUZZ_CHECK(v[M_alerts] == r->lines);
+	FUZZ_CHECK(v[M_alerts_late] <= v[M_alerts]);
+	FUZZ_CHECK(v[M_alerts] + v[M_alerts_suppressed] <=
+	    v[M_groups_created]);
+	FUZZ_CHECK(v[M_windows_closed] <= v[M_groups_created]);
+}
+
+/* Every alert is one line, one JSON object, valid UTF-8. */
+static void
+check_alerts(const struct run *r)
+{
+	const char *p = r->out.data, *end;
+	uint64_t n = 0;
+	char err[128];
+
+	if (r->out.len == 0) {
+		FUZZ_CHECK(r->lines == 0);
+		return;
+	}
+	end = p + r->out.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		FUZZ_CHECK(nl != NULL);
+		FUZZ_CHECK(fuzz_utf8_valid(p, (size_t)(nl - p)));
+		char *s = xstrndup(p, (size_t)(nl - p));
+		FUZZ_CHECK(strlen(s) == (size_t)(nl - p));
+		yajl_val doc = yajl_tree_parse(s, err, sizeof(err));
+		FUZZ_CHECK(doc != NULL && YAJL_IS_OBJECT(doc));
+		yajl_tree_free(doc);
+		free(s);
+		p = nl + 1;
+		n++;
+	}
+	FUZZ_CHECK(n == r->lines);
+}
+
+/* The prefilter changes nothing but where lines are counted. */
+static void
+check_same(const struct run *pf, const struct run *all)
+{
+	const uint64_t *a = engine_metrics(pf->e)->v;
+	const uint64_t *b = engine_metrics(all->e)->v;
+
+	FUZZ_CHECK(b[M_lines_prefiltered] == 0);
+	FUZZ_CHECK(a[M_lines_read] == b[M_lines_read]);
+	FUZZ_CHECK(a[M_lines_blank] == b[M_lines_blank]);
+	FUZZ_CHECK(a[M_lines_too_long] == b[M_lines_too_long]);
+	FUZZ_CHECK(a[M_lines_parsed] + a[M_lines_prefiltered] ==
+	    b[M_lines_parsed]);
+	for (int m = M_events_matched; m < M__COUNT; m++)
+		FUZZ_CHECK(a[m] == b[m]);
+	FUZZ_CHECK(pf->out.len == all->out.len);
+	FUZZ_CHECK(pf->out.len == 0 ||
+	    memcmp(pf->out.data, all->out.data, pf->out.len) == 0);
+}
+
+static int
+size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* Two of each, for the reload; built once, as engines borrow them. */
+	static struct conf *with_pf[2], *without_pf[2];
+	struct run runs[4];
+	uint64_t rng = fuzz_seed(data, size);
+	size_t cuts[MAX_CUTS + 1], ncuts = 0, from = 0;
+	int64_t now = WALL_START + (int64_t)(fuzz_next(&rng) % (2 * HOUR));
+
+	if (with_pf[0] == NULL) {
+		for (int i = 0; i < 2; i++) {
+			with_pf[i] = conf_default();
+			without_pf[i] = conf_default();
+			without_pf[i]->prefilter = false;
+		}
+	}
+	if (size > 0) {
+		ncuts = fuzz_next(&rng) % (MAX_CUTS + 1);
+		for (size_t i = 0; i < ncuts; i++)
+			cuts[i] = fuzz_next(&rng) % (size + 1);
+		qsort(cuts, ncuts, sizeof(cuts[0]), size_cmp);
+	}
+	cuts[ncuts++] = size;
+
+	run_new(&runs[0], with_pf[0], true);
+	run_new(&runs[1], without_pf[0], true);
+	run_new(&runs[2], with_pf[0], false);
+	run_new(&runs[3], without_pf[0], false);
+	for (size_t i = 0; i < ncuts; i++) {
+		if (cuts[i] > from)
+			for (int k = 0; k < 4; k++)
+				framer_feed(runs[k].fr,
+				    (const char *)data + from, cuts[i] - from);
+		from = cuts[i];
+		/* The wall clock moves on, by up to ten minutes. */
+		now += (int64_t)(fuzz_next(&rng) % (10 * MINUTE));
+		engine_tick(runs[2].e, now);
+		engine_tick(runs[3].e, now);
+		if (i == ncuts / 2) {
+			FUZZ_CHECK(engine_reload(runs[2].e, with_pf[1]) == 1);
+			FUZZ_CHECK(engine_reload(runs[3].e, without_pf[1]) == 1);
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		framer_finish(runs[k].fr);
+		engine_flush(runs[k].e);
+		check_sums(&runs[k]);
+		check_alerts(&runs[k]);
+	}
+	check_same(&runs[0], &runs[1]);
+	check_same(&runs[2], &runs[3]);
+	for (int k = 0; k < 4; k++)
+		run_free(&runs[k]);
+	return 0;
+}
