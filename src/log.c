@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "util.h"
 
 static const char *log_progname = "burstd";
 static enum log_level log_level = LOG_LVL_INFO;
@@ -135,10 +135,20 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+/* Monotonic milliseconds (log sits below util, so it reads its own). */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int
 log_ratelimit_ok(struct log_ratelimit *rl)
 {
-	uint64_t now = mono_now_ms();
+	uint64_t now = now_ms();
 
 	if (rl->begin_ms == 0 || now - rl->begin_ms >= rl->interval_ms) {
 		if (rl->held > 0)
