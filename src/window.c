@@ -60,6 +60,7 @@ struct group {
 };
 
 struct ledger_entry {
+	struct hnode h;  /* in the store's ledger; first member */
 	int64_t window;  /* window start */
 	size_t emitted;  /* alerts sent for it */
 };
@@ -74,8 +75,8 @@ struct window_store {
 	struct htab agents;          /* struct agent by key value */
 	size_t nsets;                /* value sets per group */
 	size_t distinct_set;         /* index of the set counted distinct */
-	struct ledger_entry *ledger; /* alerts per window */
-	size_t nledger, capledger;
+	struct htab ledger;          /* struct ledger_entry by window */
+	size_t ledger_prune_at;      /* prune when the ledger reaches this */
 	struct group **batch;        /* groups closing together */
 	size_t nbatch, capbatch;
 	struct buf keybuf;           /* scratch: encoded group key */
@@ -205,6 +206,8 @@ window_new(const struct rule *rule, const struct window_opts *opts,
 	ws->arg = arg;
 	htab_init(&ws->groups);
 	htab_init(&ws->agents);
+	htab_init(&ws->ledger);
+	ws->ledger_prune_at = 1024;
 	ws->nsets = rule->nvalues;
 	ws->distinct_set = rule->nvalues;
 	for (size_t i = 0; i < rule->nvalues; i++) {
@@ -259,7 +262,14 @@ window_free(struct window_store *ws)
 	}
 	free(ws->groups.b);
 	free(ws->agents.b);
-	free(ws->ledger);
+	for (size_t i = 0; i <= ws->ledger.mask; i++) {
+		struct hnode *x = ws->ledger.b[i], *nx;
+		for (; x != NULL; x = nx) {
+			nx = x->next;
+			free(x);
+		}
+	}
+	free(ws->ledger.b);
 	free(ws->batch);
 	buf_free(&ws->keybuf);
 	buf_free(&ws->agentbuf);
@@ -285,36 +295,46 @@ window_groups(const struct window_store *ws)
 static struct ledger_entry *
 ledger_get(struct window_store *ws, int64_t window)
 {
-	for (size_t i = 0; i < ws->nledger; i++)
-		if (ws->ledger[i].window == window)
-			return &ws->ledger[i];
-	if (ws->nledger == ws->capledger) {
-		ws->capledger = ws->capledger ? ws->capledger * 2 : 16;
-		ws->ledger = xreallocarray(ws->ledger, ws->capledger,
-		    sizeof(*ws->ledger));
-	}
-	ws->ledger[ws->nledger] = (struct ledger_entry){window, 0};
-	return &ws->ledger[ws->nledger++];
+	uint64_t h = XXH3_64bits(&window, sizeof(window));
+	struct ledger_entry *le;
+
+	for (struct hnode *x = ws->ledger.b[h & ws->ledger.mask]; x;
+	     x = x->next)
+		if (((struct ledger_entry *)x)->window == window)
+			return (struct ledger_entry *)x;
+	le = xcalloc(1, sizeof(*le));
+	le->h.hash = h;
+	le->window = window;
+	htab_insert(&ws->ledger, &le->h);
+	return le;
 }
 
 /*
- * Forgets windows that no held group can alert for any more.  Called
- * when the ledger grows, so its cost is amortised.
+ * Forgets windows older than every group held: no alert can come for
+ * them any more.  Called when the ledger has doubled since the last
+ * prune, so its cost is amortised.
  */
 static void
 ledger_prune(struct window_store *ws)
 {
 	int64_t oldest = INT64_MAX;
-	size_t j = 0;
 
 	for (size_t i = 0; i <= ws->groups.mask; i++)
 		for (struct hnode *x = ws->groups.b[i]; x; x = x->next)
 			if (((struct group *)x)->window < oldest)
 				oldest = ((struct group *)x)->window;
-	for (size_t i = 0; i < ws->nledger; i++)
-		if (ws->ledger[i].window >= oldest)
-			ws->ledger[j++] = ws->ledger[i];
-	ws->nledger = j;
+	for (size_t i = 0; i <= ws->ledger.mask; i++) {
+		struct hnode *x = ws->ledger.b[i], *nx;
+		for (; x != NULL; x = nx) {
+			nx = x->next;
+			if (((struct ledger_entry *)x)->window < oldest) {
+				htab_remove(&ws->ledger, x);
+				free(x);
+			}
+		}
+	}
+	ws->ledger_prune_at = 2 * ws->ledger.n > 1024 ? 2 * ws->ledger.n
+						       : 1024;
 }
 
 static bool
@@ -414,9 +434,13 @@ batch_emit(struct window_store *ws)
 	sorting = ws;
 	qsort(ws->batch, ws->nbatch, sizeof(*ws->batch), batch_cmp);
 	sorting = NULL;
+	struct ledger_entry *le = NULL;
+
 	for (size_t i = 0; i < ws->nbatch; i++) {
 		struct group *g = ws->batch[i];
-		struct ledger_entry *le = ledger_get(ws, g->window);
+		/* The batch is sorted by window: one lookup per window. */
+		if (le == NULL || le->window != g->window)
+			le = ledger_get(ws, g->window);
 		g->decided = true;
 		if (le->emitted >= ws->rule->max_alerts) {
 			ws->metrics->v[M_alerts_suppressed]++;
@@ -430,7 +454,7 @@ batch_emit(struct window_store *ws)
 		ws->cb(ws->arg, &a);
 	}
 	ws->nbatch = 0;
-	if (ws->nledger > 1024)
+	if (ws->ledger.n >= ws->ledger_prune_at)
 		ledger_prune(ws);
 }
 

@@ -237,6 +237,19 @@ main(void)
 	CHECK_STR(seen[0].parent, "P");
 	window_free(ws);
 
+	/* Many windows in one flush: each keeps its own cap. */
+	conf->rule->max_alerts = 1;
+	ws = store(-1, 100000);
+	for (int w = 0; w < 3000; w++) {
+		burst(ws, "A", "P", (int64_t)w * 60000, 5);
+		burst(ws, "A", "Q", (int64_t)w * 60000, 5);
+	}
+	window_flush(ws);
+	CHECK_EQ_INT(m.v[M_alerts], 3000);
+	CHECK_EQ_INT(m.v[M_alerts_suppressed], 3000);
+	window_free(ws);
+	conf->rule->max_alerts = 100;
+
 	/* The group bound: events past it are counted. */
 	ws = store(-1, 2);
 	add(ws, "A", "P1", "\"h\"", "ls", 0);
