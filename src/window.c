@@ -9,7 +9,10 @@
  *   or expire, so an event that leaves the watermark below `due` costs no
  *   scan;
  * - `decided` is set once a group's alert went out or was suppressed,
- *   so no group alerts twice.
+ *   so no group alerts twice;
+ * - an agent outlives its groups, keeping its watermark, until it has
+ *   been silent for idle_close + late_horizon of wall clock (live mode);
+ *   in replay agents live as long as the store.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -706,9 +709,11 @@ window_tick(struct window_store *ws, int64_t now_ms)
 {
 	ws->now_ms = now_ms;
 	for (size_t i = 0; i <= ws->agents.mask; i++) {
-		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
+		struct hnode *x, *nx;
+		for (x = ws->agents.b[i]; x != NULL; x = nx) {
 			struct agent *a = (struct agent *)x;
 			int64_t silent = now_ms - a->last_seen;
+			nx = x->next;
 			if (a->last_seen == 0 || silent < ws->opts.idle_close_ms)
 				continue;
 			while (a->open != NULL)
@@ -720,6 +725,9 @@ window_tick(struct window_store *ws, int64_t now_ms)
 				continue;
 			while (a->closed != NULL)
 				agent_drop_group(ws, a->closed);
+			/* Forgotten: the walk already holds the next node. */
+			htab_remove(&ws->agents, &a->h);
+			free(a);
 		}
 	}
 }

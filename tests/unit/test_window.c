@@ -223,6 +223,10 @@ main(void)
 	/* Silent past idle close plus the horizon: forgotten. */
 	window_tick(ws, T0 + 10000 + 120000 + 120000 + 300000);
 	CHECK_EQ_INT(window_groups(ws), 0);
+	/* The agent is forgotten too: an old event is a fresh window. */
+	burst(ws, "A", "P", 0, 5);
+	CHECK_EQ_INT(m.v[M_events_late], 1);
+	CHECK_EQ_INT(window_groups(ws), 1);
 	window_free(ws);
 
 	/* A future event is kept but does not move the watermark. */
