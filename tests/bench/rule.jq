@@ -10,9 +10,11 @@
 # the same field, arrays are flattened, null gives no value, numbers and
 # booleans count as their JSON text, and multi-valued group keys put the
 # event into every combination.  Differences from the rule (listed in
-# docs/benchmarks.md): jq 1.6 prints numbers its own way (1.50 is 1.5);
-# jq's JSON reader is laxer than the rule's (it accepts NaN, and replaces
-# invalid UTF-8); duplicate keys in one object keep only the last.
+# docs/benchmarks.md): jq 1.6 prints numbers its own way (1.50 is 1.5,
+# 1e3 is 1000); its JSON reader accepts NaN and replaces invalid UTF-8
+# where the rule skips the line, but rejects a line with a lone surrogate
+# escape ("\ud800") where the rule reads U+FFFD; a key repeated in one
+# object keeps only its last value.
 
 # The scalars of the field named by the path segments $p: nested objects,
 # dotted keys ({"process.name": ...}, {"process": {"parent.name": ...}})
@@ -79,15 +81,17 @@ def num: if . == null or . == "" then 0 else tonumber end;
 def pad($n): tostring | ("000000000" + .)[-$n:];
 
 # Minutes since the epoch of an ISO 8601 text, or null.  The grammar is
-# Elasticsearch's strict_date_optional_time:
-# [-]yyyy[-MM[-dd[T[HH[:mm[:ss[(.|,)F{1,9}]]][zone]]]]], the zone Z, +HH,
-# +HH:mm, +HHmm, +HH:mm:ss or +HHmmss, at most 18 hours.
+# the detector's reading of Elasticsearch's strict_date_optional_time:
+# yyyy[-MM[-dd[THH[:mm[:ss[(.|,)F{1,9}]]][zone]]]], the zone Z, +HH,
+# +HH:mm or +HHmm, at most 18 hours.
 def iso_minutes:
-  (capture("^(?<neg>-)?(?<y>[0-9]{4})(-(?<mo>[0-9]{2})(-(?<d>[0-9]{2})(T((?<h>[0-9]{2})(:(?<mi>[0-9]{2})(:(?<s>[0-9]{2})([.,][0-9]{1,9})?)?)?(?<z>Z|[+-][0-9]{2}(:[0-9]{2}(:[0-9]{2})?|[0-9]{2}([0-9]{2})?)?)?)?)?)?)?$")
+  (capture("^(?<y>[0-9]{4})(-(?<mo>[0-9]{2})(-(?<d>[0-9]{2})"
+            + "(T(?<h>[0-9]{2})(:(?<mi>[0-9]{2})(:(?<s>[0-9]{2})"
+            + "([.,][0-9]{1,9})?)?)?(?<z>Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?)?)?$")
    // null)
   | if . == null then null
     else
-      ((.y | tonumber) * (if .neg then -1 else 1 end)) as $y
+      (.y | tonumber) as $y
       | (if .mo then .mo | tonumber else 1 end) as $mo
       | (if .d then .d | tonumber else 1 end) as $d
       | (.h | num) as $h | (.mi | num) as $mi | (.s | num) as $s
@@ -95,7 +99,7 @@ def iso_minutes:
          else (.z | gsub(":"; "")) as $z
            | (if $z[0:1] == "-" then -1 else 1 end) as $sign
            | ($z[1:3] | tonumber) as $zh
-           | ($z[3:5] | num) as $zm | ($z[5:7] | num) as $zs
+           | ($z[3:5] | num) as $zm | 0 as $zs
            | if $zm > 59 or $zs > 59
                 or $zh * 3600 + $zm * 60 + $zs > 18 * 3600
              then null
@@ -110,9 +114,9 @@ def iso_minutes:
     end;
 
 # Minutes since the epoch of an epoch-milliseconds text, or null:
-# [-]digits{1,19}[.digits{0,6}], where -N.f means -(N.f) ms.
+# [-]digits{1,19}[.digits*], where -N.f means -(N.f) ms.
 def millis_minutes:
-  (capture("^(?<neg>-)?(?<i>[0-9]{1,19})(\\.(?<f>[0-9]{0,6}))?$") // null)
+  (capture("^(?<neg>-)?(?<i>[0-9]{1,19})(\\.(?<f>[0-9]*))?$") // null)
   | if . == null then null
     else ((.i | tonumber) + ("0." + (.f // "") + "0" | tonumber))
       * (if .neg then -1 else 1 end) / 60000 | floor
@@ -155,7 +159,8 @@ def keyvals($f): (vals($f) | unique) as $v
 
 def set_add(vs): reduce vs[] as $x (.; .[$x] = true);
 
-reduce (inputs | (fromjson? // null) | select(type == "object" and (try matches catch false))
+reduce (inputs | (fromjson? // null)
+        | select(type == "object" and (try matches catch false))
         | (try window catch null) as $w | select($w != null)
         | pattern as $lab
         | {cl: vals("process.command_line"), host: vals("host.name"),
