@@ -45,7 +45,8 @@ build_prefilter(const struct rule *r)
 		const struct clause *c = &r->clauses[i];
 		/* A clause whose literals JSON may spell otherwise adds none. */
 		(void)prefilter_add_group(pf, (const char *const *)c->values.v,
-		    c->values.n, c->ignore_case);
+		    c->values.n, c->ignore_case,
+		    c->op == CLAUSE_PREFIX ? PF_STRING_START : PF_STRING);
 	}
 	prefilter_seal(pf);
 	return pf;

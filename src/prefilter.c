@@ -78,9 +78,38 @@ is_literal(const char *s)
 	return *s != '\0';
 }
 
+/* Whether JSON could write s as a bare token: a number or a literal. */
+static bool
+maybe_token(const char *s)
+{
+	return (*s >= '0' && *s <= '9') || *s == '-' || strcmp(s, "true") == 0 ||
+	    strcmp(s, "false") == 0 || strcmp(s, "null") == 0;
+}
+
+/* The needle as searched for: quoted as `where` asks, when it can be. */
+static char *
+spell(const char *s, enum prefilter_where where)
+{
+	size_t len = strlen(s);
+	char *q;
+
+	if (where == PF_ANYWHERE || maybe_token(s))
+		return xstrdup(s);
+	q = xmalloc(len + 3);
+	q[0] = '"';
+	memcpy(q + 1, s, len);
+	if (where == PF_STRING) {
+		q[len + 1] = '"';
+		q[len + 2] = '\0';
+	} else {
+		q[len + 1] = '\0';
+	}
+	return q;
+}
+
 int
 prefilter_add_group(struct prefilter *pf, const char *const *needles,
-    size_t n, bool ignore_case)
+    size_t n, bool ignore_case, enum prefilter_where where)
 {
 	struct group g = {0};
 
@@ -94,7 +123,7 @@ prefilter_add_group(struct prefilter *pf, const char *const *needles,
 	g.ignore_case = ignore_case;
 	for (size_t i = 0; i < n; i++) {
 		struct needle *nd = &g.needles[i];
-		nd->s = xstrdup(needles[i]);
+		nd->s = spell(needles[i], where);
 		nd->len = strlen(nd->s);
 		if (ignore_case)
 			for (size_t k = 0; k < nd->len; k++)

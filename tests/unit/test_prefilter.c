@@ -22,9 +22,9 @@ main(void)
 	const char *bad[] = {"a\"b"};
 	char line[200];
 
-	CHECK_EQ_INT(prefilter_add_group(pf, py, 1, true), 0);
-	CHECK_EQ_INT(prefilter_add_group(pf, shells, 2, false), 0);
-	CHECK_EQ_INT(prefilter_add_group(pf, bad, 1, false), -1);
+	CHECK_EQ_INT(prefilter_add_group(pf, py, 1, true, PF_ANYWHERE), 0);
+	CHECK_EQ_INT(prefilter_add_group(pf, shells, 2, false, PF_ANYWHERE), 0);
+	CHECK_EQ_INT(prefilter_add_group(pf, bad, 1, false, PF_ANYWHERE), -1);
 	prefilter_seal(pf);
 	CHECK_EQ_INT(prefilter_groups(pf), 2);
 
@@ -59,6 +59,37 @@ main(void)
 			line[at + 5] = 'x';
 			CHECK(!pass(pf, line));
 		}
+	}
+	prefilter_free(pf);
+
+	/* Quoted needles: whole strings and string starts. */
+	pf = prefilter_new();
+	{
+		const char *start[] = {"start"}, *pyp[] = {"python"};
+		const char *num[] = {"12", "true"}, *args[] = {"-c", "-lc"};
+		CHECK_EQ_INT(prefilter_add_group(pf, start, 1, false,
+		    PF_STRING), 0);
+		CHECK_EQ_INT(prefilter_add_group(pf, pyp, 1, true,
+		    PF_STRING_START), 0);
+		prefilter_seal(pf);
+		CHECK(pass(pf, "{\"t\":\"start\",\"p\":\"Python3\"}"));
+		CHECK(pass(pf, "{\"t\":[\"start\"],\"p\":\"python\"}"));
+		CHECK(!pass(pf, "{\"t\":\"startup\",\"p\":\"python3\"}"));
+		CHECK(!pass(pf, "{\"t\":\"start\",\"p\":\"ipython3\"}"));
+		CHECK(!pass(pf, "{\"t\":\"start\",\"p\":\"/usr/bin/python\"}"));
+		/* \u may spell anything: never rejected. */
+		CHECK(pass(pf, "{\"t\":\"st\\u0061rt\",\"p\":\"python\"}"));
+		prefilter_free(pf);
+		/* Values JSON may write bare are looked for anywhere. */
+		pf = prefilter_new();
+		CHECK_EQ_INT(prefilter_add_group(pf, num, 2, false,
+		    PF_STRING), 0);
+		CHECK_EQ_INT(prefilter_add_group(pf, args, 2, false,
+		    PF_STRING), 0);
+		prefilter_seal(pf);
+		CHECK(pass(pf, "{\"n\":12,\"a\":[\"sh\",-c]}"));
+		CHECK(pass(pf, "{\"n\":true,\"a\":\"-lc\"}"));
+		CHECK(!pass(pf, "{\"n\":1,\"a\":\"-lc\"}"));
 	}
 	prefilter_free(pf);
 
