@@ -43,13 +43,18 @@ enum prefilter_where {
  */
 int prefilter_add_group(struct prefilter *pf, const char *const *needles,
     size_t n, bool ignore_case, enum prefilter_where where);
-/* Orders the groups most selective first; call once after adding. */
+/* Orders the groups by a first guess at selectivity; call once after
+ * adding. */
 void prefilter_seal(struct prefilter *pf);
 /* Number of groups in use (0: every line passes). */
 size_t prefilter_groups(const struct prefilter *pf);
 
-/* Returns true unless the line provably cannot match. */
-bool prefilter_pass(const struct prefilter *pf, const char *line,
-    size_t len);
+/*
+ * Returns true unless the line provably cannot match.  Counts which
+ * group turned a line away, and every few thousand lines puts the groups
+ * that turn most away first: the answer never depends on that order,
+ * only the time it takes.
+ */
+bool prefilter_pass(struct prefilter *pf, const char *line, size_t len);
 
 #endif

@@ -1,10 +1,10 @@
 /*
  * prefilter: literal needle groups, scanned with SIMD compares.
  *
- * The first (most selective) group is searched with the "first and last
- * byte" vector scan: for every position i, compare byte i with the
- * needle's first byte and byte i+n-1 with its last, 16 or 32 positions
- * at a time, and verify the candidates.  ASCII case folding is an OR with 0x20
+ * Each needle is searched with the "two anchor bytes" vector scan: for
+ * every position i, compare byte i+lo with one byte of the needle and
+ * byte i+hi with another (its first and last, or the ones inside its
+ * quotes), 16 or 32 positions at a time, and verify the candidates.  ASCII case folding is an OR with 0x20
  * applied to letter positions only, so it can only add candidates, never
  * lose one.  The other groups are checked only on lines that pass the
  * first, with a plain search.
@@ -19,22 +19,29 @@
 struct needle {
 	char *s;       /* the needle, folded to lower case if ignore_case */
 	size_t len;    /* its length, > 0 */
-	uint8_t first; /* s[0] */
-	uint8_t last;  /* s[len - 1] */
-	uint8_t ffold; /* 0x20 if s[0] is a letter and case is ignored */
-	uint8_t lfold; /* likewise for s[len - 1] */
+	size_t lo;     /* offset of the first anchor byte */
+	size_t hi;     /* offset of the second anchor byte, >= lo */
+	uint8_t first; /* s[lo] */
+	uint8_t last;  /* s[hi] */
+	uint8_t ffold; /* 0x20 if s[lo] is a letter and case is ignored */
+	uint8_t lfold; /* likewise for s[hi] */
 };
 
 struct group {
 	struct needle *needles; /* one must occur */
 	size_t n;               /* count of needles */
 	bool ignore_case;       /* ASCII case-insensitive comparison */
+	uint64_t rejects;       /* lines it failed since the last reorder */
 };
 
 struct prefilter {
-	struct group *groups; /* all must be satisfied */
+	struct group *groups; /* all must be satisfied, cheapest exit first */
 	size_t n;             /* count of groups */
+	uint64_t lines;       /* lines seen since the last reorder */
 };
+
+/* Lines between two reorderings of the groups by how often they fail. */
+#define REORDER_EVERY 4096
 
 struct prefilter *
 prefilter_new(void)
@@ -128,8 +135,16 @@ prefilter_add_group(struct prefilter *pf, const char *const *needles,
 		if (ignore_case)
 			for (size_t k = 0; k < nd->len; k++)
 				nd->s[k] = (char)lower((uint8_t)nd->s[k]);
-		nd->first = (uint8_t)nd->s[0];
-		nd->last = (uint8_t)nd->s[nd->len - 1];
+		/*
+		 * Anchor on the first and last bytes, but not on a quote,
+		 * the commonest byte of JSON, when the needle has others.
+		 */
+		nd->lo = nd->s[0] == '"' && nd->len > 1 ? 1 : 0;
+		nd->hi = nd->len - 1;
+		if (nd->s[nd->hi] == '"' && nd->hi > nd->lo)
+			nd->hi--;
+		nd->first = (uint8_t)nd->s[nd->lo];
+		nd->last = (uint8_t)nd->s[nd->hi];
 		nd->ffold = ignore_case && is_alpha(nd->first) ? 0x20 : 0;
 		nd->lfold = ignore_case && is_alpha(nd->last) ? 0x20 : 0;
 	}
@@ -190,8 +205,8 @@ find_scalar(const struct needle *nd, const uint8_t *p, size_t len,
     size_t from, bool ignore_case)
 {
 	for (size_t i = from; i + nd->len <= len; i++)
-		if ((p[i] | nd->ffold) == nd->first &&
-		    (p[i + nd->len - 1] | nd->lfold) == nd->last &&
+		if ((p[i + nd->lo] | nd->ffold) == nd->first &&
+		    (p[i + nd->hi] | nd->lfold) == nd->last &&
 		    equal_at(nd, p + i, ignore_case))
 			return true;
 	return false;
@@ -218,9 +233,10 @@ scan_avx2(const struct needle *nd, const uint8_t *p, size_t len,
 	size_t i = 0;
 
 	for (; i + 31 + nd->len <= len; i += 32) {
-		__m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+		__m256i a = _mm256_loadu_si256(
+		    (const __m256i *)(p + i + nd->lo));
 		__m256i b = _mm256_loadu_si256(
-		    (const __m256i *)(p + i + nd->len - 1));
+		    (const __m256i *)(p + i + nd->hi));
 		__m256i m = _mm256_and_si256(
 		    _mm256_cmpeq_epi8(_mm256_or_si256(a, ff), vf),
 		    _mm256_cmpeq_epi8(_mm256_or_si256(b, lf), vl));
@@ -244,9 +260,8 @@ scan_sse2(const struct needle *nd, const uint8_t *p, size_t len,
 	size_t i = 0;
 
 	for (; i + 15 + nd->len <= len; i += 16) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(p + i));
-		__m128i b = _mm_loadu_si128((const __m128i *)(p + i + nd->len -
-		    1));
+		__m128i a = _mm_loadu_si128((const __m128i *)(p + i + nd->lo));
+		__m128i b = _mm_loadu_si128((const __m128i *)(p + i + nd->hi));
 		__m128i m = _mm_and_si128(
 		    _mm_cmpeq_epi8(_mm_or_si128(a, ff), vf),
 		    _mm_cmpeq_epi8(_mm_or_si128(b, lf), vl));
@@ -266,7 +281,7 @@ find(const struct needle *nd, const uint8_t *p, size_t len, bool ignore_case)
 	size_t i = 0;
 
 	if (nd->len == 1 && !ignore_case)
-		return memchr(p, nd->first, len) != NULL;
+		return memchr(p, nd->s[0], len) != NULL;
 #ifdef HAVE_VECTOR_SCAN
 	static int avx2 = -1;
 	if (avx2 < 0) {
@@ -296,18 +311,51 @@ has_unicode_escape(const uint8_t *p, size_t len)
 	return false;
 }
 
+/* Most rejections first: the stable order of a sealed prefilter breaks ties. */
+static int
+rejects_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return x->rejects == y->rejects ? 0 : x->rejects > y->rejects ? -1 : 1;
+}
+
+/*
+ * Puts the groups that reject most lines first, so a typical line is
+ * turned away by the first scan.  The result never depends on the order.
+ */
+static void
+reorder(struct prefilter *pf)
+{
+	/* insertion sort: stable, and n is a handful */
+	for (size_t i = 1; i < pf->n; i++) {
+		struct group g = pf->groups[i];
+		size_t j = i;
+		for (; j > 0 && rejects_cmp(&pf->groups[j - 1], &g) > 0; j--)
+			pf->groups[j] = pf->groups[j - 1];
+		pf->groups[j] = g;
+	}
+	for (size_t i = 0; i < pf->n; i++)
+		pf->groups[i].rejects = 0;
+	pf->lines = 0;
+}
+
 bool
-prefilter_pass(const struct prefilter *pf, const char *line, size_t len)
+prefilter_pass(struct prefilter *pf, const char *line, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)line;
 
+	if (++pf->lines == REORDER_EVERY)
+		reorder(pf);
 	for (size_t i = 0; i < pf->n; i++) {
-		const struct group *g = &pf->groups[i];
+		struct group *g = &pf->groups[i];
 		bool found = false;
 		for (size_t j = 0; j < g->n && !found; j++)
 			found = find(&g->needles[j], p, len, g->ignore_case);
-		if (!found)
+		if (!found) {
+			g->rejects++;
 			return has_unicode_escape(p, len);
+		}
 	}
 	return true;
 }

@@ -8,7 +8,7 @@
 #include "prefilter.h"
 
 static bool
-pass(const struct prefilter *pf, const char *s)
+pass(struct prefilter *pf, const char *s)
 {
 	return prefilter_pass(pf, s, strlen(s));
 }
@@ -58,6 +58,22 @@ main(void)
 			/* One letter short: never found. */
 			line[at + 5] = 'x';
 			CHECK(!pass(pf, line));
+		}
+	}
+	prefilter_free(pf);
+
+	/* Reordering by rejections never changes an answer. */
+	pf = prefilter_new();
+	{
+		const char *a[] = {"alpha"}, *b[] = {"beta"};
+		prefilter_add_group(pf, a, 1, false, PF_ANYWHERE);
+		prefilter_add_group(pf, b, 1, false, PF_ANYWHERE);
+		prefilter_seal(pf);
+		for (int i = 0; i < 3 * 4096; i++) {
+			/* beta is rare: it rejects, and so moves first. */
+			CHECK(!pass(pf, i % 2 ? "alpha only" : "neither"));
+			CHECK(pass(pf, "alpha and beta") || 0);
+			CHECK(!pass(pf, "beta only"));
 		}
 	}
 	prefilter_free(pf);
