@@ -41,7 +41,8 @@
 	X(windows_closed, "groups closed and checked")                        \
 	X(alerts, "alerts emitted")                                           \
 	X(alerts_late, "alerts emitted for a window after it closed")         \
-	X(alerts_suppressed, "alerts over max_alerts per window, dropped")
+	X(alerts_suppressed, "alerts over max_alerts per window, dropped")   \
+	X(alerts_unformatted, "alerts the JSON generator failed on, dropped")
 
 enum metric {
 #define METRIC_ENUM(name, help) M_##name,

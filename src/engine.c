@@ -5,6 +5,7 @@
 
 #include "alert.h"
 #include "engine.h"
+#include "log.h"
 #include "prefilter.h"
 #include "record.h"
 #include "timefmt.h"
@@ -31,8 +32,12 @@ alert_cb(void *arg, const struct alert *a)
 	int64_t now = e->clock_ms ? e->clock_ms : real_now_ms();
 
 	e->alert.len = 0;
-	if (alert_format(a, now, &e->alert) < 0)
-		fatalx("cannot format an alert");
+	if (alert_format(a, now, &e->alert) < 0) {
+		/* Not expected: yajl_gen only fails on a misuse.  Counted. */
+		e->metrics.v[M_alerts_unformatted]++;
+		log_err("an alert could not be written as JSON; dropped");
+		return;
+	}
 	e->out(e->arg, e->alert.data, e->alert.len);
 }
 
