@@ -71,6 +71,7 @@ struct conf {
 	int64_t max_future_ms;      /* window.max_future */
 	int64_t tick_ms;            /* daemon.tick_interval */
 	int64_t stats_ms;           /* daemon.stats_interval */
+	char *stats_socket;         /* daemon.stats_socket, or NULL */
 	struct input_conf *inputs;  /* inputs */
 	size_t ninputs;
 	struct sink_conf *sinks;    /* sinks */

@@ -49,6 +49,8 @@ void engine_tick(struct engine *e, int64_t now_ms);
 void engine_flush(struct engine *e);
 
 struct metrics *engine_metrics(struct engine *e);
+/* Groups held now (open, and closed ones kept for late events). */
+size_t engine_groups(const struct engine *e);
 /* Heap allocations made by the parser so far (for the allocation test). */
 uint64_t engine_parser_allocs(const struct engine *e);
 /* Overrides the alert @timestamp clock (tests); 0 restores real time. */

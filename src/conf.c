@@ -477,6 +477,7 @@ static const struct key limits_keys[] = {
 static const struct key daemon_keys[] = {
 	CK("tick_interval", K_DURATION, tick_ms, 10, 60 * 1000),
 	CK("stats_interval", K_DURATION, stats_ms, 0, 24LL * 3600 * 1000),
+	CK("stats_socket", K_STRING, stats_socket, 0, 0),
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -739,6 +740,7 @@ conf_free(struct conf *c)
 		free(c->sinks[i].host);
 	}
 	free(c->sinks);
+	free(c->stats_socket);
 	rule_free(c->rule);
 	free(c);
 }

@@ -22,6 +22,7 @@
 #include "input.h"
 #include "log.h"
 #include "sink.h"
+#include "stats.h"
 #include "util.h"
 
 struct daemon {
@@ -40,6 +41,8 @@ struct daemon {
 	struct sink_conf stdout_conf; /* the sink used when none is set */
 	uv_signal_t sig[4];        /* HUP, TERM, INT, USR1 */
 	uv_timer_t tick;           /* housekeeping */
+	struct stats_server *stats; /* the stats socket, or NULL */
+	char *stats_path;          /* its path (owned) */
 	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
 	bool watchdog;             /* systemd asked for WATCHDOG=1 */
 	enum {
@@ -159,6 +162,125 @@ closed_one(void *arg)
 
 	if (--d->closing == 0 && d->phase != RUNNING)
 		advance(d);
+}
+
+static void
+prom(struct buf *out, const char *name, const char *type, const char *help,
+    const char *labels, uint64_t v)
+{
+	char line[512];
+	int n;
+
+	if (help != NULL) {
+		n = snprintf(line, sizeof(line), "# HELP burstd_%s %s\n"
+		    "# TYPE burstd_%s %s\n", name, help, name, type);
+		if (n > 0)
+			buf_append(out, line, (size_t)n < sizeof(line)
+				? (size_t)n : sizeof(line) - 1);
+	}
+	n = snprintf(line, sizeof(line), "burstd_%s%s %" PRIu64 "\n", name,
+	    labels, v);
+	if (n > 0)
+		buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n
+							       : sizeof(line) - 1);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void
+label(char *dst, size_t len, const char *key, const char *value)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(dst, len, "{%s=\"", key);
+	for (const char *p = value; *p != '\0' && o + 4 < len; p++) {
+		if (*p == '\\' || *p == '"' || *p == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = *p == '\n' ? 'n' : *p;
+		} else {
+			dst[o++] = *p;
+		}
+	}
+	snprintf(dst + o, len - o, "\"}");
+}
+
+/* The stats socket's snapshot: every counter, as Prometheus text. */
+static void
+render_stats(void *arg, struct buf *out)
+{
+	struct daemon *d = arg;
+	const struct metrics *m = engine_metrics(d->engine);
+	char name[96], lb[256];
+
+	for (int i = 0; i < M__COUNT; i++) {
+		snprintf(name, sizeof(name), "%s_total",
+		    metrics_name((enum metric)i));
+		prom(out, name, "counter", metrics_help((enum metric)i), "",
+		    m->v[i]);
+	}
+	prom(out, "groups", "gauge", "groups held (open and closed)", "",
+	    engine_groups(d->engine));
+	for (size_t i = 0; i < d->nsinks; i++) {
+		const struct sink_stats *s = sink_stats(d->sinks[i]);
+		const char *h = i == 0 ? "" : NULL;
+		label(lb, sizeof(lb), "sink", sink_name(d->sinks[i]));
+		prom(out, "sink_queued_total", "counter",
+		    h ? "alerts accepted into the sink's queue" : NULL, lb,
+		    s->queued);
+		prom(out, "sink_sent_total", "counter",
+		    h ? "alerts fully written" : NULL, lb, s->sent);
+		prom(out, "sink_dropped_full_total", "counter",
+		    h ? "alerts dropped: queue full" : NULL, lb,
+		    s->dropped_full);
+		prom(out, "sink_errors_total", "counter",
+		    h ? "write, open or connect failures" : NULL, lb,
+		    s->errors);
+		prom(out, "sink_queue_depth", "gauge",
+		    h ? "alerts waiting" : NULL, lb, s->depth);
+	}
+	for (size_t i = 0; i < d->ninputs; i++) {
+		const struct input_stats *s = input_stats(d->inputs[i]);
+		const char *h = i == 0 ? "" : NULL;
+		snprintf(name, sizeof(name), "%zu", i);
+		label(lb, sizeof(lb), "input", name);
+		prom(out, "input_files_opened_total", "counter",
+		    h ? "files opened for tailing" : NULL, lb,
+		    s->files_opened);
+		prom(out, "input_rotations_total", "counter",
+		    h ? "files rotated away and followed" : NULL, lb,
+		    s->rotations);
+		prom(out, "input_truncations_total", "counter",
+		    h ? "files truncated and read again" : NULL, lb,
+		    s->truncations);
+		prom(out, "input_open_errors_total", "counter",
+		    h ? "open or read failures, retried" : NULL, lb,
+		    s->open_errors);
+		prom(out, "input_clients_total", "counter",
+		    h ? "socket clients accepted" : NULL, lb, s->clients);
+		prom(out, "input_partial_dropped_total", "counter",
+		    h ? "partial lines lost at close or disconnect" : NULL,
+		    lb, s->partial_dropped);
+	}
+}
+
+/* Opens, moves or closes the stats socket as conf says. */
+static void
+swap_stats(struct daemon *d, const struct conf *c)
+{
+	const char *want = c->stats_socket;
+
+	if (d->stats_path != NULL && want != NULL &&
+	    strcmp(d->stats_path, want) == 0)
+		return;
+	if (d->stats != NULL) {
+		d->closing++;
+		stats_close(d->stats, closed_one, d);
+		d->stats = NULL;
+	}
+	free(d->stats_path);
+	d->stats_path = NULL;
+	if (want != NULL && (d->stats = stats_new(&d->loop, want,
+				 render_stats, d)) != NULL)
+		d->stats_path = xstrdup(want);
 }
 
 /*
@@ -284,6 +406,7 @@ reload(struct daemon *d)
 	swap_sinks(d, nc);
 	if (swap_inputs(d, nc) > 0)
 		log_err("reload: some inputs failed to start");
+	swap_stats(d, nc);
 	d->retired = xreallocarray(d->retired, d->nretired + 1,
 	    sizeof(*d->retired));
 	d->retired[d->nretired++] = d->conf;
@@ -327,6 +450,11 @@ advance(struct daemon *d)
 			sink_close(d->sinks[j], closed_one, d);
 		}
 		d->nsinks = 0;
+		if (d->stats != NULL) {
+			d->closing++;
+			stats_close(d->stats, closed_one, d);
+			d->stats = NULL;
+		}
 		break;
 	case STOP_SINKS:
 		d->phase = STOP_HANDLES;
@@ -412,6 +540,7 @@ daemon_run(const char *path, struct conf *conf)
 		d->status = 1;
 		stop(d);
 	} else {
+		swap_stats(d, conf);
 		log_info("started: %zu input(s), %zu sink(s)", d->ninputs,
 		    d->nsinks);
 		notify("READY=1");
@@ -425,6 +554,7 @@ daemon_run(const char *path, struct conf *conf)
 	free(d->iconf);
 	free(d->sinks);
 	free(d->sconf);
+	free(d->stats_path);
 	for (size_t i = 0; i < d->nretired; i++)
 		conf_free(d->retired[i]);
 	free(d->retired);

@@ -207,6 +207,12 @@ engine_metrics(struct engine *e)
 	return &e->metrics;
 }
 
+size_t
+engine_groups(const struct engine *e)
+{
+	return window_groups(e->ws);
+}
+
 uint64_t
 engine_parser_allocs(const struct engine *e)
 {

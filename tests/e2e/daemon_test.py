@@ -158,6 +158,7 @@ class Daemon:
 
 
 def conf(tmp, inputs, sinks, extra=""):
+    """extra: more keys of the daemon section, indented."""
     return ("log_level: info\n"
             "window:\n  allowed_lateness: 1s\n  idle_close: 3s\n"
             "daemon:\n  tick_interval: 100ms\n" + extra +
@@ -403,6 +404,53 @@ class DaemonTest(unittest.TestCase):
         c.close()
         self.assertEqual(d.stop(), 0)
         lst.stop()
+
+    def test_stats_socket(self):
+        """The stats socket serves every counter as Prometheus text."""
+        stats = self.path("stats.sock")
+        d = self.start(conf(self.tmp,
+                            "  - type: unix\n    path: %s\n" %
+                            self.path("in.sock"),
+                            "  - type: file\n    path: %s\n" %
+                            self.path("alerts.ndjson"),
+                            extra="  stats_socket: %s\n" % stats))
+        base = int(time.time() * 1000)
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(self.path("in.sock"))
+        for i, cmd in enumerate(CMDS[:3]):
+            c.sendall(event(base, "STATS", cmd).encode())
+        c.sendall(b"not json\n")
+        c.close()
+
+        def scrape():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(stats)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            return dict(line.rsplit(" ", 1) for line in
+                        data.decode().splitlines()
+                        if line and not line.startswith("#"))
+
+        deadline = time.monotonic() + 10
+        m = {}
+        while time.monotonic() < deadline:
+            m = scrape()
+            if m.get("burstd_events_matched_total") == "3":
+                break
+            time.sleep(0.1)
+        self.assertEqual(m.get("burstd_events_matched_total"), "3", m)
+        self.assertEqual(m.get("burstd_lines_read_total"), "4")
+        self.assertEqual(m.get("burstd_lines_prefiltered_total"), "1")
+        self.assertEqual(m.get("burstd_groups"), "1")
+        self.assertIn('burstd_sink_queue_depth{sink="file %s"}' %
+                      self.path("alerts.ndjson"), m)
+        self.assertEqual(d.stop(), 0)
+        self.assertFalse(os.path.exists(stats))
 
     def test_sigterm_flushes_and_sigusr1_logs(self):
         """SIGUSR1 logs the counters; SIGTERM flushes open windows over
