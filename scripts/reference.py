@@ -386,13 +386,14 @@ def parse_timestamp_minute(text):
 def event_window(fields):
     """Window of an event, or None when it cannot be placed.
 
-    Like every field, @timestamp's values are de-duplicated: ["t", "t"] is
-    the single value t; two different values make it multi-valued.
+    @timestamp is a date, not a keyword: its values are not
+    de-duplicated (a date field's doc values keep both), so ["t", "t"]
+    is multi-valued and the event cannot be placed.
     """
-    values = distinct(fields, "@timestamp")
+    values = list(fields.get("@timestamp", ()))
     if len(values) != 1:
         return None
-    return parse_timestamp_minute(next(iter(values)))
+    return parse_timestamp_minute(values[0])
 
 
 def format_window(minute):

@@ -145,7 +145,8 @@ engine_line(void *engine, const char *line, size_t len)
 	struct metrics *m = &e->metrics;
 	const struct rule *r = e->conf->rule;
 	const struct record *rec;
-	struct record_value ts[2];
+	const struct record_value *ts;
+	size_t nts;
 	int64_t ts_ms;
 
 	if (e->pf != NULL && !prefilter_pass(e->pf, line, len)) {
@@ -174,15 +175,13 @@ engine_line(void *engine, const char *line, size_t len)
 		return;
 	}
 	m->v[M_events_matched]++;
-	switch (record_distinct(rec, r->time_slot, ts, 2)) {
-	case 0:
+	/* A date, not a keyword: two equal values are still two. */
+	ts = record_get(rec, r->time_slot, &nts);
+	if (nts == 0) {
 		m->v[M_events_no_timestamp]++;
 		return;
-	case 1:
-		if (timefmt_parse(ts[0].p, ts[0].len, &ts_ms) == 0)
-			break;
-		/* FALLTHROUGH */
-	default:
+	}
+	if (nts > 1 || timefmt_parse(ts[0].p, ts[0].len, &ts_ms) < 0) {
 		m->v[M_events_bad_timestamp]++;
 		return;
 	}
