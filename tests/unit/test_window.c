@@ -254,6 +254,35 @@ main(void)
 	window_free(ws);
 	conf->rule->max_alerts = 100;
 
+	/* Key combinations past max_key_combos, values past max_values. */
+	{
+		struct window_opts o = {
+			.allowed_lateness_ms = -1, .late_horizon_ms = 0,
+			.max_groups = 1000, .max_values = 2,
+			.max_key_combos = 3, .idle_close_ms = 1,
+			.max_future_ms = 1,
+		};
+		memset(&m, 0, sizeof(m));
+		nseen = 0;
+		ws = window_new(conf->rule, &o, &m, alert_cb, NULL);
+		add(ws, "A", "P", "[\"h1\",\"h2\",\"h3\",\"h4\"]", "ls",
+		    0);
+		CHECK_EQ_INT(window_groups(ws), 3);
+		CHECK_EQ_INT(m.v[M_key_combos_cut], 1);
+		add(ws, "A", "Q", "\"h\"", "grep 1", 0);
+		add(ws, "A", "Q", "\"h\"", "find 2", 0);
+		add(ws, "A", "Q", "\"h\"", "curl 3", 0);
+		add(ws, "A", "Q", "\"h\"", "whoami 4", 0);
+		add(ws, "A", "Q", "\"h\"", "ls 5", 0);
+		/* 2 hosts past the cap in each of P's 3 groups, 3 lines in Q. */
+		CHECK_EQ_INT(m.v[M_values_dropped], 2 * 3 + 3);
+		window_flush(ws);
+		/* The distinct count stays exact past the cap. */
+		CHECK_EQ_INT(nseen, 1);
+		CHECK_EQ_INT(seen[0].distinct, 5);
+		window_free(ws);
+	}
+
 	/* The group bound: events past it are counted. */
 	ws = store(-1, 2);
 	add(ws, "A", "P1", "\"h\"", "ls", 0);
