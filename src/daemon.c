@@ -92,6 +92,8 @@ alert_out(void *arg, const char *json, size_t len)
 		sink_push(d->sinks[i], json, len);
 }
 
+static void log_inputs(struct daemon *d, const char *why);
+
 static void
 log_stats(struct daemon *d, const char *why)
 {
@@ -114,6 +116,12 @@ log_stats(struct daemon *d, const char *why)
 		    why, sink_name(d->sinks[i]), s->queued, s->sent,
 		    s->dropped_full, s->errors, s->connects, s->depth);
 	}
+	log_inputs(d, why);
+}
+
+static void
+log_inputs(struct daemon *d, const char *why)
+{
 	for (size_t i = 0; i < d->ninputs; i++) {
 		const struct input_stats *s = input_stats(d->inputs[i]);
 		log_info("%s: input %zu: files=%" PRIu64 " rotations=%" PRIu64
@@ -435,6 +443,7 @@ advance(struct daemon *d)
 	switch (d->phase) {
 	case RUNNING:
 		d->phase = STOP_INPUTS;
+		log_inputs(d, "final");
 		for (size_t j = 0; j < d->ninputs; j++) {
 			d->closing++;
 			input_close(d->inputs[j], closed_one, d);
