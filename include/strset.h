@@ -27,6 +27,18 @@ size_t strset_dropped(const struct strset *s);
 /* Members kept, and the i-th of them (in insertion order). */
 size_t strset_kept(const struct strset *s);
 const char *strset_get(const struct strset *s, size_t i, size_t *len);
+/*
+ * Members remembered by their hash only (past the cap), for saving a set:
+ * calls cb(arg, hash) for each.
+ */
+void strset_foreach_hash(const struct strset *s,
+    void (*cb)(void *arg, uint64_t hash), void *arg);
+/*
+ * Restores a member saved by its hash only.  Returns 1 if it was new, 0
+ * if the set already had a member with that hash.
+ */
+int strset_add_hash(struct strset *s, uint64_t hash);
+
 /* Bytes of memory the set holds, for accounting. */
 size_t strset_bytes(const struct strset *s);
 

@@ -79,6 +79,14 @@ void window_flush(struct window_store *ws);
 void window_reconfigure(struct window_store *ws, const struct rule *rule,
     const struct window_opts *opts);
 
+/*
+ * Appends the store's whole state to out (for a checkpoint), and
+ * restores it into an empty store built with the same rule.  window_load
+ * returns 0, or -1 if the data is malformed (the store is left empty).
+ */
+void window_save(const struct window_store *ws, struct buf *out);
+int window_load(struct window_store *ws, const char *data, size_t len);
+
 /* Groups held (open and closed). */
 size_t window_groups(const struct window_store *ws);
 

@@ -115,6 +115,33 @@ strset_add(struct strset *s, const char *p, size_t len)
 	return 1;
 }
 
+void
+strset_foreach_hash(const struct strset *s,
+    void (*cb)(void *arg, uint64_t hash), void *arg)
+{
+	for (size_t i = 0; i <= s->mask; i++)
+		if (s->slots[i].hash != 0 && s->slots[i].m == NULL)
+			cb(arg, s->slots[i].hash);
+}
+
+int
+strset_add_hash(struct strset *s, uint64_t h)
+{
+	size_t j;
+
+	if (h == 0)
+		h = 1;
+	for (j = h & s->mask; s->slots[j].hash != 0; j = (j + 1) & s->mask)
+		if (s->slots[j].hash == h)
+			return 0;
+	s->slots[j].hash = h;
+	s->slots[j].m = NULL;
+	s->count++;
+	if (s->count * 2 > s->mask + 1)
+		grow(s);
+	return 1;
+}
+
 size_t
 strset_count(const struct strset *s)
 {

@@ -585,6 +585,36 @@ group_update(struct window_store *ws, struct group *g,
 	}
 }
 
+/*
+ * A new, empty group of agent a, open or (for a late event) already
+ * closed, in the tables and its agent's list.
+ */
+static struct group *
+group_new(struct window_store *ws, uint64_t h, int64_t window,
+    struct agent *a, const char *key, size_t len, bool closed)
+{
+	struct group *g = xcalloc(1, sizeof(*g) +
+	    ws->nsets * sizeof(g->sets[0]));
+	int64_t due;
+
+	g->h.hash = h;
+	g->window = window;
+	g->agent = a;
+	g->key = xmalloc(len);
+	memcpy(g->key, key, len);
+	g->keylen = len;
+	for (size_t i = 0; i < ws->nsets; i++)
+		g->sets[i] = strset_new(ws->opts.max_values);
+	htab_insert(&ws->groups, &g->h);
+	a->ngroups++;
+	g->closed = closed;
+	list_push(closed ? &a->closed : &a->open, g);
+	due = window_end(ws, window) + (closed ? ws->opts.late_horizon_ms : 0);
+	if (due < a->due)
+		a->due = due;
+	return g;
+}
+
 /* One key combination of one event. */
 static void
 add_combo(struct window_store *ws, const struct record *rec, int64_t window,
@@ -614,30 +644,8 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 			ws->metrics->v[M_groups_dropped]++;
 			goto advance;
 		}
-		g = xcalloc(1, sizeof(*g) + ws->nsets * sizeof(g->sets[0]));
-		g->h.hash = h;
-		g->window = window;
-		g->agent = a;
-		g->key = xmalloc(len);
-		memcpy(g->key, key, len);
-		g->keylen = len;
-		for (size_t i = 0; i < ws->nsets; i++)
-			g->sets[i] = strset_new(ws->opts.max_values);
-		htab_insert(&ws->groups, &g->h);
-		a->ngroups++;
+		g = group_new(ws, h, window, a, key, len, late);
 		ws->metrics->v[M_groups_created]++;
-		if (late) {
-			g->closed = true;
-			list_push(&a->closed, g);
-			int64_t gone = window_end(ws, window) +
-			    ws->opts.late_horizon_ms;
-			if (gone < a->due)
-				a->due = gone;
-		} else {
-			list_push(&a->open, g);
-			if (window_end(ws, window) < a->due)
-				a->due = window_end(ws, window);
-		}
 	}
 	if (g->closed) {
 		ws->metrics->v[M_events_late]++;
@@ -743,4 +751,249 @@ window_flush(struct window_store *ws)
 		}
 	}
 	batch_emit(ws);
+}
+
+/*
+ * Saving and restoring (checkpoints).  The layout, in host byte order
+ * since a checkpoint never leaves its machine: the agents (key, largest
+ * event time, last wall-clock sighting), the alert ledger, then each
+ * group (window, key, labels, flags, and per value set its kept members
+ * and the hashes of the members past the cap).
+ */
+
+static void
+put(struct buf *b, const void *p, size_t n)
+{
+	buf_append(b, p, n);
+}
+
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	put(b, &v, sizeof(v));
+}
+
+static void
+put_bytes(struct buf *b, const void *p, size_t n)
+{
+	put_u64(b, n);
+	put(b, p, n);
+}
+
+static void
+put_hash_cb(void *arg, uint64_t h)
+{
+	put_u64(arg, h);
+}
+
+static size_t
+count_hashes(const struct strset *s)
+{
+	return strset_count(s) - strset_kept(s);
+}
+
+void
+window_save(const struct window_store *ws, struct buf *out)
+{
+	put_u64(out, ws->nsets);
+	put_u64(out, ws->agents.n);
+	for (size_t i = 0; i <= ws->agents.mask; i++) {
+		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
+			const struct agent *a = (const struct agent *)x;
+			put_bytes(out, a->key, a->keylen);
+			put_u64(out, (uint64_t)a->max_ts);
+			put_u64(out, (uint64_t)a->last_seen);
+		}
+	}
+	put_u64(out, ws->ledger.n);
+	for (size_t i = 0; i <= ws->ledger.mask; i++) {
+		for (struct hnode *x = ws->ledger.b[i]; x; x = x->next) {
+			const struct ledger_entry *le =
+			    (const struct ledger_entry *)x;
+			put_u64(out, (uint64_t)le->window);
+			put_u64(out, le->emitted);
+		}
+	}
+	put_u64(out, ws->groups.n);
+	for (size_t i = 0; i <= ws->groups.mask; i++) {
+		for (struct hnode *x = ws->groups.b[i]; x; x = x->next) {
+			const struct group *g = (const struct group *)x;
+			put_u64(out, (uint64_t)g->window);
+			put_bytes(out, g->key, g->keylen);
+			put_u64(out, g->labels);
+			put_u64(out, (uint64_t)g->closed |
+			    (uint64_t)g->decided << 1 |
+			    (uint64_t)g->late << 2);
+			for (size_t k = 0; k < ws->nsets; k++) {
+				const struct strset *set = g->sets[k];
+				put_u64(out, strset_kept(set));
+				for (size_t m = 0; m < strset_kept(set); m++) {
+					size_t len;
+					const char *p = strset_get(set, m, &len);
+					put_bytes(out, p, len);
+				}
+				put_u64(out, count_hashes(set));
+				strset_foreach_hash(set, put_hash_cb, out);
+			}
+		}
+	}
+}
+
+struct reader {
+	const char *p;   /* next byte */
+	const char *end; /* end of the data */
+	bool bad;        /* ran past the end, or a value was out of range */
+};
+
+static uint64_t
+get_u64(struct reader *r)
+{
+	uint64_t v = 0;
+
+	if ((size_t)(r->end - r->p) < sizeof(v)) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, sizeof(v));
+	r->p += sizeof(v);
+	return v;
+}
+
+static const char *
+get_bytes(struct reader *r, size_t *len)
+{
+	uint64_t n = get_u64(r);
+	const char *p = r->p;
+
+	if (r->bad || n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		*len = 0;
+		return "";
+	}
+	r->p += n;
+	*len = (size_t)n;
+	return p;
+}
+
+/*
+ * The slice of an encoded group key that encodes field i: the same bytes
+ * key_put() writes for that value, which is an agent's key.
+ */
+static const char *
+key_field(const char *key, size_t len, size_t i, size_t *flen)
+{
+	const char *p = key, *end = key + len;
+
+	for (size_t k = 0; p < end; k++) {
+		const char *start = p;
+		uint32_t n = 0;
+		if (*p++ != 0) {
+			if ((size_t)(end - p) < sizeof(n))
+				return NULL;
+			memcpy(&n, p, sizeof(n));
+			p += sizeof(n);
+			if (n > (size_t)(end - p))
+				return NULL;
+			p += n;
+		}
+		if (k == i) {
+			*flen = (size_t)(p - start);
+			return start;
+		}
+	}
+	return NULL;
+}
+
+/* Empties the store (a restore that failed half-way). */
+static void
+window_clear(struct window_store *ws)
+{
+	for (size_t i = 0; i <= ws->groups.mask; i++) {
+		struct hnode *x = ws->groups.b[i], *nx;
+		for (; x != NULL; x = nx) {
+			nx = x->next;
+			agent_drop_group(ws, (struct group *)x);
+		}
+	}
+	for (size_t i = 0; i <= ws->agents.mask; i++) {
+		struct hnode *x = ws->agents.b[i], *nx;
+		for (; x != NULL; x = nx) {
+			nx = x->next;
+			htab_remove(&ws->agents, x);
+			free(x);
+		}
+	}
+	for (size_t i = 0; i <= ws->ledger.mask; i++) {
+		struct hnode *x = ws->ledger.b[i], *nx;
+		for (; x != NULL; x = nx) {
+			nx = x->next;
+			htab_remove(&ws->ledger, x);
+			free(x);
+		}
+	}
+}
+
+int
+window_load(struct window_store *ws, const char *data, size_t len)
+{
+	struct reader r = {data, data + len, false};
+	uint64_t n;
+
+	if (ws->groups.n != 0 || get_u64(&r) != ws->nsets)
+		return -1;
+	n = get_u64(&r);
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		size_t klen;
+		const char *key = get_bytes(&r, &klen);
+		struct agent *a;
+		if (r.bad)
+			break;
+		a = agent_get(ws, key, klen);
+		a->max_ts = (int64_t)get_u64(&r);
+		a->last_seen = (int64_t)get_u64(&r);
+	}
+	n = get_u64(&r);
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		int64_t window = (int64_t)get_u64(&r);
+		ledger_get(ws, window)->emitted = get_u64(&r);
+	}
+	n = get_u64(&r);
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		int64_t window = (int64_t)get_u64(&r);
+		size_t klen, alen;
+		const char *key = get_bytes(&r, &klen), *akey;
+		uint64_t labels = get_u64(&r), flags = get_u64(&r);
+		struct group *g;
+		if (r.bad || (akey = key_field(key, klen,
+				  (size_t)ws->rule->watermark_key,
+				  &alen)) == NULL) {
+			r.bad = true;
+			break;
+		}
+		g = group_new(ws, group_hash(window, key, klen), window,
+		    agent_get(ws, akey, alen), key, klen, flags & 1);
+		g->labels = labels;
+		g->decided = (flags >> 1) & 1;
+		g->late = (flags >> 2) & 1;
+		for (size_t k = 0; k < ws->nsets && !r.bad; k++) {
+			uint64_t m = get_u64(&r);
+			for (uint64_t j = 0; j < m && !r.bad; j++) {
+				size_t vlen;
+				const char *v = get_bytes(&r, &vlen);
+				strset_add(g->sets[k], v, vlen);
+			}
+			m = get_u64(&r);
+			for (uint64_t j = 0; j < m && !r.bad; j++)
+				strset_add_hash(g->sets[k], get_u64(&r));
+		}
+	}
+	if (r.bad || r.p != r.end) {
+		window_clear(ws);
+		return -1;
+	}
+	/* Every agent scans its groups at its next event. */
+	for (size_t i = 0; i <= ws->agents.mask; i++)
+		for (struct hnode *x = ws->agents.b[i]; x; x = x->next)
+			((struct agent *)x)->due = INT64_MIN;
+	return 0;
 }

@@ -283,6 +283,61 @@ main(void)
 		window_free(ws);
 	}
 
+	/* Save and load: the copy behaves as the original would. */
+	{
+		struct window_store *a, *b;
+		struct buf data = {0};
+		struct seen first[8];
+		size_t nfirst;
+
+		a = store(30000, 1000);
+		burst(a, "A", "P", 0, 5);          /* alerts below */
+		burst(a, "A", "R", 0, 4);          /* closes under threshold */
+		burst(a, "A", "S", 90000, 8);      /* stays open */
+		burst(a, "B", "T", 0, 3);          /* another agent, open */
+		CHECK_EQ_INT(nseen, 1);
+		window_save(a, &data);
+
+		/* Truncated or trailing data is refused, leaving nothing. */
+		b = store(30000, 1000);
+		CHECK_EQ_INT(window_load(b, data.data, data.len - 1), -1);
+		CHECK_EQ_INT(window_groups(b), 0);
+		window_free(b);
+
+		b = store(30000, 1000);
+		CHECK_EQ_INT(window_load(b, data.data, data.len), 0);
+		CHECK_EQ_INT(window_groups(b), window_groups(a));
+		/* Both get the same events; both must say the same. */
+		for (int pass = 0; pass < 2; pass++) {
+			struct window_store *w = pass ? b : a;
+			nseen = 0;
+			add(w, "A", "R", "\"h\"", "ls -R", 5000); /* late: lifts R */
+			add(w, "A", "P", "\"h\"", "ls -P", 5000); /* P: alerted */
+			add(w, "B", "T", "\"h\"", "curl x", 1000);
+			add(w, "B", "T", "\"h\"", "whoami", 2000);
+			window_flush(w);
+			if (pass == 0) {
+				memcpy(first, seen, sizeof(first));
+				nfirst = nseen;
+				continue;
+			}
+			CHECK_EQ_INT(nseen, nfirst);
+			for (size_t i = 0; i < nseen && i < 8; i++) {
+				CHECK_STR(seen[i].parent, first[i].parent);
+				CHECK_EQ_INT(seen[i].distinct, first[i].distinct);
+				CHECK_EQ_INT(seen[i].labels, first[i].labels);
+				CHECK_EQ_INT(seen[i].window, first[i].window);
+				CHECK_EQ_INT(seen[i].late, first[i].late);
+			}
+		}
+		CHECK_EQ_INT(nfirst, 3); /* R (late), then S and T at flush */
+		CHECK_STR(first[0].parent, "R");
+		CHECK(first[0].late);
+		window_free(a);
+		window_free(b);
+		buf_free(&data);
+	}
+
 	/* The group bound: events past it are counted. */
 	ws = store(-1, 2);
 	add(ws, "A", "P1", "\"h\"", "ls", 0);
