@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "metrics.h"
+#include "util.h"
 
 struct engine;
 
@@ -47,6 +48,14 @@ void engine_tick(struct engine *e, int64_t now_ms);
 
 /* Closes every open window (end of input). */
 void engine_flush(struct engine *e);
+
+/*
+ * The window state, for a checkpoint: engine_save() appends it to out;
+ * engine_load() restores it into a fresh engine with the same rule and
+ * returns 0, or -1 if the data is malformed (nothing restored).
+ */
+void engine_save(const struct engine *e, struct buf *out);
+int engine_load(struct engine *e, const char *data, size_t len);
 
 struct metrics *engine_metrics(struct engine *e);
 /* Groups held now (open, and closed ones kept for late events). */

@@ -9,6 +9,7 @@
  * A sink owns its queue (copies of the lines) and its libuv handles; it
  * borrows the loop.  sink_close() flushes what it can without blocking
  * and calls back once every handle is closed; only then is it freed.
+ * sink_pending() shows what is still queued, so a checkpoint can keep it.
  */
 #ifndef BURSTD_SINK_H
 #define BURSTD_SINK_H
@@ -32,6 +33,8 @@ struct sink_stats {
 };
 
 typedef void sink_closed_cb(void *arg);
+/* line (with its "\n") is borrowed, valid during the call only. */
+typedef void sink_line_cb(void *arg, const char *line, size_t len);
 
 /* Returns a started sink; it opens or connects in the background. */
 struct sink *sink_new(uv_loop_t *loop, const struct sink_conf *sc);
@@ -42,6 +45,12 @@ void sink_reopen(struct sink *s);
 /* Flushes without blocking, closes, calls cb(arg), frees the sink. */
 void sink_close(struct sink *s, sink_closed_cb *cb, void *arg);
 const struct sink_stats *sink_stats(const struct sink *s);
+/*
+ * Calls cb for every alert line not yet fully written, oldest first, the
+ * one being written (if any) included: what a checkpoint keeps so that a
+ * restart sends it again.  cb must not push to, reopen or close s.
+ */
+void sink_pending(const struct sink *s, sink_line_cb *cb, void *arg);
 /* A short description for logs, e.g. "tcp 127.0.0.1:5170". */
 const char *sink_name(const struct sink *s);
 /* Whether two configurations describe the same sink (reload keeps it). */

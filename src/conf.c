@@ -478,6 +478,9 @@ static const struct key daemon_keys[] = {
 	CK("tick_interval", K_DURATION, tick_ms, 10, 60 * 1000),
 	CK("stats_interval", K_DURATION, stats_ms, 0, 24LL * 3600 * 1000),
 	CK("stats_socket", K_STRING, stats_socket, 0, 0),
+	CK("state_dir", K_STRING, state_dir, 0, 0),
+	CK("checkpoint_interval", K_DURATION, checkpoint_ms, 100,
+	    3600 * 1000),
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -719,6 +722,7 @@ conf_default(void)
 	c->max_future_ms = 5 * 60 * 1000;
 	c->tick_ms = 1000;
 	c->stats_ms = 60 * 1000;
+	c->checkpoint_ms = 5 * 1000;
 	c->rule = rule_default();
 	if (rule_compile(c->rule, err, sizeof(err)) < 0)
 		fatalx("built-in rule: %s", err);
@@ -741,6 +745,7 @@ conf_free(struct conf *c)
 	}
 	free(c->sinks);
 	free(c->stats_socket);
+	free(c->state_dir);
 	rule_free(c->rule);
 	free(c);
 }

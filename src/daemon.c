@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "checkpoint.h"
 #include "daemon.h"
 #include "engine.h"
 #include "input.h"
@@ -42,6 +43,10 @@ struct daemon {
 	uv_signal_t sig[4];        /* HUP, TERM, INT, USR1 */
 	uv_timer_t tick;           /* housekeeping */
 	struct stats_server *stats; /* the stats socket, or NULL */
+	struct checkpoint *resume; /* positions to resume from, at start only */
+	uint64_t last_ckpt_ms;     /* monotonic time of the last checkpoint */
+	uint64_t ckpt_written;     /* checkpoints written */
+	uint64_t ckpt_failed;      /* checkpoints that could not be written */
 	char *stats_path;          /* its path (owned) */
 	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
 	bool watchdog;             /* systemd asked for WATCHDOG=1 */
@@ -146,6 +151,95 @@ log_counters(struct daemon *d)
 }
 
 static void
+position_cb(void *arg, const char *path, const struct input_position *pos)
+{
+	checkpoint_add_position(arg, path, pos);
+}
+
+static void
+pending_cb(void *arg, const char *line, size_t len)
+{
+	buf_append(arg, line, len);
+}
+
+/*
+ * Writes the checkpoint: every position, every waiting alert and the
+ * window state, all as of this instant of the loop.
+ */
+static void
+save_checkpoint(struct daemon *d)
+{
+	struct checkpoint cp = {0};
+
+	if (d->conf->state_dir == NULL)
+		return;
+	cp.fingerprint = d->conf->rule->fingerprint;
+	for (size_t i = 0; i < d->ninputs; i++)
+		input_positions(d->inputs[i], position_cb, &cp);
+	for (size_t i = 0; i < d->nsinks; i++)
+		sink_pending(d->sinks[i], pending_cb,
+		    &checkpoint_add_sink(&cp, sink_name(d->sinks[i]))->lines);
+	engine_save(d->engine, &cp.window);
+	if (checkpoint_save(d->conf->state_dir, &cp) == 0)
+		d->ckpt_written++;
+	else
+		d->ckpt_failed++;
+	checkpoint_clear(&cp);
+	d->last_ckpt_ms = uv_now(&d->loop);
+}
+
+/* Queues one sink's waiting alerts from the checkpoint again. */
+static void
+requeue(struct sink *s, const struct buf *lines)
+{
+	const char *p = lines->data, *end = p + lines->len, *nl;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		sink_push(s, p, (size_t)(nl - p + 1));
+	}
+}
+
+/*
+ * Reads the checkpoint at start: the window state (under the same rule),
+ * the waiting alerts (to the sink of the same name, or to every sink if
+ * none has it: at least once), and the positions the inputs resume from.
+ */
+static void
+restore(struct daemon *d)
+{
+	struct checkpoint *cp = xcalloc(1, sizeof(*cp));
+	const char *dir = d->conf->state_dir;
+
+	if (dir == NULL || checkpoint_load(dir, cp) != 0) {
+		free(cp);
+		return;
+	}
+	if (cp->fingerprint != d->conf->rule->fingerprint)
+		log_warnx("checkpoint %s: the rule changed; window state not "
+			  "restored", dir);
+	else if (engine_load(d->engine, cp->window.data, cp->window.len) < 0)
+		log_warnx("checkpoint %s: window state unreadable; not "
+			  "restored", dir);
+	for (size_t i = 0; i < cp->nsinks; i++) {
+		bool found = false;
+		for (size_t j = 0; j < d->nsinks; j++) {
+			if (strcmp(sink_name(d->sinks[j]),
+				cp->sinks[i].name) == 0) {
+				requeue(d->sinks[j], &cp->sinks[i].lines);
+				found = true;
+			}
+		}
+		for (size_t j = 0; !found && j < d->nsinks; j++)
+			requeue(d->sinks[j], &cp->sinks[i].lines);
+	}
+	log_info("checkpoint %s: resuming %zu file(s), %zu group(s)", dir,
+	    cp->npos, engine_groups(d->engine));
+	d->resume = cp;
+}
+
+static void
 tick_cb(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -154,6 +248,9 @@ tick_cb(uv_timer_t *t)
 	engine_tick(d->engine, real_now_ms());
 	if (d->watchdog)
 		notify("WATCHDOG=1");
+	if (d->conf->state_dir != NULL &&
+	    now - d->last_ckpt_ms >= (uint64_t)d->conf->checkpoint_ms)
+		save_checkpoint(d);
 	if (d->conf->stats_ms > 0 &&
 	    now - d->last_stats_ms >= (uint64_t)d->conf->stats_ms) {
 		d->last_stats_ms = now;
@@ -227,6 +324,10 @@ render_stats(void *arg, struct buf *out)
 	}
 	prom(out, "groups", "gauge", "groups held (open and closed)", "",
 	    engine_groups(d->engine));
+	prom(out, "checkpoints_total", "counter", "checkpoints written", "",
+	    d->ckpt_written);
+	prom(out, "checkpoints_failed_total", "counter",
+	    "checkpoints that could not be written", "", d->ckpt_failed);
 	for (size_t i = 0; i < d->nsinks; i++) {
 		const struct sink_stats *s = sink_stats(d->sinks[i]);
 		const char *h = i == 0 ? "" : NULL;
@@ -359,6 +460,9 @@ swap_inputs(struct daemon *d, const struct conf *c)
 		}
 		if (in == NULL) {
 			in = input_new(&d->loop, &c->inputs[i], c, d->engine);
+			if (d->resume != NULL)
+				input_set_resume(in, d->resume->pos,
+				    d->resume->npos);
 			if (input_start(in) < 0) {
 				failed++;
 				d->closing++;
@@ -443,7 +547,11 @@ advance(struct daemon *d)
 	switch (d->phase) {
 	case RUNNING:
 		d->phase = STOP_INPUTS;
+		uv_timer_stop(&d->tick);
 		log_inputs(d, "final");
+		/* With a checkpoint the open windows carry over to the next
+		 * start; without one they are closed and checked below. */
+		save_checkpoint(d);
 		for (size_t j = 0; j < d->ninputs; j++) {
 			d->closing++;
 			input_close(d->inputs[j], closed_one, d);
@@ -452,7 +560,8 @@ advance(struct daemon *d)
 		break;
 	case STOP_INPUTS:
 		d->phase = STOP_SINKS;
-		engine_flush(d->engine);
+		if (d->conf->state_dir == NULL)
+			engine_flush(d->engine);
 		log_stats(d, "final");
 		for (size_t j = 0; j < d->nsinks; j++) {
 			d->closing++;
@@ -544,15 +653,23 @@ daemon_run(const char *path, struct conf *conf)
 	    (uint64_t)conf->tick_ms);
 	d->last_stats_ms = uv_now(&d->loop);
 	engine_tick(d->engine, real_now_ms());
+	restore(d);
+	d->last_ckpt_ms = uv_now(&d->loop);
 	if (swap_inputs(d, conf) > 0) {
 		log_err("%s: an input failed to start", path);
 		d->status = 1;
 		stop(d);
 	} else {
 		swap_stats(d, conf);
+		save_checkpoint(d);
 		log_info("started: %zu input(s), %zu sink(s)", d->ninputs,
 		    d->nsinks);
 		notify("READY=1");
+	}
+	if (d->resume != NULL) {
+		checkpoint_clear(d->resume);
+		free(d->resume);
+		d->resume = NULL;
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&d->loop) != 0)

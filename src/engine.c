@@ -206,6 +206,18 @@ engine_metrics(struct engine *e)
 	return &e->metrics;
 }
 
+void
+engine_save(const struct engine *e, struct buf *out)
+{
+	window_save(e->ws, out);
+}
+
+int
+engine_load(struct engine *e, const char *data, size_t len)
+{
+	return window_load(e->ws, data, len);
+}
+
 size_t
 engine_groups(const struct engine *e)
 {

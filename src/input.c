@@ -2,10 +2,12 @@
  * input: the dispatch common to every backend (input_int.h).
  *
  * Owns struct input: a deep copy of its input_conf (so a reload may free
- * the old conf while an unchanged input keeps running) and the anchor
- * handle.  Invariants: the backend's start op runs at most once; once
- * input_close() is called no backend op but stats runs again; the
- * caller's callback runs exactly once, from the anchor's close callback.
+ * the old conf while an unchanged input keeps running), the resume
+ * positions until the start op has used them, and the anchor handle.
+ * Invariants: the backend's start op runs at most once; once
+ * input_close() is called no backend op but stats and positions run
+ * again; the caller's callback runs exactly once, from the anchor's close
+ * callback; resume is NULL once input_start() has returned.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,12 +66,19 @@ input_new(uv_loop_t *loop, const struct input_conf *ic,
 int
 input_start(struct input *in)
 {
+	int r;
+
 	if (in->started || in->closing) {
 		log_warnx("%s input: started twice", in->ops->name);
 		return -1;
 	}
 	in->started = true;
-	return in->ops->start(in);
+	r = in->ops->start(in);
+	/* Only the start scan resumes: the positions are of no more use. */
+	free(in->resume);
+	in->resume = NULL;
+	in->nresume = 0;
+	return r;
 }
 
 static void
@@ -80,6 +89,7 @@ anchor_close_cb(uv_handle_t *h)
 	if (in->closed_cb != NULL)
 		in->closed_cb(in->closed_arg);
 	free(in->be);
+	free(in->resume);
 	for (size_t i = 0; i < in->ic.paths.n; i++)
 		free(in->ic.paths.v[i]);
 	free(in->ic.paths.v);
@@ -111,6 +121,72 @@ const struct input_stats *
 input_stats(const struct input *in)
 {
 	return in->be != NULL ? in->ops->stats(in) : &no_stats;
+}
+
+void
+input_positions(const struct input *in, input_position_cb *cb, void *arg)
+{
+	if (in->be != NULL && in->ops->positions != NULL)
+		in->ops->positions(in, cb, arg);
+}
+
+/* Orders positions by (dev, ino, offset). */
+static int
+position_cmp(const void *a, const void *b)
+{
+	const struct input_position *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	return 0;
+}
+
+void
+input_set_resume(struct input *in, const struct input_position *pos,
+    size_t n)
+{
+	if (in->started || in->closing) {
+		log_warnx("%s input: resume positions given after the start; "
+		    "ignored", in->ops->name);
+		return;
+	}
+	if (n > INPUT_MAX_RESUME) {
+		log_warnx("%s input: %zu resume positions; the last %zu "
+		    "dropped", in->ops->name, n, n - INPUT_MAX_RESUME);
+		n = INPUT_MAX_RESUME;
+	}
+	free(in->resume);
+	in->resume = NULL;
+	in->nresume = n;
+	if (n > 0) {
+		in->resume = xcalloc(n, sizeof(*in->resume));
+		memcpy(in->resume, pos, n * sizeof(*in->resume));
+		qsort(in->resume, n, sizeof(*in->resume), position_cmp);
+	}
+}
+
+const struct input_position *
+input_resume_find(const struct input *in, uint64_t dev, uint64_t ino)
+{
+	struct input_position key = {.dev = dev, .ino = ino};
+	size_t lo = 0, hi = in->nresume;
+
+	/* The first entry not below (dev, ino, 0). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (position_cmp(&in->resume[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < in->nresume && in->resume[lo].dev == dev &&
+	    in->resume[lo].ino == ino)
+		return &in->resume[lo];
+	return NULL;
 }
 
 static bool

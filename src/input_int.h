@@ -31,7 +31,11 @@
  * -1 after logging why (close still follows).  close stops reading,
  * closes every handle and, from the last close callback, frees what the
  * backend owns but in->be and calls input_closed().  stats returns the
- * backend's counters, valid until the input is freed.
+ * backend's counters, valid until the input is freed.  positions, NULL
+ * for backends without offsets, reports every followed file's committed
+ * position (input_positions()); it runs only while in->be is set.  A
+ * start op that resumes reads in->resume, which input_start() frees once
+ * start returns.
  */
 struct input_ops {
 	const char *name;                 /* "file", "unix", "stdin" */
@@ -39,6 +43,8 @@ struct input_ops {
 	void (*close)(struct input *in);  /* closes, then input_closed() */
 	const struct input_stats *(*stats)(
 	    const struct input *in);      /* the backend's counters */
+	void (*positions)(const struct input *in, input_position_cb *cb,
+	    void *arg);                   /* committed offsets, or NULL */
 };
 
 struct input {
@@ -54,6 +60,8 @@ struct input {
 	bool closing;                /* input_close() was called */
 	input_closed_cb *closed_cb;  /* the caller's close callback */
 	void *closed_arg;            /* passed to closed_cb */
+	struct input_position *resume; /* sorted by dev, ino, offset */
+	size_t nresume;              /* entries in resume */
 };
 
 extern const struct input_ops input_tail_ops;
@@ -65,6 +73,13 @@ struct framer *input_framer(struct input *in);
 /* Counts len bytes as read and feeds them to fr. */
 void input_feed(struct input *in, struct framer *fr, const char *data,
     size_t len);
+/*
+ * Returns the resume position input_set_resume() gave for (dev, ino), the
+ * one with the lowest offset if there are several, or NULL; valid until
+ * the start op returns.
+ */
+const struct input_position *input_resume_find(const struct input *in,
+    uint64_t dev, uint64_t ino);
 /* The backend has closed its last handle: finish closing the input. */
 void input_closed(struct input *in);
 /*

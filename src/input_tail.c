@@ -35,7 +35,20 @@
  * Start.  Files matched by the scan in input_start() start at their end
  * when start_at is end (at the start of their last, unfinished line, if
  * any, so that line is read whole once finished) and at 0 otherwise;
- * files found by later scans are new and start at 0.
+ * files found by later scans are new and start at 0.  A file of the
+ * first scan that input_set_resume() listed by (dev, inode) starts at its
+ * saved offset instead, if the file is at least that long and the bytes
+ * before the offset still hash to the saved value; a file that fails
+ * starts as start_at says.  Either outcome is logged, not rate-limited:
+ * it happens once per listed file, at most INPUT_MAX_RESUME times.
+ *
+ * Positions.  Each file keeps, besides the offset it reads at, the
+ * committed offset (done): the end of the last line read, so every line
+ * before it has been passed to the framer, and so to the engine.  It is
+ * the offset less the framer's held partial line, and also right while
+ * the framer skips an over-long line, which it holds none of.  The
+ * positions op reports it for every open file, detached ones included,
+ * with a hash of the bytes before it read at that moment.
  *
  * Invariants: nfiles <= MAX_FILES, counting detached files; a file with
  * pred set is never read; pred and succ links are symmetric; a dead file
@@ -47,10 +60,12 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "input_int.h"
 #include "util.h"
@@ -61,6 +76,9 @@
 #define PASS_BUDGET (1024 * 1024)  /* bytes from all files per work pass */
 #define DEFAULT_RESCAN_MS 10000    /* when the conf gives no interval */
 #define DEFAULT_POLL_MS 1000       /* likewise */
+
+/* One input reports at most MAX_FILES positions: all can be resumed. */
+_Static_assert(MAX_FILES <= INPUT_MAX_RESUME, "resume cap below MAX_FILES");
 
 struct tail;
 
@@ -81,6 +99,7 @@ struct tfile {
 	ino_t ino;           /* identity: inode */
 	int fd;              /* open descriptor; -1 once closed (dead) */
 	uint64_t off;        /* next byte to read */
+	uint64_t done;       /* committed: end of the last line read */
 	struct framer *fr;   /* lines of this file only */
 	uint64_t active_ms;  /* loop time it last grew, or was detached */
 	bool pending;        /* may have bytes to read (or to check) */
@@ -224,6 +243,7 @@ truncated(struct tail *t, struct tfile *tf, uint64_t size)
 		    "%ju; reading from the start", tf->path,
 		    (uintmax_t)tf->ino, (uintmax_t)size, (uintmax_t)tf->off);
 	tf->off = 0;
+	tf->done = 0;
 	tf->active_ms = now_ms(t);
 	tf->pending = true;
 	kick(t);
@@ -295,6 +315,80 @@ start_offset(struct tail *t, int fd, uint64_t size)
 	return n == size ? 0 : size;
 }
 
+/*
+ * Hashes the len bytes of fd just before off (len <= off) into *hash, or
+ * sets it to 0 when len is 0.  Returns 0, or -1 if they cannot all be
+ * read: errno says why, or is 0 when the file has become shorter.
+ */
+static int
+hash_before(int fd, uint64_t off, uint32_t len, uint64_t *hash)
+{
+	char b[INPUT_POSITION_HASH_MAX];
+	ssize_t r;
+
+	*hash = 0;
+	if (len == 0)
+		return 0;
+	if (len > sizeof(b) || len > off) {
+		errno = EINVAL;
+		return -1;
+	}
+	do
+		r = pread(fd, b, len, (off_t)(off - len));
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)len) {
+		if (r >= 0)
+			errno = 0;
+		return -1;
+	}
+	*hash = XXH3_64bits(b, len);
+	return 0;
+}
+
+/*
+ * A file of the start scan: if input_set_resume() listed it and it still
+ * holds the bytes hashed before the saved offset, sets *off to that
+ * offset and returns 0.  Returns -1 if it is not listed, or if it fails a
+ * check (logged); it then starts as start_at says.
+ */
+static int
+resume_at(struct tail *t, const char *path, int fd, const struct stat *st,
+    uint64_t *off)
+{
+	const struct input_position *p;
+	const char *why = NULL;
+	char err[128];
+	uint64_t h;
+
+	p = input_resume_find(t->in, (uint64_t)st->st_dev,
+	    (uint64_t)st->st_ino);
+	if (p == NULL)
+		return -1;
+	if (p->tail_len > INPUT_POSITION_HASH_MAX || p->tail_len > p->offset ||
+	    (p->tail_len == 0) != (p->offset == 0)) {
+		why = "the saved position is malformed";
+	} else if ((uint64_t)st->st_size < p->offset) {
+		why = "the file is shorter than that";
+	} else if (hash_before(fd, p->offset, p->tail_len, &h) != 0) {
+		snprintf(err, sizeof(err), "the bytes before it cannot be "
+		    "read (%s)", errno != 0 ? strerror(errno) : "short read");
+		why = err;
+	} else if (h != p->tail_hash) {
+		why = "the bytes before it differ (another file, or rewritten)";
+	}
+	if (why != NULL) {
+		log_warnx("%s inode=%ju: not resumed at %ju: %s; reading from "
+		    "the %s", path, (uintmax_t)st->st_ino,
+		    (uintmax_t)p->offset, why,
+		    t->in->ic.start_at_end ? "end" : "start");
+		return -1;
+	}
+	log_info("resuming %s inode=%ju at %ju", path, (uintmax_t)st->st_ino,
+	    (uintmax_t)p->offset);
+	*off = p->offset;
+	return 0;
+}
+
 static void
 add_file(struct tail *t, struct tfile *tf)
 {
@@ -313,6 +407,7 @@ open_file(struct tail *t, const char *path, struct watch *w,
 {
 	struct tfile *tf, *pred;
 	struct stat st;
+	bool resumed = false;
 	int fd;
 
 	if (t->nfiles >= MAX_FILES) {
@@ -349,8 +444,11 @@ open_file(struct tail *t, const char *path, struct watch *w,
 	tf->fr = input_framer(t->in);
 	tf->active_ms = now_ms(t);
 	tf->pending = true;
-	if (initial && t->in->ic.start_at_end)
+	if (initial && resume_at(t, path, fd, &st, &tf->off) == 0)
+		resumed = true;
+	else if (initial && t->in->ic.start_at_end)
 		tf->off = start_offset(t, fd, (uint64_t)st.st_size);
+	tf->done = tf->off;
 	pred = find_path(t, path, true);
 	if (pred != NULL) {
 		/* Our path's previous file is drained first. */
@@ -360,7 +458,7 @@ open_file(struct tail *t, const char *path, struct watch *w,
 	}
 	add_file(t, tf);
 	t->stats.files_opened++;
-	if (input_log_ok(&t->rl_ev))
+	if (!resumed && input_log_ok(&t->rl_ev))
 		log_info("%s inode=%ju: following from offset %ju%s", path,
 		    (uintmax_t)tf->ino, (uintmax_t)tf->off,
 		    pred != NULL ? " after its predecessor" : "");
@@ -529,6 +627,13 @@ read_file(struct tail *t, struct tfile *tf, size_t limit)
 		if (r == 0) {
 			at_eof(t, tf);
 			break;
+		}
+		/* Every line ended in this chunk reaches the engine below. */
+		for (size_t j = (size_t)r; j > 0; j--) {
+			if (t->buf[j - 1] == '\n') {
+				tf->done = tf->off + j;
+				break;
+			}
 		}
 		tf->off += (uint64_t)r;
 		tf->active_ms = now_ms(t);
@@ -764,9 +869,54 @@ tail_stats(const struct input *in)
 	return &t->stats;
 }
 
+static void
+tail_positions(const struct input *in, input_position_cb *cb, void *arg)
+{
+	struct tail *t = in->be;
+	struct input_position pos;
+
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+
+		/* A closed file was retired: its last line was passed. */
+		if (tf->fd < 0)
+			continue;
+		memset(&pos, 0, sizeof(pos));
+		pos.dev = (uint64_t)tf->dev;
+		pos.ino = (uint64_t)tf->ino;
+		pos.offset = tf->done;
+		pos.tail_len = tf->done < INPUT_POSITION_HASH_MAX
+		    ? (uint32_t)tf->done
+		    : INPUT_POSITION_HASH_MAX;
+		if (hash_before(tf->fd, pos.offset, pos.tail_len,
+			&pos.tail_hash) != 0) {
+			/*
+			 * Most likely truncated since it was read, which
+			 * the next check notices; the next report has it.
+			 */
+			if (input_log_ok(&t->rl_err)) {
+				if (errno != 0)
+					log_warn("%s inode=%ju: position %ju "
+					    "not reported: read", tf->path,
+					    (uintmax_t)tf->ino,
+					    (uintmax_t)pos.offset);
+				else
+					log_warnx("%s inode=%ju: position %ju "
+					    "not reported: the file is "
+					    "shorter now", tf->path,
+					    (uintmax_t)tf->ino,
+					    (uintmax_t)pos.offset);
+			}
+			continue;
+		}
+		cb(arg, tf->path, &pos);
+	}
+}
+
 const struct input_ops input_tail_ops = {
 	.name = "file",
 	.start = tail_start,
 	.close = tail_close,
 	.stats = tail_stats,
+	.positions = tail_positions,
 };

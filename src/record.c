@@ -345,6 +345,9 @@ add_value(struct parser *ps, const char *s, size_t len)
 	ps->raw[ps->nraw].off = (uint32_t)ps->arena.len;
 	ps->raw[ps->nraw].len = (uint32_t)len;
 	ps->nraw++;
+	/* Reserved even for an empty value: record values never point at
+	 * NULL. */
+	buf_reserve(&ps->arena, len);
 	buf_append(&ps->arena, s, len);
 	return 1;
 }

@@ -375,6 +375,16 @@ sink_stats(const struct sink *s)
 	return &s->stats;
 }
 
+void
+sink_pending(const struct sink *s, sink_line_cb *cb, void *arg)
+{
+	/* cur was taken from the front: it is older than any waiting line. */
+	if (s->cur != NULL)
+		cb(arg, s->cur->data, s->cur->len);
+	for (const struct sink_line *l = s->head; l != NULL; l = l->next)
+		cb(arg, l->data, l->len);
+}
+
 const char *
 sink_name(const struct sink *s)
 {

@@ -452,6 +452,53 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         self.assertFalse(os.path.exists(stats))
 
+    def test_checkpoint_resume_after_kill(self):
+        """kill -9 mid-window, then a restart: the window goes on from the
+        checkpoint, no event is counted twice and none is skipped."""
+        os.mkdir(self.path("in"))
+        os.mkdir(self.path("state"))
+        log = self.path("in/events.ndjson")
+        sink = self.path("alerts.ndjson")
+        text = conf(self.tmp,
+                    "  - type: file\n    paths: [%s/in/*.ndjson]\n"
+                    "    start_at: end\n    poll_interval: 50ms\n" % self.tmp,
+                    "  - type: file\n    path: %s\n" % sink,
+                    extra="  state_dir: %s\n  checkpoint_interval: 100ms\n"
+                    % self.path("state")).replace("idle_close: 3s",
+                                                  "idle_close: 1h")
+        open(log, "w").close()
+        d = self.start(text)
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        with open(log, "a") as f:
+            for i, cmd in enumerate(CMDS[:3]):
+                f.write(event(base + i * 1000, "CK", cmd))
+            f.write(event(base + 3000, "CK", "half a line")[:40])
+        self.assertTrue(d.wait_matched(3), d.log_text())
+        time.sleep(0.5)                 # a checkpoint or more after that
+        d.p.kill()                      # no goodbye
+        d.p.wait()
+        with open(log, "a") as f:
+            f.write(event(base + 3000, "CK", "half a line")[40:])
+            for i, cmd in enumerate(CMDS[3:6]):
+                f.write(event(base + 10000 + i * 1000, "CK", cmd))
+            f.write(heartbeat(base + 62000))
+        d2 = self.start(text)
+        self.assertTrue(d2.wait_log("resuming 1 file(s)"), d2.log_text())
+        deadline = time.monotonic() + 10
+        got = []
+        while time.monotonic() < deadline and not got:
+            if os.path.exists(sink):
+                with open(sink) as f:
+                    got = [json.loads(l) for l in f if '"CK"' in l]
+            time.sleep(0.1)
+        self.assertEqual(len(got), 1, d2.log_text())
+        # 3 before the kill, the finished half line and 3 after.
+        self.assertEqual(got[0]["Esql.process_command_line_count_distinct"],
+                         7)
+        # Only what came after the checkpoint was read again.
+        self.assertTrue(d2.wait_matched(5), d2.log_text())
+        self.assertEqual(d2.stop(), 0)
+
     def test_sigterm_flushes_and_sigusr1_logs(self):
         """SIGUSR1 logs the counters; SIGTERM flushes open windows over
         the threshold and exits 0."""

@@ -106,6 +106,9 @@ main(void)
 			CHECK_STR(c->inputs[1].path, "/run/burstd/events.sock");
 			CHECK_EQ_INT(c->sinks[0].type, SINK_FILE);
 			CHECK_EQ_INT(c->sinks[0].queue_max, 10000);
+			CHECK(c->state_dir != NULL &&
+			    strcmp(c->state_dir, "/var/lib/burstd") == 0);
+			CHECK_EQ_INT(c->checkpoint_ms, 5000);
 			CHECK(c->stats_socket != NULL &&
 			    strcmp(c->stats_socket, "/run/burstd/stats.sock") ==
 				0);

@@ -2,7 +2,10 @@
  * input: file tailing (append, partial lines, rename rotation with
  * writes to the old file, copytruncate, delete and re-create, globs that
  * match later, start_at end, directories with no watch, fairness between
- * a huge and a small file), the Unix socket listener (interleaved
+ * a huge and a small file), committed positions (a held partial line is
+ * not committed, detached files are reported) and resuming from them
+ * (only what follows is read; a file rewritten in place is not resumed),
+ * the Unix socket listener (interleaved
  * clients, a garbage client, max_clients, stale, live and non-socket
  * paths) and stdin (a regular file and a pipe).
  *
@@ -26,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
+#include <xxhash.h>
 
 #include "check.h"
 #include "conf.h"
@@ -233,8 +237,9 @@ open_log(const char *path)
 	return fd;
 }
 
+/* A file input, not started yet. */
 static struct input *
-start_files_every(const char *pattern, bool at_end, int64_t rescan_ms,
+new_files(const char *pattern, bool at_end, int64_t rescan_ms,
     int64_t poll_ms)
 {
 	char *pats[1] = {(char *)pattern};
@@ -245,7 +250,15 @@ start_files_every(const char *pattern, bool at_end, int64_t rescan_ms,
 		.rescan_ms = rescan_ms,
 		.poll_ms = poll_ms,
 	};
-	struct input *in = input_new(&loop, &ic, conf, eng);
+
+	return input_new(&loop, &ic, conf, eng);
+}
+
+static struct input *
+start_files_every(const char *pattern, bool at_end, int64_t rescan_ms,
+    int64_t poll_ms)
+{
+	struct input *in = new_files(pattern, at_end, rescan_ms, poll_ms);
 
 	CHECK_EQ_INT(input_start(in), 0);
 	return in;
@@ -658,6 +671,221 @@ test_fair(void)
 	stop(in);
 }
 
+/* ---- positions and resume ---- */
+
+#define MAX_POS 4 /* positions a test keeps */
+
+struct positions {
+	size_t n;                            /* positions reported */
+	char path[MAX_POS][256];             /* the first ones' paths */
+	struct input_position pos[MAX_POS];  /* and positions */
+};
+
+static void
+position_cb(void *arg, const char *path, const struct input_position *pos)
+{
+	struct positions *ps = arg;
+
+	if (ps->n < MAX_POS) {
+		snprintf(ps->path[ps->n], sizeof(ps->path[0]), "%s", path);
+		ps->pos[ps->n] = *pos;
+	}
+	ps->n++;
+}
+
+static void
+get_positions(struct input *in, struct positions *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	input_positions(in, position_cb, ps);
+}
+
+/* Checks that pos is the one of path at offset off. */
+static void
+check_position(const struct input_position *pos, const char *path,
+    uint64_t off)
+{
+	char b[64];
+	struct stat st;
+	uint32_t len = off < sizeof(b) ? (uint32_t)off : sizeof(b);
+	int fd = open(path, O_RDONLY);
+
+	CHECK(fd >= 0 && fstat(fd, &st) == 0);
+	CHECK_EQ_INT(pos->dev, st.st_dev);
+	CHECK_EQ_INT(pos->ino, st.st_ino);
+	CHECK_EQ_INT(pos->offset, off);
+	CHECK_EQ_INT(pos->tail_len, len);
+	CHECK(pread(fd, b, len, (off_t)(off - len)) == (ssize_t)len);
+	CHECK(pos->tail_hash == (len > 0 ? XXH3_64bits(b, len) : 0));
+	close(fd);
+}
+
+static uint64_t
+size_of(const char *path)
+{
+	struct stat st;
+
+	CHECK(stat(path, &st) == 0);
+	return (uint64_t)st.st_size;
+}
+
+static struct input *
+start_resumed(const char *path, bool at_end,
+    const struct input_position *pos)
+{
+	struct input *in = new_files(path, at_end, 300, 50);
+
+	input_set_resume(in, pos, 1);
+	CHECK_EQ_INT(input_start(in), 0);
+	return in;
+}
+
+static void
+test_resume(void)
+{
+	char d[128], path[192], half[1024], line[64];
+	struct positions ps;
+	struct input_position saved;
+	struct input *in;
+	uint64_t end10 = 0, size, ino;
+	int n = 0;
+
+	engine_reset();
+	subdir(d, sizeof(d), "resume");
+	snprintf(path, sizeof(path), "%s/r.log", d);
+	for (int i = 0; i < 10; i++) {
+		end10 += strlen(ev(i));
+		append(path, ev(i));
+	}
+	snprintf(half, sizeof(half), "%.*s", 70, ev(10));
+	append(path, half);
+	in = start_files(path, false);
+	WAIT_MATCHED(10);
+	settle();
+	/* The half line held by the framer is not committed. */
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	CHECK_STR(ps.path[0], path);
+	check_position(&ps.pos[0], path, end10);
+	CHECK_EQ_INT(ps.pos[0].tail_len, 64);
+	saved = ps.pos[0];
+	stop(in);
+
+	/* While stopped, the half line is finished and two more follow. */
+	append(path, ev(10) + 70);
+	append(path, ev(11));
+	append(path, ev(12));
+	size = size_of(path);
+
+	/* start_at beginning, resumed: only the lines after the offset. */
+	engine_reset();
+	in = start_resumed(path, false, &saved);
+	WAIT_MATCHED(3);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 3);
+	CHECK_EQ_INT(m->v[M_events_matched], 3);
+	CHECK_EQ_INT(m->v[M_json_invalid], 0);
+	CHECK_EQ_INT(m->v[M_bytes_read], size - end10);
+	CHECK_EQ_INT(input_stats(in)->files_opened, 1);
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	check_position(&ps.pos[0], path, size);
+	saved = ps.pos[0];
+	stop(in);
+
+	/* start_at end, resumed: the offset wins too. */
+	append(path, ev(13));
+	engine_reset();
+	in = start_resumed(path, true, &saved);
+	WAIT_MATCHED(1);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 1);
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	check_position(&ps.pos[0], path, size_of(path));
+	saved = ps.pos[0];
+	stop(in);
+
+	/*
+	 * Rewritten in place (same inode, longer than the offset): the
+	 * bytes before the offset differ, so start_at decides.
+	 */
+	ino = saved.ino;
+	CHECK(truncate(path, 0) == 0);
+	for (n = 0; size_of(path) < 2 * saved.offset; n++) {
+		snprintf(line, sizeof(line), "{\"rewritten\":%d}\n", n);
+		append(path, line);
+	}
+	engine_reset();
+	in = start_resumed(path, false, &saved);
+	CHECK(wait_metric(M_lines_read, (uint64_t)n));
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], n);
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	CHECK_EQ_INT(ps.pos[0].ino, ino);
+	check_position(&ps.pos[0], path, size_of(path));
+	stop(in);
+	engine_reset();
+	in = start_resumed(path, true, &saved);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 0);
+	append(path, ev(0));
+	WAIT_MATCHED(1);
+	stop(in);
+
+	/* A file shorter than the saved offset is not resumed either. */
+	CHECK(truncate(path, 0) == 0);
+	append(path, "{\"short\":1}\n");
+	engine_reset();
+	in = start_resumed(path, false, &saved);
+	CHECK(wait_metric(M_lines_read, 1));
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 1);
+	CHECK_EQ_INT(m->v[M_bytes_read], 12);
+	stop(in);
+}
+
+/* A file renamed away is still reported, under its old name. */
+static void
+test_positions_detached(void)
+{
+	char d[128], path[192], old[192], half[1024];
+	struct positions ps;
+	struct input *in;
+	int fd;
+
+	engine_reset();
+	subdir(d, sizeof(d), "detached");
+	snprintf(path, sizeof(path), "%s/a.log", d);
+	snprintf(old, sizeof(old), "%s/a.log.1", d);
+	fd = open_log(path);
+	for (int i = 0; i < 3; i++)
+		write_all(fd, ev(i));
+	snprintf(half, sizeof(half), "%.*s", 40, ev(3));
+	write_all(fd, half);
+	in = start_files_every(path, false, 3600000, 50);
+	WAIT_MATCHED(3);
+	CHECK(rename(path, old) == 0);
+	settle();
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	CHECK_STR(ps.path[0], path);
+	check_position(&ps.pos[0], old, size_of(old) - strlen(half));
+	/* Still read; its successor waits until it is drained. */
+	write_all(fd, ev(3) + 40);
+	WAIT_MATCHED(4);
+	append(path, ev(4));
+	WAIT_MATCHED(5);
+	CHECK(wait_stat(&input_stats(in)->rotations, 1));
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	CHECK_STR(ps.path[0], path);
+	check_position(&ps.pos[0], path, strlen(ev(4)));
+	close(fd);
+	stop(in);
+}
+
 /* ---- unix socket ---- */
 
 static void
@@ -805,6 +1033,7 @@ test_unix_stale(void)
 {
 	char path[192];
 	struct sockaddr_un sun;
+	struct positions ps;
 	struct input *in;
 	int s, fd;
 
@@ -821,6 +1050,8 @@ test_unix_stale(void)
 	CHECK(fd >= 0);
 	write_all(fd, ev(0));
 	WAIT_MATCHED(1);
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 0); /* no offsets to report */
 	close(fd);
 	stop(in);
 	CHECK(access(path, F_OK) != 0);
@@ -986,6 +1217,8 @@ main(void)
 	test_unreadable();
 	test_many_files();
 	test_fair();
+	test_resume();
+	test_positions_detached();
 	test_unix_clients();
 	test_unix_max_clients();
 	test_unix_stale();

@@ -966,6 +966,115 @@ test_close_pending(void)
 	buf_free(&want);
 }
 
+/* What sink_pending() reports: the lines, one after the other. */
+struct pending {
+	struct buf lines; /* every line reported, in order */
+	size_t n;         /* calls */
+};
+
+static void
+pending_cb(void *arg, const char *l, size_t len)
+{
+	struct pending *pd = arg;
+
+	buf_append(&pd->lines, l, len);
+	pd->n++;
+}
+
+static void
+get_pending(struct sink *s, struct pending *pd)
+{
+	pd->lines.len = 0;
+	pd->n = 0;
+	sink_pending(s, pending_cb, pd);
+	buf_cstr(&pd->lines);
+}
+
+/* A line of about 1 KiB that says which it is. */
+static size_t
+big_line(char *out, size_t cap, int i)
+{
+	int n = snprintf(out, cap, "{\"n\":%06d,\"pad\":\"", i);
+
+	memset(out + n, 'x', cap - (size_t)n - 3);
+	memcpy(out + cap - 3, "\"}\n", 3);
+	return cap;
+}
+
+static void
+test_pending(void)
+{
+	char path[256], big[1100];
+	struct peer p = {0};
+	struct pending pd = {{0}, 0};
+	struct buf want = {0};
+	struct sink_conf sc;
+	struct sink_stats st;
+	struct sink *s;
+	struct want w;
+	size_t from;
+
+	/* Nobody listens: the three lines wait, oldest first. */
+	begin();
+	in_dir(path, sizeof(path), "pending.sock");
+	sc = conf_of(SINK_UNIX, path, 100);
+	s = sink_new(loop, &sc);
+	get_pending(s, &pd);
+	CHECK_EQ_INT(pd.n, 0);
+	push_range(s, 0, 3);
+	run_for(30);
+	get_pending(s, &pd);
+	CHECK_EQ_INT(pd.n, 3);
+	expect_range(&want, 0, 3);
+	CHECK(buf_equal(&pd.lines, &want));
+	/* Delivered: none is pending any more. */
+	peer_listen_unix(&p, path);
+	CHECK(wait_got(&p, 3));
+	CHECK(wait_sent(s, 3));
+	get_pending(s, &pd);
+	CHECK_EQ_INT(pd.n, 0);
+	CHECK_EQ_INT(pd.lines.len, 0);
+	st = close_sink(s);
+	CHECK_EQ_INT(st.sent, 3);
+	peer_stop(&p);
+	end();
+
+	/*
+	 * A peer that never reads: a write stays in flight, and that line
+	 * is reported first, then the waiting ones.
+	 */
+	begin();
+	in_dir(path, sizeof(path), "pending-deaf.sock");
+	buf_free(&p.got);
+	memset(&p, 0, sizeof(p));
+	p.deaf = true;
+	peer_listen_unix(&p, path);
+	sc = conf_of(SINK_UNIX, path, 5000);
+	s = sink_new(loop, &sc);
+	w = (struct want){s, 1};
+	CHECK(run_until(connects_reach, &w, 2000));
+	for (int i = 0; i < 3000; i++)
+		sink_push(s, big, big_line(big, sizeof(big), i));
+	run_for(50);
+	st = *sink_stats(s);
+	CHECK(st.sent < 3000);
+	CHECK_EQ_INT(st.sent + st.depth, 3000);
+	get_pending(s, &pd);
+	CHECK_EQ_INT(pd.n, st.depth);
+	want.len = 0;
+	from = (size_t)st.sent;
+	for (size_t i = from; i < 3000; i++)
+		buf_append(&want, big, big_line(big, sizeof(big), (int)i));
+	CHECK(buf_equal(&pd.lines, &want));
+	st = close_sink(s);
+	CHECK_EQ_INT(st.sent + st.dropped_close, 3000);
+	peer_stop(&p);
+	end();
+	buf_free(&p.got);
+	buf_free(&pd.lines);
+	buf_free(&want);
+}
+
 /* A datagram receiver read with recv(). */
 
 struct dgram_peer {
@@ -1227,6 +1336,7 @@ main(void)
 	test_backoff();
 	test_close_pending();
 	test_close_slow_peer();
+	test_pending();
 	test_dgram();
 	test_stdout();
 
