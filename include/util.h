@@ -32,6 +32,26 @@ void buf_append(struct buf *b, const void *p, size_t n);
 char *buf_cstr(struct buf *b);
 void buf_free(struct buf *b);
 
+/*
+ * Host-order binary fields, for state that never leaves its machine
+ * (checkpoints): buf_put_u64() and buf_put_bytes() (a u64 length, then
+ * the bytes) append; a struct cursor reads them back, and sets `bad`
+ * instead of reading past the end.
+ */
+void buf_put_u64(struct buf *b, uint64_t v);
+void buf_put_bytes(struct buf *b, const void *p, size_t n);
+
+struct cursor {
+	const char *p;   /* next byte */
+	const char *end; /* end of the data */
+	int bad;         /* a read ran past the end */
+};
+
+/* Returns the next u64, or 0 with c->bad set. */
+uint64_t cursor_u64(struct cursor *c);
+/* Returns the next length-prefixed bytes (borrowed), or "" with bad set. */
+const char *cursor_bytes(struct cursor *c, size_t *len);
+
 /* Monotonic and real-time clocks in milliseconds. */
 uint64_t mono_now_ms(void);
 int64_t real_now_ms(void);

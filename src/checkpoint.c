@@ -64,89 +64,40 @@ checkpoint_clear(struct checkpoint *cp)
 }
 
 static void
-put_u64(struct buf *b, uint64_t v)
-{
-	buf_append(b, &v, sizeof(v));
-}
-
-static void
-put_bytes(struct buf *b, const void *p, size_t n)
-{
-	put_u64(b, n);
-	buf_append(b, p, n);
-}
-
-static void
 encode(const struct checkpoint *cp, struct buf *out)
 {
 	struct buf pl = {0};
 
-	put_u64(&pl, cp->npos);
+	buf_put_u64(&pl, cp->npos);
 	for (size_t i = 0; i < cp->npos; i++) {
 		const struct input_position *p = &cp->pos[i];
-		put_u64(&pl, p->dev);
-		put_u64(&pl, p->ino);
-		put_u64(&pl, p->offset);
-		put_u64(&pl, p->tail_hash);
-		put_u64(&pl, p->tail_len);
-		put_bytes(&pl, cp->paths[i], strlen(cp->paths[i]));
+		buf_put_u64(&pl, p->dev);
+		buf_put_u64(&pl, p->ino);
+		buf_put_u64(&pl, p->offset);
+		buf_put_u64(&pl, p->tail_hash);
+		buf_put_u64(&pl, p->tail_len);
+		buf_put_bytes(&pl, cp->paths[i], strlen(cp->paths[i]));
 	}
-	put_u64(&pl, cp->nsinks);
+	buf_put_u64(&pl, cp->nsinks);
 	for (size_t i = 0; i < cp->nsinks; i++) {
-		put_bytes(&pl, cp->sinks[i].name, strlen(cp->sinks[i].name));
-		put_bytes(&pl, cp->sinks[i].lines.data, cp->sinks[i].lines.len);
+		buf_put_bytes(&pl, cp->sinks[i].name, strlen(cp->sinks[i].name));
+		buf_put_bytes(&pl, cp->sinks[i].lines.data, cp->sinks[i].lines.len);
 	}
-	put_bytes(&pl, cp->window.data, cp->window.len);
+	buf_put_bytes(&pl, cp->window.data, cp->window.len);
 
 	buf_append(out, MAGIC, 8);
-	put_u64(out, VERSION);
-	put_u64(out, cp->fingerprint);
-	put_bytes(out, pl.data, pl.len);
-	put_u64(out, XXH3_64bits(pl.data, pl.len));
+	buf_put_u64(out, VERSION);
+	buf_put_u64(out, cp->fingerprint);
+	buf_put_bytes(out, pl.data, pl.len);
+	buf_put_u64(out, XXH3_64bits(pl.data, pl.len));
 	buf_free(&pl);
-}
-
-struct reader {
-	const char *p;   /* next byte */
-	const char *end; /* end of the data */
-	bool bad;        /* something did not fit */
-};
-
-static uint64_t
-get_u64(struct reader *r)
-{
-	uint64_t v = 0;
-
-	if ((size_t)(r->end - r->p) < sizeof(v)) {
-		r->bad = true;
-		return 0;
-	}
-	memcpy(&v, r->p, sizeof(v));
-	r->p += sizeof(v);
-	return v;
-}
-
-static const char *
-get_bytes(struct reader *r, size_t *len)
-{
-	uint64_t n = get_u64(r);
-	const char *p = r->p;
-
-	if (r->bad || n > (uint64_t)(r->end - r->p)) {
-		r->bad = true;
-		*len = 0;
-		return "";
-	}
-	r->p += n;
-	*len = (size_t)n;
-	return p;
 }
 
 static int
 decode(const char *data, size_t len, struct checkpoint *cp)
 {
-	struct reader r = {data, data + len, false};
-	struct reader pl;
+	struct cursor r = {data, data + len, 0};
+	struct cursor pl;
 	const char *payload;
 	size_t plen, n;
 	uint64_t count;
@@ -154,41 +105,41 @@ decode(const char *data, size_t len, struct checkpoint *cp)
 	if (len < 8 || memcmp(data, MAGIC, 8) != 0)
 		return -1;
 	r.p += 8;
-	if (get_u64(&r) != VERSION)
+	if (cursor_u64(&r) != VERSION)
 		return -1;
-	cp->fingerprint = get_u64(&r);
-	payload = get_bytes(&r, &plen);
-	if (r.bad || get_u64(&r) != XXH3_64bits(payload, plen) || r.bad ||
+	cp->fingerprint = cursor_u64(&r);
+	payload = cursor_bytes(&r, &plen);
+	if (r.bad || cursor_u64(&r) != XXH3_64bits(payload, plen) || r.bad ||
 	    r.p != r.end)
 		return -1;
-	pl = (struct reader){payload, payload + plen, false};
-	count = get_u64(&pl);
+	pl = (struct cursor){payload, payload + plen, 0};
+	count = cursor_u64(&pl);
 	for (uint64_t i = 0; i < count && !pl.bad; i++) {
 		struct input_position p = {0};
 		const char *path;
 		char *s;
-		p.dev = get_u64(&pl);
-		p.ino = get_u64(&pl);
-		p.offset = get_u64(&pl);
-		p.tail_hash = get_u64(&pl);
-		p.tail_len = (uint32_t)get_u64(&pl);
-		path = get_bytes(&pl, &n);
+		p.dev = cursor_u64(&pl);
+		p.ino = cursor_u64(&pl);
+		p.offset = cursor_u64(&pl);
+		p.tail_hash = cursor_u64(&pl);
+		p.tail_len = (uint32_t)cursor_u64(&pl);
+		path = cursor_bytes(&pl, &n);
 		if (pl.bad)
 			break;
 		s = xstrndup(path, n);
 		checkpoint_add_position(cp, s, &p);
 		free(s);
 	}
-	count = get_u64(&pl);
+	count = cursor_u64(&pl);
 	for (uint64_t i = 0; i < count && !pl.bad; i++) {
-		const char *name = get_bytes(&pl, &n), *lines;
+		const char *name = cursor_bytes(&pl, &n), *lines;
 		char *s = xstrndup(name, n);
 		struct checkpoint_sink *cs = checkpoint_add_sink(cp, s);
 		free(s);
-		lines = get_bytes(&pl, &n);
+		lines = cursor_bytes(&pl, &n);
 		buf_append(&cs->lines, lines, n);
 	}
-	payload = get_bytes(&pl, &n);
+	payload = cursor_bytes(&pl, &n);
 	buf_append(&cp->window, payload, n);
 	return pl.bad || pl.p != pl.end ? -1 : 0;
 }

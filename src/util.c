@@ -106,6 +106,49 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+void
+buf_put_u64(struct buf *b, uint64_t v)
+{
+	buf_append(b, &v, sizeof(v));
+}
+
+void
+buf_put_bytes(struct buf *b, const void *p, size_t n)
+{
+	buf_put_u64(b, n);
+	buf_append(b, p, n);
+}
+
+uint64_t
+cursor_u64(struct cursor *c)
+{
+	uint64_t v = 0;
+
+	if ((size_t)(c->end - c->p) < sizeof(v)) {
+		c->bad = 1;
+		return 0;
+	}
+	memcpy(&v, c->p, sizeof(v));
+	c->p += sizeof(v);
+	return v;
+}
+
+const char *
+cursor_bytes(struct cursor *c, size_t *len)
+{
+	uint64_t n = cursor_u64(c);
+	const char *p = c->p;
+
+	if (c->bad || n > (uint64_t)(c->end - c->p)) {
+		c->bad = 1;
+		*len = 0;
+		return "";
+	}
+	c->p += n;
+	*len = (size_t)n;
+	return p;
+}
+
 uint64_t
 mono_now_ms(void)
 {

@@ -762,28 +762,9 @@ window_flush(struct window_store *ws)
  */
 
 static void
-put(struct buf *b, const void *p, size_t n)
-{
-	buf_append(b, p, n);
-}
-
-static void
-put_u64(struct buf *b, uint64_t v)
-{
-	put(b, &v, sizeof(v));
-}
-
-static void
-put_bytes(struct buf *b, const void *p, size_t n)
-{
-	put_u64(b, n);
-	put(b, p, n);
-}
-
-static void
 put_hash_cb(void *arg, uint64_t h)
 {
-	put_u64(arg, h);
+	buf_put_u64(arg, h);
 }
 
 static size_t
@@ -795,84 +776,48 @@ count_hashes(const struct strset *s)
 void
 window_save(const struct window_store *ws, struct buf *out)
 {
-	put_u64(out, ws->nsets);
-	put_u64(out, ws->agents.n);
+	buf_put_u64(out, ws->nsets);
+	buf_put_u64(out, ws->agents.n);
 	for (size_t i = 0; i <= ws->agents.mask; i++) {
 		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
 			const struct agent *a = (const struct agent *)x;
-			put_bytes(out, a->key, a->keylen);
-			put_u64(out, (uint64_t)a->max_ts);
-			put_u64(out, (uint64_t)a->last_seen);
+			buf_put_bytes(out, a->key, a->keylen);
+			buf_put_u64(out, (uint64_t)a->max_ts);
+			buf_put_u64(out, (uint64_t)a->last_seen);
 		}
 	}
-	put_u64(out, ws->ledger.n);
+	buf_put_u64(out, ws->ledger.n);
 	for (size_t i = 0; i <= ws->ledger.mask; i++) {
 		for (struct hnode *x = ws->ledger.b[i]; x; x = x->next) {
 			const struct ledger_entry *le =
 			    (const struct ledger_entry *)x;
-			put_u64(out, (uint64_t)le->window);
-			put_u64(out, le->emitted);
+			buf_put_u64(out, (uint64_t)le->window);
+			buf_put_u64(out, le->emitted);
 		}
 	}
-	put_u64(out, ws->groups.n);
+	buf_put_u64(out, ws->groups.n);
 	for (size_t i = 0; i <= ws->groups.mask; i++) {
 		for (struct hnode *x = ws->groups.b[i]; x; x = x->next) {
 			const struct group *g = (const struct group *)x;
-			put_u64(out, (uint64_t)g->window);
-			put_bytes(out, g->key, g->keylen);
-			put_u64(out, g->labels);
-			put_u64(out, (uint64_t)g->closed |
+			buf_put_u64(out, (uint64_t)g->window);
+			buf_put_bytes(out, g->key, g->keylen);
+			buf_put_u64(out, g->labels);
+			buf_put_u64(out, (uint64_t)g->closed |
 			    (uint64_t)g->decided << 1 |
 			    (uint64_t)g->late << 2);
 			for (size_t k = 0; k < ws->nsets; k++) {
 				const struct strset *set = g->sets[k];
-				put_u64(out, strset_kept(set));
+				buf_put_u64(out, strset_kept(set));
 				for (size_t m = 0; m < strset_kept(set); m++) {
 					size_t len;
 					const char *p = strset_get(set, m, &len);
-					put_bytes(out, p, len);
+					buf_put_bytes(out, p, len);
 				}
-				put_u64(out, count_hashes(set));
+				buf_put_u64(out, count_hashes(set));
 				strset_foreach_hash(set, put_hash_cb, out);
 			}
 		}
 	}
-}
-
-struct reader {
-	const char *p;   /* next byte */
-	const char *end; /* end of the data */
-	bool bad;        /* ran past the end, or a value was out of range */
-};
-
-static uint64_t
-get_u64(struct reader *r)
-{
-	uint64_t v = 0;
-
-	if ((size_t)(r->end - r->p) < sizeof(v)) {
-		r->bad = true;
-		return 0;
-	}
-	memcpy(&v, r->p, sizeof(v));
-	r->p += sizeof(v);
-	return v;
-}
-
-static const char *
-get_bytes(struct reader *r, size_t *len)
-{
-	uint64_t n = get_u64(r);
-	const char *p = r->p;
-
-	if (r->bad || n > (uint64_t)(r->end - r->p)) {
-		r->bad = true;
-		*len = 0;
-		return "";
-	}
-	r->p += n;
-	*len = (size_t)n;
-	return p;
 }
 
 /*
@@ -936,38 +881,38 @@ window_clear(struct window_store *ws)
 int
 window_load(struct window_store *ws, const char *data, size_t len)
 {
-	struct reader r = {data, data + len, false};
+	struct cursor r = {data, data + len, 0};
 	uint64_t n;
 
-	if (ws->groups.n != 0 || get_u64(&r) != ws->nsets)
+	if (ws->groups.n != 0 || cursor_u64(&r) != ws->nsets)
 		return -1;
-	n = get_u64(&r);
+	n = cursor_u64(&r);
 	for (uint64_t i = 0; i < n && !r.bad; i++) {
 		size_t klen;
-		const char *key = get_bytes(&r, &klen);
+		const char *key = cursor_bytes(&r, &klen);
 		struct agent *a;
 		if (r.bad)
 			break;
 		a = agent_get(ws, key, klen);
-		a->max_ts = (int64_t)get_u64(&r);
-		a->last_seen = (int64_t)get_u64(&r);
+		a->max_ts = (int64_t)cursor_u64(&r);
+		a->last_seen = (int64_t)cursor_u64(&r);
 	}
-	n = get_u64(&r);
+	n = cursor_u64(&r);
 	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		int64_t window = (int64_t)get_u64(&r);
-		ledger_get(ws, window)->emitted = get_u64(&r);
+		int64_t window = (int64_t)cursor_u64(&r);
+		ledger_get(ws, window)->emitted = cursor_u64(&r);
 	}
-	n = get_u64(&r);
+	n = cursor_u64(&r);
 	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		int64_t window = (int64_t)get_u64(&r);
+		int64_t window = (int64_t)cursor_u64(&r);
 		size_t klen, alen;
-		const char *key = get_bytes(&r, &klen), *akey;
-		uint64_t labels = get_u64(&r), flags = get_u64(&r);
+		const char *key = cursor_bytes(&r, &klen), *akey;
+		uint64_t labels = cursor_u64(&r), flags = cursor_u64(&r);
 		struct group *g;
 		if (r.bad || (akey = key_field(key, klen,
 				  (size_t)ws->rule->watermark_key,
 				  &alen)) == NULL) {
-			r.bad = true;
+			r.bad = 1;
 			break;
 		}
 		g = group_new(ws, group_hash(window, key, klen), window,
@@ -976,15 +921,15 @@ window_load(struct window_store *ws, const char *data, size_t len)
 		g->decided = (flags >> 1) & 1;
 		g->late = (flags >> 2) & 1;
 		for (size_t k = 0; k < ws->nsets && !r.bad; k++) {
-			uint64_t m = get_u64(&r);
+			uint64_t m = cursor_u64(&r);
 			for (uint64_t j = 0; j < m && !r.bad; j++) {
 				size_t vlen;
-				const char *v = get_bytes(&r, &vlen);
+				const char *v = cursor_bytes(&r, &vlen);
 				strset_add(g->sets[k], v, vlen);
 			}
-			m = get_u64(&r);
+			m = cursor_u64(&r);
 			for (uint64_t j = 0; j < m && !r.bad; j++)
-				strset_add_hash(g->sets[k], get_u64(&r));
+				strset_add_hash(g->sets[k], cursor_u64(&r));
 		}
 	}
 	if (r.bad || r.p != r.end) {
