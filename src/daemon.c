@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,46 @@ label(char *dst, size_t len, const char *key, const char *value)
 	snprintf(dst + o, len - o, "\"}");
 }
 
+/* A per-sink or per-input metric family: where its value is. */
+struct family {
+	const char *name;  /* metric name, after "burstd_" */
+	const char *type;  /* counter or gauge */
+	const char *help;  /* HELP text */
+	size_t offset;     /* of the value in the stats struct */
+	bool is_size;      /* a size_t (else a uint64_t) */
+};
+
+static const struct family sink_families[] = {
+	{"sink_queued_total", "counter", "alerts accepted into the queue",
+	    offsetof(struct sink_stats, queued), false},
+	{"sink_sent_total", "counter", "alerts fully written",
+	    offsetof(struct sink_stats, sent), false},
+	{"sink_dropped_full_total", "counter", "alerts dropped: queue full",
+	    offsetof(struct sink_stats, dropped_full), false},
+	{"sink_errors_total", "counter", "write, open or connect failures",
+	    offsetof(struct sink_stats, errors), false},
+	{"sink_queue_depth", "gauge", "alerts waiting",
+	    offsetof(struct sink_stats, depth), true},
+};
+
+static const struct family input_families[] = {
+	{"input_files_opened_total", "counter", "files opened for tailing",
+	    offsetof(struct input_stats, files_opened), false},
+	{"input_rotations_total", "counter", "files rotated and followed",
+	    offsetof(struct input_stats, rotations), false},
+	{"input_truncations_total", "counter",
+	    "files truncated and read again",
+	    offsetof(struct input_stats, truncations), false},
+	{"input_open_errors_total", "counter",
+	    "open or read failures, retried",
+	    offsetof(struct input_stats, open_errors), false},
+	{"input_clients_total", "counter", "socket clients accepted",
+	    offsetof(struct input_stats, clients), false},
+	{"input_partial_dropped_total", "counter",
+	    "partial lines lost at close or disconnect",
+	    offsetof(struct input_stats, partial_dropped), false},
+};
+
 /* The stats socket's snapshot: every counter, as Prometheus text. */
 static void
 render_stats(void *arg, struct buf *out)
@@ -328,46 +369,31 @@ render_stats(void *arg, struct buf *out)
 	    d->ckpt_written);
 	prom(out, "checkpoints_failed_total", "counter",
 	    "checkpoints that could not be written", "", d->ckpt_failed);
-	for (size_t i = 0; i < d->nsinks; i++) {
-		const struct sink_stats *s = sink_stats(d->sinks[i]);
-		const char *h = i == 0 ? "" : NULL;
-		label(lb, sizeof(lb), "sink", sink_name(d->sinks[i]));
-		prom(out, "sink_queued_total", "counter",
-		    h ? "alerts accepted into the sink's queue" : NULL, lb,
-		    s->queued);
-		prom(out, "sink_sent_total", "counter",
-		    h ? "alerts fully written" : NULL, lb, s->sent);
-		prom(out, "sink_dropped_full_total", "counter",
-		    h ? "alerts dropped: queue full" : NULL, lb,
-		    s->dropped_full);
-		prom(out, "sink_errors_total", "counter",
-		    h ? "write, open or connect failures" : NULL, lb,
-		    s->errors);
-		prom(out, "sink_queue_depth", "gauge",
-		    h ? "alerts waiting" : NULL, lb, s->depth);
+	/* One family at a time: Prometheus wants each family's samples
+	 * together. */
+	for (size_t f = 0; f < sizeof(sink_families) / sizeof(*sink_families);
+	     f++) {
+		const struct family *fam = &sink_families[f];
+		for (size_t i = 0; i < d->nsinks; i++) {
+			const char *st = (const char *)sink_stats(d->sinks[i]);
+			uint64_t v = fam->is_size
+			    ? *(const size_t *)(st + fam->offset)
+			    : *(const uint64_t *)(st + fam->offset);
+			label(lb, sizeof(lb), "sink", sink_name(d->sinks[i]));
+			prom(out, fam->name, fam->type, i ? NULL : fam->help,
+			    lb, v);
+		}
 	}
-	for (size_t i = 0; i < d->ninputs; i++) {
-		const struct input_stats *s = input_stats(d->inputs[i]);
-		const char *h = i == 0 ? "" : NULL;
-		snprintf(name, sizeof(name), "%zu", i);
-		label(lb, sizeof(lb), "input", name);
-		prom(out, "input_files_opened_total", "counter",
-		    h ? "files opened for tailing" : NULL, lb,
-		    s->files_opened);
-		prom(out, "input_rotations_total", "counter",
-		    h ? "files rotated away and followed" : NULL, lb,
-		    s->rotations);
-		prom(out, "input_truncations_total", "counter",
-		    h ? "files truncated and read again" : NULL, lb,
-		    s->truncations);
-		prom(out, "input_open_errors_total", "counter",
-		    h ? "open or read failures, retried" : NULL, lb,
-		    s->open_errors);
-		prom(out, "input_clients_total", "counter",
-		    h ? "socket clients accepted" : NULL, lb, s->clients);
-		prom(out, "input_partial_dropped_total", "counter",
-		    h ? "partial lines lost at close or disconnect" : NULL,
-		    lb, s->partial_dropped);
+	for (size_t f = 0;
+	     f < sizeof(input_families) / sizeof(*input_families); f++) {
+		const struct family *fam = &input_families[f];
+		for (size_t i = 0; i < d->ninputs; i++) {
+			const char *st = (const char *)input_stats(d->inputs[i]);
+			snprintf(name, sizeof(name), "%zu", i);
+			label(lb, sizeof(lb), "input", name);
+			prom(out, fam->name, fam->type, i ? NULL : fam->help,
+			    lb, *(const uint64_t *)(st + fam->offset));
+		}
 	}
 }
 

@@ -411,7 +411,8 @@ class DaemonTest(unittest.TestCase):
         d = self.start(conf(self.tmp,
                             "  - type: unix\n    path: %s\n" %
                             self.path("in.sock"),
-                            "  - type: file\n    path: %s\n" %
+                            "  - type: file\n    path: %s\n"
+                            "  - type: stdout\n" %
                             self.path("alerts.ndjson"),
                             extra="  stats_socket: %s\n" % stats))
         base = int(time.time() * 1000)
@@ -432,9 +433,15 @@ class DaemonTest(unittest.TestCase):
                     break
                 data += chunk
             s.close()
-            return dict(line.rsplit(" ", 1) for line in
-                        data.decode().splitlines()
-                        if line and not line.startswith("#"))
+            samples = [line.rsplit(" ", 1) for line in
+                       data.decode().splitlines()
+                       if line and not line.startswith("#")]
+            # Each family's samples stand together, as the format asks.
+            families = [k.split("{")[0] for k, _ in samples]
+            runs = [f for i, f in enumerate(families)
+                    if i == 0 or families[i - 1] != f]
+            self.assertEqual(len(runs), len(set(runs)), runs)
+            return dict(samples)
 
         deadline = time.monotonic() + 10
         m = {}
@@ -449,6 +456,7 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(m.get("burstd_groups"), "1")
         self.assertIn('burstd_sink_queue_depth{sink="file %s"}' %
                       self.path("alerts.ndjson"), m)
+        self.assertIn('burstd_sink_queue_depth{sink="stdout"}', m)
         self.assertEqual(d.stop(), 0)
         self.assertFalse(os.path.exists(stats))
 
