@@ -60,8 +60,6 @@ int engine_load(struct engine *e, const char *data, size_t len);
 struct metrics *engine_metrics(struct engine *e);
 /* Groups held now (open, and closed ones kept for late events). */
 size_t engine_groups(const struct engine *e);
-/* Heap allocations made by the parser so far (for the allocation test). */
-uint64_t engine_parser_allocs(const struct engine *e);
 /* Overrides the alert @timestamp clock (tests); 0 restores real time. */
 void engine_set_clock(struct engine *e, int64_t now_ms);
 

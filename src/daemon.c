@@ -3,8 +3,9 @@
  *
  * Invariants: `inputs` and `sinks` hold the live ones; an input or sink
  * being closed has left those arrays and is counted in `closing` until
- * its close callback runs.  Every conf an input may still borrow is
- * either `conf` or on the `retired` list, freed only at exit.
+ * its close callback runs.  `iconf` and `sconf` point into `conf`:
+ * inputs and sinks keep copies of their own settings, so a reload frees
+ * the old conf as soon as everything has moved to the new one.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,8 +32,6 @@ struct daemon {
 	uv_loop_t loop;            /* the one loop */
 	const char *path;          /* configuration file, for reloads */
 	struct conf *conf;         /* the running configuration */
-	struct conf **retired;     /* superseded confs, freed at exit */
-	size_t nretired;
 	struct engine *engine;     /* lines -> alerts */
 	struct input **inputs;     /* live inputs */
 	const struct input_conf **iconf; /* the conf entry of each input */
@@ -479,7 +478,7 @@ swap_inputs(struct daemon *d, const struct conf *c)
 			if (d->inputs[j] != NULL &&
 			    input_conf_equal(&c->inputs[i], d->iconf[j])) {
 				in = d->inputs[j];
-				nconf[n] = d->iconf[j];
+				nconf[n] = &c->inputs[i];
 				d->inputs[j] = NULL;
 				break;
 			}
@@ -545,9 +544,8 @@ reload(struct daemon *d)
 	if (swap_inputs(d, nc) > 0)
 		log_err("reload: some inputs failed to start");
 	swap_stats(d, nc);
-	d->retired = xreallocarray(d->retired, d->nretired + 1,
-	    sizeof(*d->retired));
-	d->retired[d->nretired++] = d->conf;
+	/* Nothing refers to the old conf any more. */
+	conf_free(d->conf);
 	d->conf = nc;
 	uv_timer_set_repeat(&d->tick, (uint64_t)nc->tick_ms);
 	log_info("reloaded %s (%s)", d->path, kept
@@ -707,9 +705,6 @@ daemon_run(const char *path, struct conf *conf)
 	free(d->sinks);
 	free(d->sconf);
 	free(d->stats_path);
-	for (size_t i = 0; i < d->nretired; i++)
-		conf_free(d->retired[i]);
-	free(d->retired);
 	conf_free(d->conf);
 	free(d);
 	return status;

@@ -224,12 +224,6 @@ engine_groups(const struct engine *e)
 	return window_groups(e->ws);
 }
 
-uint64_t
-engine_parser_allocs(const struct engine *e)
-{
-	return parser_heap_allocs(e->parser);
-}
-
 void
 engine_set_clock(struct engine *e, int64_t now_ms)
 {

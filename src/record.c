@@ -63,7 +63,6 @@ struct record {
 struct parser {
 	struct entry *table;        /* names and prefixes, open addressing */
 	size_t mask;                /* table size - 1 */
-	size_t nfields;             /* slots in use */
 	size_t max_depth;           /* deepest nesting accepted */
 	size_t max_name;            /* longest wanted name */
 
@@ -511,7 +510,6 @@ parser_new(const char *const *fields, size_t n, size_t max_depth)
 		want &= want - 1;
 	ps->mask = want * 4 - 1;
 	ps->table = xcalloc(ps->mask + 1, sizeof(*ps->table));
-	ps->nfields = n;
 	ps->max_depth = max_depth > 0 ? max_depth : 1;
 	for (size_t i = 0; i < n; i++) {
 		const char *f = fields[i];
