@@ -30,6 +30,7 @@ struct checkpoint_sink {
 
 struct checkpoint {
 	uint64_t fingerprint;         /* the rule's fingerprint */
+	int64_t saved_ms;             /* wall clock (epoch ms) when taken */
 	struct input_position *pos;   /* followed files' positions */
 	char **paths;                 /* their paths, for logs (owned) */
 	size_t npos;

@@ -61,6 +61,7 @@ struct conf {
 	size_t max_line_bytes;      /* limits.max_line_bytes */
 	size_t max_depth;           /* limits.max_depth */
 	size_t max_groups;          /* limits.max_groups */
+	size_t max_state_bytes;     /* limits.max_state_bytes */
 	size_t max_values;          /* limits.max_values */
 	size_t max_key_combos;      /* limits.max_key_combos */
 	int64_t allowed_lateness_ms; /* window.allowed_lateness */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "conf.h"
 #include "metrics.h"
 #include "util.h"
@@ -58,6 +59,8 @@ void engine_save(const struct engine *e, struct buf *out);
 int engine_load(struct engine *e, const char *data, size_t len);
 
 struct metrics *engine_metrics(struct engine *e);
+/* The state byte budget (limits.max_state_bytes), owned by the engine. */
+struct budget *engine_budget(struct engine *e);
 /* Groups held now (open, and closed ones kept for late events). */
 size_t engine_groups(const struct engine *e);
 /* Overrides the alert @timestamp clock (tests); 0 restores real time. */

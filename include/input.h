@@ -92,9 +92,14 @@ void input_positions(const struct input *in, input_position_cb *cb,
  * finds, and of two entries for one (dev, ino) the lower offset, since
  * reading a line twice is better than losing it.  Inputs other than file
  * ignore the positions.  After input_start() it logs and does nothing.
+ *
+ * saved_ms is the wall-clock time (epoch ms) the positions were taken,
+ * or 0 when a checkpoint existed but could not be read (no positions).
+ * A call at all means a restart: start_at applies only to a first start,
+ * when this is never called.
  */
 void input_set_resume(struct input *in, const struct input_position *pos,
-    size_t n);
+    size_t n, int64_t saved_ms);
 bool input_conf_equal(const struct input_conf *a,
     const struct input_conf *b);
 

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "alert.h"
+#include "budget.h"
 #include "metrics.h"
 #include "record.h"
 #include "rule.h"
@@ -38,6 +39,8 @@ struct window_opts {
 	int64_t allowed_lateness_ms; /* < 0: close only on flush */
 	int64_t late_horizon_ms;     /* keep closed groups this long */
 	size_t max_groups;           /* groups held at once */
+	struct budget *budget;       /* state bytes are charged here;
+					borrowed, NULL: none */
 	size_t max_values;           /* kept values per value set */
 	size_t max_key_combos;       /* key combinations per event */
 	int64_t idle_close_ms;       /* close an agent's windows when it is

@@ -2,7 +2,8 @@
  * checkpoint: a small binary file in host byte order (a checkpoint never
  * leaves its machine):
  *
- *   "BURSTDCK" u64 version, u64 fingerprint, u64 payload length,
+ *   "BURSTDCK" u64 version, u64 fingerprint, u64 saved_ms,
+ *   u64 payload length,
  *   payload, u64 XXH3 of the payload
  *
  * payload: u64 npos, per position dev ino offset tail_hash tail_len and
@@ -22,7 +23,7 @@
 #include "log.h"
 
 #define MAGIC "BURSTDCK"
-#define VERSION 1
+#define VERSION 2
 
 void
 checkpoint_add_position(struct checkpoint *cp, const char *path,
@@ -88,6 +89,7 @@ encode(const struct checkpoint *cp, struct buf *out)
 	buf_append(out, MAGIC, 8);
 	buf_put_u64(out, VERSION);
 	buf_put_u64(out, cp->fingerprint);
+	buf_put_u64(out, (uint64_t)cp->saved_ms);
 	buf_put_bytes(out, pl.data, pl.len);
 	buf_put_u64(out, XXH3_64bits(pl.data, pl.len));
 	buf_free(&pl);
@@ -108,6 +110,7 @@ decode(const char *data, size_t len, struct checkpoint *cp)
 	if (cursor_u64(&r) != VERSION)
 		return -1;
 	cp->fingerprint = cursor_u64(&r);
+	cp->saved_ms = (int64_t)cursor_u64(&r);
 	payload = cursor_bytes(&r, &plen);
 	if (r.bad || cursor_u64(&r) != XXH3_64bits(payload, plen) || r.bad ||
 	    r.p != r.end)

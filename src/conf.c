@@ -468,6 +468,7 @@ static const struct key limits_keys[] = {
 	CK("max_line_bytes", K_SIZE, max_line_bytes, 1024, 1LL << 30),
 	CK("max_depth", K_SIZE, max_depth, 2, 10000),
 	CK("max_groups", K_SIZE, max_groups, 1, 1LL << 32),
+	CK("max_state_bytes", K_SIZE, max_state_bytes, 1 << 20, 1LL << 40),
 	CK("max_values", K_SIZE, max_values, 1, 1LL << 24),
 	CK("max_key_combos", K_SIZE, max_key_combos, 1, 1LL << 16),
 	CK("prefilter", K_BOOL, prefilter, 0, 1),
@@ -712,6 +713,7 @@ conf_default(void)
 	c->max_line_bytes = 1 << 20;
 	c->max_depth = 64;
 	c->max_groups = 1000000;
+	c->max_state_bytes = 256u << 20;
 	c->max_values = 1000;
 	c->max_key_combos = 64;
 	c->allowed_lateness_ms = 30 * 1000;

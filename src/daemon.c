@@ -174,6 +174,7 @@ save_checkpoint(struct daemon *d)
 	if (d->conf->state_dir == NULL)
 		return;
 	cp.fingerprint = d->conf->rule->fingerprint;
+	cp.saved_ms = real_now_ms();
 	for (size_t i = 0; i < d->ninputs; i++)
 		input_positions(d->inputs[i], position_cb, &cp);
 	for (size_t i = 0; i < d->nsinks; i++)
@@ -487,7 +488,7 @@ swap_inputs(struct daemon *d, const struct conf *c)
 			in = input_new(&d->loop, &c->inputs[i], c, d->engine);
 			if (d->resume != NULL)
 				input_set_resume(in, d->resume->pos,
-				    d->resume->npos);
+				    d->resume->npos, d->resume->saved_ms);
 			if (input_start(in) < 0) {
 				failed++;
 				d->closing++;

@@ -18,6 +18,7 @@ struct engine {
 	struct prefilter *pf;      /* NULL when disabled */
 	struct parser *parser;     /* fields of the rule */
 	struct window_store *ws;   /* groups and windows */
+	struct budget budget;      /* state bytes, limits.max_state_bytes */
 	engine_output_cb *out;     /* receives alert lines */
 	void *arg;                 /* passed to out */
 	struct buf alert;          /* scratch for one alert line */
@@ -58,12 +59,15 @@ build_prefilter(const struct rule *r)
 }
 
 static void
-window_opts_of(const struct conf *conf, bool exact, struct window_opts *wo)
+window_opts_of(struct engine *e, const struct conf *conf, bool exact,
+    struct window_opts *wo)
 {
+	e->budget.max = conf->max_state_bytes;
 	*wo = (struct window_opts){
 		.allowed_lateness_ms = exact ? -1 : conf->allowed_lateness_ms,
 		.late_horizon_ms = conf->late_horizon_ms,
 		.max_groups = conf->max_groups,
+		.budget = &e->budget,
 		.max_values = conf->max_values,
 		.max_key_combos = conf->max_key_combos,
 		.idle_close_ms = conf->idle_close_ms,
@@ -102,7 +106,7 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 	e->out = out;
 	e->arg = arg;
 	build_front(e);
-	window_opts_of(conf, exact, &wo);
+	window_opts_of(e, conf, exact, &wo);
 	e->ws = window_new(conf->rule, &wo, &e->metrics, alert_cb, e);
 	return e;
 }
@@ -113,7 +117,7 @@ engine_reload(struct engine *e, const struct conf *conf)
 	struct window_opts wo;
 	bool same = conf->rule->fingerprint == e->conf->rule->fingerprint;
 
-	window_opts_of(conf, e->exact, &wo);
+	window_opts_of(e, conf, e->exact, &wo);
 	if (same) {
 		window_reconfigure(e->ws, conf->rule, &wo);
 	} else {
@@ -198,6 +202,12 @@ void
 engine_flush(struct engine *e)
 {
 	window_flush(e->ws);
+}
+
+struct budget *
+engine_budget(struct engine *e)
+{
+	return &e->budget;
 }
 
 struct metrics *

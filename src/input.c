@@ -147,7 +147,7 @@ position_cmp(const void *a, const void *b)
 
 void
 input_set_resume(struct input *in, const struct input_position *pos,
-    size_t n)
+    size_t n, int64_t saved_ms)
 {
 	if (in->started || in->closing) {
 		log_warnx("%s input: resume positions given after the start; "
@@ -162,6 +162,8 @@ input_set_resume(struct input *in, const struct input_position *pos,
 	free(in->resume);
 	in->resume = NULL;
 	in->nresume = n;
+	in->restarted = true;
+	in->resume_saved_ms = saved_ms;
 	if (n > 0) {
 		in->resume = xcalloc(n, sizeof(*in->resume));
 		memcpy(in->resume, pos, n * sizeof(*in->resume));

@@ -62,6 +62,8 @@ struct input {
 	void *closed_arg;            /* passed to closed_cb */
 	struct input_position *resume; /* sorted by dev, ino, offset */
 	size_t nresume;              /* entries in resume */
+	bool restarted;              /* input_set_resume() was called */
+	int64_t resume_saved_ms;     /* when the positions were taken */
 };
 
 extern const struct input_ops input_tail_ops;

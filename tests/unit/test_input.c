@@ -735,7 +735,7 @@ start_resumed(const char *path, bool at_end,
 {
 	struct input *in = new_files(path, at_end, 300, 50);
 
-	input_set_resume(in, pos, 1);
+	input_set_resume(in, pos, 1, real_now_ms());
 	CHECK_EQ_INT(input_start(in), 0);
 	return in;
 }
