@@ -4,18 +4,58 @@
  * A Unix stream socket; every client that connects is sent one snapshot
  * in the Prometheus text exposition format and the connection is
  * closed (`socat - UNIX-CONNECT:PATH`, or a node exporter's textfile
- * collector fed from it).  The owner supplies the renderer.  The server
+ * collector fed from it).  The owner supplies the renderer, which fills
+ * a struct stats_source and passes it to stats_render().  The server
  * owns its handles and closes them in stats_close(); a stale socket file
  * is replaced, anything else at the path is refused.
+ *
+ * stats_render() is the one place that names the exported families:
+ * the engine's counters (metrics.h), the daemon's own values (a table of
+ * fields of struct stats_source) and the per-sink and per-input
+ * families (tables of fields of struct sink_stats and struct
+ * input_stats).  A new value is a field there and a row in a table.
  */
 #ifndef BURSTD_STATS_H
 #define BURSTD_STATS_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "util.h"
 
+struct input_stats;
+struct metrics;
+struct sink_stats;
 struct stats_server;
+
+/* One sink's counters and its label value (sink_name()). */
+struct stats_sink {
+	const char *name;              /* label value, borrowed */
+	const struct sink_stats *st;   /* borrowed */
+};
+
+/* What one snapshot shows; everything is borrowed for the call. */
+struct stats_source {
+	const struct metrics *metrics; /* the engine's counters */
+	uint64_t groups;               /* groups held (open and closed) */
+	uint64_t state_bytes;          /* state byte budget: bytes charged */
+	uint64_t state_bytes_max;      /* limits.max_state_bytes */
+	uint64_t ckpt_written;         /* checkpoints written */
+	uint64_t ckpt_failed;          /* checkpoints that failed */
+	const struct stats_sink *sinks; /* the live sinks */
+	size_t nsinks;                 /* entries in sinks */
+	const struct input_stats *const *inputs; /* the live inputs, labelled
+	                                * by their index */
+	size_t ninputs;                /* entries in inputs */
+};
+
+/*
+ * Appends the snapshot of src to out as Prometheus text: each family's
+ * HELP and TYPE once, then all its samples together; label values are
+ * escaped (backslash, quote, newline).
+ */
+void stats_render(const struct stats_source *src, struct buf *out);
 
 /* Appends one snapshot to out. */
 typedef void stats_render_fn(void *arg, struct buf *out);

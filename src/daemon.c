@@ -270,131 +270,37 @@ closed_one(void *arg)
 		advance(d);
 }
 
-static void
-prom(struct buf *out, const char *name, const char *type, const char *help,
-    const char *labels, uint64_t v)
-{
-	char line[512];
-	int n;
-
-	if (help != NULL) {
-		n = snprintf(line, sizeof(line), "# HELP burstd_%s %s\n"
-		    "# TYPE burstd_%s %s\n", name, help, name, type);
-		if (n > 0)
-			buf_append(out, line, (size_t)n < sizeof(line)
-				? (size_t)n : sizeof(line) - 1);
-	}
-	n = snprintf(line, sizeof(line), "burstd_%s%s %" PRIu64 "\n", name,
-	    labels, v);
-	if (n > 0)
-		buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n
-							       : sizeof(line) - 1);
-}
-
-/* A Prometheus label value: backslash, quote and newline escaped. */
-static void
-label(char *dst, size_t len, const char *key, const char *value)
-{
-	size_t o = 0;
-
-	o += (size_t)snprintf(dst, len, "{%s=\"", key);
-	for (const char *p = value; *p != '\0' && o + 4 < len; p++) {
-		if (*p == '\\' || *p == '"' || *p == '\n') {
-			dst[o++] = '\\';
-			dst[o++] = *p == '\n' ? 'n' : *p;
-		} else {
-			dst[o++] = *p;
-		}
-	}
-	snprintf(dst + o, len - o, "\"}");
-}
-
-/* A per-sink or per-input metric family: where its value is. */
-struct family {
-	const char *name;  /* metric name, after "burstd_" */
-	const char *type;  /* counter or gauge */
-	const char *help;  /* HELP text */
-	size_t offset;     /* of the value in the stats struct */
-	bool is_size;      /* a size_t (else a uint64_t) */
-};
-
-static const struct family sink_families[] = {
-	{"sink_queued_total", "counter", "alerts accepted into the queue",
-	    offsetof(struct sink_stats, queued), false},
-	{"sink_sent_total", "counter", "alerts fully written",
-	    offsetof(struct sink_stats, sent), false},
-	{"sink_dropped_full_total", "counter", "alerts dropped: queue full",
-	    offsetof(struct sink_stats, dropped_full), false},
-	{"sink_errors_total", "counter", "write, open or connect failures",
-	    offsetof(struct sink_stats, errors), false},
-	{"sink_queue_depth", "gauge", "alerts waiting",
-	    offsetof(struct sink_stats, depth), true},
-};
-
-static const struct family input_families[] = {
-	{"input_files_opened_total", "counter", "files opened for tailing",
-	    offsetof(struct input_stats, files_opened), false},
-	{"input_rotations_total", "counter", "files rotated and followed",
-	    offsetof(struct input_stats, rotations), false},
-	{"input_truncations_total", "counter",
-	    "files truncated and read again",
-	    offsetof(struct input_stats, truncations), false},
-	{"input_open_errors_total", "counter",
-	    "open or read failures, retried",
-	    offsetof(struct input_stats, open_errors), false},
-	{"input_clients_total", "counter", "socket clients accepted",
-	    offsetof(struct input_stats, clients), false},
-	{"input_partial_dropped_total", "counter",
-	    "partial lines lost at close or disconnect",
-	    offsetof(struct input_stats, partial_dropped), false},
-};
-
-/* The stats socket's snapshot: every counter, as Prometheus text. */
+/* The stats socket's snapshot: the source stats_render() shows. */
 static void
 render_stats(void *arg, struct buf *out)
 {
 	struct daemon *d = arg;
-	const struct metrics *m = engine_metrics(d->engine);
-	char name[96], lb[256];
+	const struct budget *bg = engine_budget(d->engine);
+	struct stats_sink *sinks = xcalloc(d->nsinks + 1, sizeof(*sinks));
+	const struct input_stats **inputs = xcalloc(d->ninputs + 1,
+	    sizeof(*inputs));
+	struct stats_source src = {
+		.metrics = engine_metrics(d->engine),
+		.groups = engine_groups(d->engine),
+		.state_bytes = bg->used,
+		.state_bytes_max = bg->max,
+		.ckpt_written = d->ckpt_written,
+		.ckpt_failed = d->ckpt_failed,
+		.sinks = sinks,
+		.nsinks = d->nsinks,
+		.inputs = inputs,
+		.ninputs = d->ninputs,
+	};
 
-	for (int i = 0; i < M__COUNT; i++) {
-		snprintf(name, sizeof(name), "%s_total",
-		    metrics_name((enum metric)i));
-		prom(out, name, "counter", metrics_help((enum metric)i), "",
-		    m->v[i]);
+	for (size_t i = 0; i < d->nsinks; i++) {
+		sinks[i].name = sink_name(d->sinks[i]);
+		sinks[i].st = sink_stats(d->sinks[i]);
 	}
-	prom(out, "groups", "gauge", "groups held (open and closed)", "",
-	    engine_groups(d->engine));
-	prom(out, "checkpoints_total", "counter", "checkpoints written", "",
-	    d->ckpt_written);
-	prom(out, "checkpoints_failed_total", "counter",
-	    "checkpoints that could not be written", "", d->ckpt_failed);
-	/* One family at a time: Prometheus wants each family's samples
-	 * together. */
-	for (size_t f = 0; f < sizeof(sink_families) / sizeof(*sink_families);
-	     f++) {
-		const struct family *fam = &sink_families[f];
-		for (size_t i = 0; i < d->nsinks; i++) {
-			const char *st = (const char *)sink_stats(d->sinks[i]);
-			uint64_t v = fam->is_size
-			    ? *(const size_t *)(st + fam->offset)
-			    : *(const uint64_t *)(st + fam->offset);
-			label(lb, sizeof(lb), "sink", sink_name(d->sinks[i]));
-			prom(out, fam->name, fam->type, i ? NULL : fam->help,
-			    lb, v);
-		}
-	}
-	for (size_t f = 0;
-	     f < sizeof(input_families) / sizeof(*input_families); f++) {
-		const struct family *fam = &input_families[f];
-		for (size_t i = 0; i < d->ninputs; i++) {
-			const char *st = (const char *)input_stats(d->inputs[i]);
-			snprintf(name, sizeof(name), "%zu", i);
-			label(lb, sizeof(lb), "input", name);
-			prom(out, fam->name, fam->type, i ? NULL : fam->help,
-			    lb, *(const uint64_t *)(st + fam->offset));
-		}
-	}
+	for (size_t i = 0; i < d->ninputs; i++)
+		inputs[i] = input_stats(d->inputs[i]);
+	stats_render(&src, out);
+	free(sinks);
+	free(inputs);
 }
 
 /* Opens, moves or closes the stats socket as conf says. */

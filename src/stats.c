@@ -1,11 +1,14 @@
 /*
- * stats: a listening uv_pipe_t; per client one uv_pipe_t and one write.
+ * stats: the Prometheus rendering, from tables; and a listening
+ * uv_pipe_t, per client one uv_pipe_t and one write.
  *
  * Invariants: `clients` counts client handles not yet closed; the server
  * is freed only when its own handle and every client handle have closed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,7 +16,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "log.h"
+#include "metrics.h"
+#include "sink.h"
 #include "stats.h"
 
 struct stats_server {
@@ -34,6 +40,158 @@ struct client {
 	struct buf text;          /* the snapshot being written */
 	struct stats_server *st;  /* owner */
 };
+
+/* A family of one sample, or of one sample per sink or input. */
+struct family {
+	const char *name;  /* metric name, after "burstd_" */
+	const char *type;  /* counter or gauge */
+	const char *help;  /* HELP text */
+	size_t offset;     /* of the value in its struct */
+	bool is_size;      /* a size_t (else a uint64_t) */
+};
+
+#define NELEM(a) (sizeof(a) / sizeof(*(a)))
+
+/* The daemon's own values, fields of struct stats_source. */
+static const struct family daemon_families[] = {
+	{"groups", "gauge", "groups held (open and closed)",
+	    offsetof(struct stats_source, groups), false},
+	{"state_bytes", "gauge", "state bytes charged to the budget",
+	    offsetof(struct stats_source, state_bytes), false},
+	{"state_bytes_max", "gauge", "the state byte budget "
+	    "(limits.max_state_bytes)",
+	    offsetof(struct stats_source, state_bytes_max), false},
+	{"checkpoints_total", "counter", "checkpoints written",
+	    offsetof(struct stats_source, ckpt_written), false},
+	{"checkpoints_failed_total", "counter",
+	    "checkpoints that could not be written",
+	    offsetof(struct stats_source, ckpt_failed), false},
+};
+
+static const struct family sink_families[] = {
+	{"sink_queued_total", "counter", "alerts accepted into the queue",
+	    offsetof(struct sink_stats, queued), false},
+	{"sink_sent_total", "counter", "alerts fully written",
+	    offsetof(struct sink_stats, sent), false},
+	{"sink_dropped_full_total", "counter", "alerts dropped: queue full",
+	    offsetof(struct sink_stats, dropped_full), false},
+	{"sink_errors_total", "counter", "write, open or connect failures",
+	    offsetof(struct sink_stats, errors), false},
+	{"sink_queue_depth", "gauge", "alerts waiting",
+	    offsetof(struct sink_stats, depth), true},
+};
+
+static const struct family input_families[] = {
+	{"input_files_opened_total", "counter", "files opened for tailing",
+	    offsetof(struct input_stats, files_opened), false},
+	{"input_rotations_total", "counter", "files rotated and followed",
+	    offsetof(struct input_stats, rotations), false},
+	{"input_truncations_total", "counter",
+	    "files truncated and read again",
+	    offsetof(struct input_stats, truncations), false},
+	{"input_open_errors_total", "counter",
+	    "open or read failures, retried",
+	    offsetof(struct input_stats, open_errors), false},
+	{"input_clients_total", "counter", "socket clients accepted",
+	    offsetof(struct input_stats, clients), false},
+	{"input_partial_dropped_total", "counter",
+	    "partial lines lost at close or disconnect",
+	    offsetof(struct input_stats, partial_dropped), false},
+};
+
+static uint64_t
+value(const void *base, const struct family *fam)
+{
+	const char *p = (const char *)base + fam->offset;
+
+	return fam->is_size ? *(const size_t *)(const void *)p
+			    : *(const uint64_t *)(const void *)p;
+}
+
+/* Appends what snprintf made of a line, cut at the line's size. */
+static void
+append_line(struct buf *out, const char *line, size_t size, int n)
+{
+	if (n > 0)
+		buf_append(out, line, (size_t)n < size ? (size_t)n : size - 1);
+}
+
+static void
+header(struct buf *out, const struct family *fam)
+{
+	char line[512];
+
+	append_line(out, line, sizeof(line), snprintf(line, sizeof(line),
+	    "# HELP burstd_%s %s\n# TYPE burstd_%s %s\n", fam->name,
+	    fam->help, fam->name, fam->type));
+}
+
+static void
+sample(struct buf *out, const char *name, const char *labels, uint64_t v)
+{
+	char line[512];
+
+	append_line(out, line, sizeof(line), snprintf(line, sizeof(line),
+	    "burstd_%s%s %" PRIu64 "\n", name, labels, v));
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void
+label(char *dst, size_t len, const char *key, const char *value)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(dst, len, "{%s=\"", key);
+	for (const char *p = value; *p != '\0' && o + 4 < len; p++) {
+		if (*p == '\\' || *p == '"' || *p == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = *p == '\n' ? 'n' : *p;
+		} else {
+			dst[o++] = *p;
+		}
+	}
+	snprintf(dst + o, len - o, "\"}");
+}
+
+void
+stats_render(const struct stats_source *src, struct buf *out)
+{
+	char name[96], lb[256];
+
+	for (int i = 0; i < M__COUNT; i++) {
+		struct family fam = {.name = name, .type = "counter",
+		    .help = metrics_help((enum metric)i)};
+		snprintf(name, sizeof(name), "%s_total",
+		    metrics_name((enum metric)i));
+		header(out, &fam);
+		sample(out, name, "", src->metrics->v[i]);
+	}
+	for (size_t f = 0; f < NELEM(daemon_families); f++) {
+		header(out, &daemon_families[f]);
+		sample(out, daemon_families[f].name, "",
+		    value(src, &daemon_families[f]));
+	}
+	/* One family at a time: Prometheus wants each family's samples
+	 * together. */
+	for (size_t f = 0; f < NELEM(sink_families) && src->nsinks > 0; f++) {
+		header(out, &sink_families[f]);
+		for (size_t i = 0; i < src->nsinks; i++) {
+			label(lb, sizeof(lb), "sink", src->sinks[i].name);
+			sample(out, sink_families[f].name, lb,
+			    value(src->sinks[i].st, &sink_families[f]));
+		}
+	}
+	for (size_t f = 0; f < NELEM(input_families) && src->ninputs > 0;
+	     f++) {
+		header(out, &input_families[f]);
+		for (size_t i = 0; i < src->ninputs; i++) {
+			snprintf(name, sizeof(name), "%zu", i);
+			label(lb, sizeof(lb), "input", name);
+			sample(out, input_families[f].name, lb,
+			    value(src->inputs[i], &input_families[f]));
+		}
+	}
+}
 
 static void
 maybe_free(struct stats_server *st)

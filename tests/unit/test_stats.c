@@ -1,0 +1,185 @@
+/*
+ * stats: the Prometheus rendering.  Every engine counter, daemon value,
+ * sink and input family is there with the value it was given, each
+ * family's HELP and TYPE once and before its samples, the samples of a
+ * family together, and label values escaped as the format asks.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "input.h"
+#include "metrics.h"
+#include "sink.h"
+#include "stats.h"
+
+#define MAX_LINES 4096
+
+static char *lines[MAX_LINES];
+static size_t nlines;
+
+/* Splits the rendered text into lines (the text is modified). */
+static void
+split(char *text)
+{
+	char *save = NULL;
+
+	nlines = 0;
+	for (char *l = strtok_r(text, "\n", &save); l != NULL &&
+	     nlines < MAX_LINES; l = strtok_r(NULL, "\n", &save))
+		lines[nlines++] = l;
+}
+
+/* Returns how many lines are exactly `want`. */
+static int
+count_line(const char *want)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < nlines; i++)
+		n += strcmp(lines[i], want) == 0;
+	return n;
+}
+
+/* The family a sample line belongs to: its name up to '{' or ' '. */
+static size_t
+family_len(const char *line)
+{
+	return strcspn(line, "{ ");
+}
+
+/*
+ * Every family's samples stand together and follow its one TYPE line;
+ * returns the number of families seen.
+ */
+static int
+check_families(void)
+{
+	char seen[256][96];
+	int nseen = 0;
+	const char *cur = NULL;
+	size_t curlen = 0;
+	char typed[96] = "";
+
+	for (size_t i = 0; i < nlines; i++) {
+		const char *l = lines[i];
+		size_t n;
+		if (strncmp(l, "# TYPE ", 7) == 0) {
+			n = family_len(l + 7);
+			snprintf(typed, sizeof(typed), "%.*s", (int)n, l + 7);
+			continue;
+		}
+		if (l[0] == '#')
+			continue;
+		n = family_len(l);
+		if (cur != NULL && n == curlen && strncmp(l, cur, n) == 0)
+			continue;
+		/* A new run: a family not seen before, just typed. */
+		CHECK(strlen(typed) == n && strncmp(typed, l, n) == 0);
+		for (int k = 0; k < nseen; k++)
+			if (strlen(seen[k]) == n && strncmp(seen[k], l, n) == 0) {
+				fprintf(stderr, "family %.*s split\n", (int)n,
+				    l);
+				check_failures++;
+			}
+		if (nseen < 256)
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.*s",
+			    (int)n, l);
+		cur = l;
+		curlen = n;
+	}
+	return nseen;
+}
+
+static void
+test_render(void)
+{
+	struct metrics m = {0};
+	struct sink_stats s1 = {.queued = 11, .sent = 12, .dropped_full = 13,
+	    .errors = 14, .depth = 15};
+	struct sink_stats s2 = {.queued = 21, .sent = 22, .depth = 25};
+	struct input_stats i1 = {.files_opened = 31, .clients = 32,
+	    .partial_dropped = 33};
+	struct input_stats i2 = {.clients = 42, .clients_refused = 43};
+	struct stats_sink sinks[] = {
+		{"file /var/log/a\"b\\c\nd", &s1},
+		{"stdout", &s2},
+	};
+	const struct input_stats *inputs[] = {&i1, &i2};
+	struct stats_source src = {.metrics = &m, .groups = 7,
+	    .state_bytes = 1000, .state_bytes_max = 4096,
+	    .ckpt_written = 3, .ckpt_failed = 1,
+	    .sinks = sinks, .nsinks = 2, .inputs = inputs, .ninputs = 2};
+	struct buf out = {0};
+	char want[256];
+
+	for (int i = 0; i < M__COUNT; i++)
+		m.v[i] = 1000 + (uint64_t)i;
+	stats_render(&src, &out);
+	split(buf_cstr(&out));
+	for (int i = 0; i < M__COUNT; i++) {
+		snprintf(want, sizeof(want), "burstd_%s_total %d",
+		    metrics_name((enum metric)i), 1000 + i);
+		CHECK_EQ_INT(count_line(want), 1);
+		snprintf(want, sizeof(want), "# TYPE burstd_%s_total counter",
+		    metrics_name((enum metric)i));
+		CHECK_EQ_INT(count_line(want), 1);
+	}
+	CHECK_EQ_INT(count_line("burstd_groups 7"), 1);
+	CHECK_EQ_INT(count_line("# TYPE burstd_groups gauge"), 1);
+	CHECK_EQ_INT(count_line("burstd_state_bytes 1000"), 1);
+	CHECK_EQ_INT(count_line("burstd_state_bytes_max 4096"), 1);
+	CHECK_EQ_INT(count_line("burstd_checkpoints_total 3"), 1);
+	CHECK_EQ_INT(count_line("burstd_checkpoints_failed_total 1"), 1);
+	/* The quote, backslash and newline of the name are escaped. */
+	CHECK_EQ_INT(count_line("burstd_sink_queued_total"
+	    "{sink=\"file /var/log/a\\\"b\\\\c\\nd\"} 11"), 1);
+	CHECK_EQ_INT(count_line("burstd_sink_queue_depth"
+	    "{sink=\"file /var/log/a\\\"b\\\\c\\nd\"} 15"), 1);
+	CHECK_EQ_INT(count_line("burstd_sink_queued_total{sink=\"stdout\"} 21"),
+	    1);
+	CHECK_EQ_INT(count_line("burstd_sink_queue_depth{sink=\"stdout\"} 25"),
+	    1);
+	CHECK_EQ_INT(count_line("# TYPE burstd_sink_queue_depth gauge"), 1);
+	CHECK_EQ_INT(count_line("burstd_input_files_opened_total"
+	    "{input=\"0\"} 31"), 1);
+	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"0\"} 32"),
+	    1);
+	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"1\"} 42"),
+	    1);
+	CHECK_EQ_INT(count_line("burstd_input_partial_dropped_total"
+	    "{input=\"0\"} 33"), 1);
+	CHECK(check_families() > M__COUNT + 5);
+	/* No line is a raw newline's remains: each is a comment or
+	 * "name[{labels}] value". */
+	for (size_t i = 0; i < nlines; i++)
+		CHECK(lines[i][0] == '#' || strncmp(lines[i], "burstd_", 7) == 0);
+	buf_free(&out);
+}
+
+static void
+test_no_sinks_no_inputs(void)
+{
+	struct metrics m = {0};
+	struct stats_source src = {.metrics = &m};
+	struct buf out = {0};
+
+	stats_render(&src, &out);
+	buf_cstr(&out);
+	CHECK(strstr(out.data, "burstd_sink_") == NULL);
+	CHECK(strstr(out.data, "burstd_input_") == NULL);
+	CHECK(strstr(out.data, "burstd_groups 0\n") != NULL);
+	split(out.data);
+	check_families();
+	buf_free(&out);
+}
+
+int
+main(void)
+{
+	test_render();
+	test_no_sinks_no_inputs();
+	return check_exit();
+}
