@@ -6,8 +6,8 @@
  * closed (`socat - UNIX-CONNECT:PATH`, or a node exporter's textfile
  * collector fed from it).  The owner supplies the renderer, which fills
  * a struct stats_source and passes it to stats_render().  The server
- * owns its handles and closes them in stats_close(); a stale socket file
- * is replaced, anything else at the path is refused.
+ * owns its handles and closes them in stats_close().  The socket file is
+ * made, replaced and removed as sockpath.h says (mode 0660).
  *
  * stats_render() is the one place that names the exported families:
  * the engine's counters (metrics.h), the daemon's own values (a table of

@@ -13,12 +13,9 @@
  * most max_clients are connected at once; one more is accepted and
  * closed at once (clients_refused).
  *
- * The socket file.  A socket left at the path by a dead process is
- * replaced: it is unlinked only if it is a socket and connecting to it is
- * refused.  A file that is not a socket, or a socket someone listens on,
- * is left alone and the input does not start.  The socket is bound
- * under a umask that shuts out everyone but the owner, then chmod'ed to
- * the configured mode.  On close it is unlinked, but only if the path
+ * The socket file is made, replaced when stale, and removed on close as
+ * sockpath.h says: what is not provably a dead socket is left alone and
+ * the input does not start; on close the path is unlinked only if it
  * still names the socket this input created.
  *
  * Invariants: nclients counts the clients in the list, <= max_clients;
@@ -29,12 +26,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "input_int.h"
+#include "sockpath.h"
 #include "util.h"
 
 #define READ_BUF (64 * 1024) /* bytes per read */
@@ -58,9 +52,7 @@ struct unixin {
 	const char *path;            /* in->ic.path, borrowed */
 	uv_pipe_t listener;          /* bound to path */
 	bool listener_init;          /* listener is initialised */
-	bool bound;                  /* we created the socket file */
-	dev_t dev;                   /* the socket file's identity */
-	ino_t ino;                   /* likewise */
+	struct sockpath sp;          /* the socket file */
 	struct client *clients;      /* connected, not refused, not closing */
 	size_t nclients;             /* entries in clients */
 	uint64_t next_id;            /* id of the next client */
@@ -192,118 +184,32 @@ connection_cb(uv_stream_t *server, int status)
 	}
 }
 
-/*
- * Makes room for the socket at path.  Returns 0 if nothing is there or a
- * stale socket was removed, -1 (logged) if something else is there.
- */
-static int
-clear_stale(const char *path)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, r, err;
-
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("unix input %s: lstat", path);
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		log_warnx("unix input %s inode=%ju: exists and is not a "
-		    "socket; not replacing it", path, (uintmax_t)st.st_ino);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		log_warn("unix input %s: socket", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	err = errno;
-	close(fd);
-	if (r == 0 || err == EAGAIN || err == EINPROGRESS) {
-		log_warnx("unix input %s inode=%ju: another process is "
-		    "listening on it", path, (uintmax_t)st.st_ino);
-		return -1;
-	}
-	if (err != ECONNREFUSED) {
-		errno = err;
-		log_warn("unix input %s inode=%ju: checking for a stale "
-		    "socket", path, (uintmax_t)st.st_ino);
-		return -1;
-	}
-	if (unlink(path) != 0 && errno != ENOENT) {
-		log_warn("unix input %s inode=%ju: unlink stale socket", path,
-		    (uintmax_t)st.st_ino);
-		return -1;
-	}
-	log_info("unix input %s inode=%ju: removed a stale socket", path,
-	    (uintmax_t)st.st_ino);
-	return 0;
-}
-
 static int
 unix_start(struct input *in)
 {
 	struct unixin *u = xcalloc(1, sizeof(*u));
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old_mask;
 	int r;
 
 	in->be = u;
 	u->in = in;
 	u->path = in->ic.path;
 	u->buf = xmalloc(READ_BUF);
-	if (u->path == NULL || u->path[0] == '\0' ||
-	    strlen(u->path) >= sizeof(sun.sun_path)) {
-		log_warnx("unix input %s: path empty or longer than %zu "
-		    "bytes", u->path != NULL ? u->path : "(none)",
-		    sizeof(sun.sun_path) - 1);
-		return -1;
-	}
-	if (clear_stale(u->path) < 0)
-		return -1;
 	if (uv_pipe_init(in->loop, &u->listener, 0) != 0)
 		fatalx("unix input %s: uv_pipe_init failed", u->path);
 	u->listener.data = u;
 	u->listener_init = true;
 	u->nhandles++;
-	/*
-	 * The socket is created with the umask's mode and chmod'ed after;
-	 * a tight umask meanwhile lets no one else connect in between.
-	 */
-	old_mask = umask(0177);
-	r = uv_pipe_bind(&u->listener, u->path);
-	umask(old_mask);
-	if (r != 0) {
-		log_warnx("unix input %s: bind: %s", u->path, uv_strerror(r));
+	if (sockpath_bind(&u->sp, &u->listener, "unix input", u->path,
+		in->ic.mode) < 0)
 		return -1;
-	}
-	if (lstat(u->path, &st) != 0) {
-		log_warn("unix input %s: lstat after bind", u->path);
-		return -1;
-	}
-	u->bound = true;
-	u->dev = st.st_dev;
-	u->ino = st.st_ino;
-	if (chmod(u->path, (mode_t)in->ic.mode) != 0) {
-		log_warn("unix input %s inode=%ju: chmod %04o", u->path,
-		    (uintmax_t)u->ino, in->ic.mode);
-		return -1;
-	}
 	r = uv_listen((uv_stream_t *)&u->listener, BACKLOG, connection_cb);
 	if (r != 0) {
 		log_warnx("unix input %s inode=%ju: listen: %s", u->path,
-		    (uintmax_t)u->ino, uv_strerror(r));
+		    (uintmax_t)u->sp.ino, uv_strerror(r));
 		return -1;
 	}
 	log_info("unix input %s inode=%ju: listening (mode %04o, at most %zu "
-	    "clients)", u->path, (uintmax_t)u->ino, in->ic.mode,
+	    "clients)", u->path, (uintmax_t)u->sp.ino, in->ic.mode,
 	    in->ic.max_clients);
 	return 0;
 }
@@ -326,26 +232,6 @@ listener_close_cb(uv_handle_t *h)
 		finish(u);
 }
 
-/* Unlinks the socket file if the path still names the one we made. */
-static void
-remove_socket(struct unixin *u)
-{
-	struct stat st;
-
-	if (!u->bound)
-		return;
-	u->bound = false;
-	if (lstat(u->path, &st) != 0 || st.st_dev != u->dev ||
-	    st.st_ino != u->ino) {
-		log_info("unix input %s inode=%ju: path no longer names our "
-		    "socket; left alone", u->path, (uintmax_t)u->ino);
-		return;
-	}
-	if (unlink(u->path) != 0)
-		log_warn("unix input %s inode=%ju: unlink", u->path,
-		    (uintmax_t)u->ino);
-}
-
 static void
 unix_close(struct input *in)
 {
@@ -357,7 +243,7 @@ unix_close(struct input *in)
 		next = c->next;
 		client_drop(c);
 	}
-	remove_socket(u);
+	sockpath_remove(&u->sp);
 	if (u->listener_init)
 		uv_close((uv_handle_t *)&u->listener, listener_close_cb);
 	if (u->nhandles == 0)

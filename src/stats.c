@@ -5,26 +5,23 @@
  * Invariants: `clients` counts client handles not yet closed; the server
  * is freed only when its own handle and every client handle have closed.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "input.h"
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
+#include "sockpath.h"
 #include "stats.h"
 
 struct stats_server {
 	uv_pipe_t listener;       /* the socket */
 	char *path;               /* its path (owned) */
+	struct sockpath sp;       /* the socket file at path */
 	stats_render_fn *render;  /* writes a snapshot */
 	void *arg;                /* passed to render */
 	int clients;              /* client handles still open */
@@ -251,34 +248,6 @@ connection_cb(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
 }
 
-/* Removes a stale socket file; refuses a live socket or another file. */
-static int
-clear_path(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat sb;
-	int fd, rc;
-
-	if (lstat(path, &sb) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(sb.st_mode)) {
-		log_warnx("stats %s: exists and is not a socket", path);
-		return -1;
-	}
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	memcpy(sa.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0) {
-		log_warnx("stats %s: another process listens there", path);
-		return -1;
-	}
-	return unlink(path);
-}
-
 static void
 listener_close_cb(uv_handle_t *h)
 {
@@ -300,20 +269,20 @@ stats_new(uv_loop_t *loop, const char *path, stats_render_fn *render,
 	st->arg = arg;
 	uv_pipe_init(loop, &st->listener, 0);
 	st->listener.data = st;
-	if (clear_path(path) < 0) {
-		log_warnx("stats %s: cannot use the path", path);
+	if (sockpath_bind(&st->sp, &st->listener, "stats", st->path,
+		0660) < 0) {
 		rc = -1;
-	} else if ((rc = uv_pipe_bind(&st->listener, path)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&st->listener, 16,
+	} else if ((rc = uv_listen((uv_stream_t *)&st->listener, 16,
 		 connection_cb)) != 0) {
-		log_warnx("stats %s: %s", path, uv_strerror(rc));
+		log_warnx("stats %s: listen: %s", path, uv_strerror(rc));
 	}
 	if (rc != 0) {
+		log_warnx("stats %s: no stats socket", path);
+		sockpath_remove(&st->sp);
 		st->closing = true;
 		uv_close((uv_handle_t *)&st->listener, listener_close_cb);
 		return NULL;
 	}
-	(void)chmod(path, 0660);
 	return st;
 }
 
@@ -323,6 +292,6 @@ stats_close(struct stats_server *st, stats_closed_cb *cb, void *arg)
 	st->closing = true;
 	st->cb = cb;
 	st->cb_arg = arg;
-	(void)unlink(st->path);
+	sockpath_remove(&st->sp);
 	uv_close((uv_handle_t *)&st->listener, listener_close_cb);
 }
