@@ -2,10 +2,10 @@
  * conf: the YAML configuration, loaded into a struct conf.
  *
  * conf_load() reads one file with libyaml, fills a struct conf from a
- * table of keys, then checks the whole.  Every unknown key and bad value
- * is reported as "file:line: message" on the error stream, all of them,
- * not just the first; any error makes the load fail and the caller keeps
- * what it had.  Keys left out keep their defaults, and the default rule is
+ * table of keys, then checks the whole.  Every unknown key, repeated key
+ * and bad value is reported as "file:line: message" on the error stream,
+ * all of them, not just the first; any error makes the load fail and the
+ * caller keeps what it had.  The file holds one YAML document.  Keys left out keep their defaults, and the default rule is
  * the seed rule, so an empty file is a valid configuration.
  *
  * The caller owns the returned conf and frees it with conf_free().
@@ -20,6 +20,16 @@
 
 #include "log.h"
 #include "rule.h"
+
+/*
+ * Limits on the file itself, checked as it is read, so that a hostile or
+ * broken file (a reload reads it on the loop) costs at most what they
+ * allow: its size in bytes, the nesting of mappings and lists, and its
+ * nodes, each alias counting as the nodes it repeats.
+ */
+#define CONF_MAX_BYTES (1 << 20)
+#define CONF_MAX_DEPTH 64
+#define CONF_MAX_NODES 100000
 
 enum input_type {
 	INPUT_FILE,  /* tail files matching glob patterns */

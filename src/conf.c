@@ -1,10 +1,17 @@
 /*
  * conf: libyaml document -> struct conf, table-driven.
  *
- * The file is loaded as a libyaml document (nodes keep their line), then
- * walked: each mapping has a table of {key, type, offset, min, max}
- * entries for its scalars, and a few keys (the rule's lists) have their
- * own readers.  Errors are collected, not fatal, so one run reports all.
+ * The file is composed into a libyaml document (nodes keep their line)
+ * from libyaml's events, then walked: each mapping has a table of {key,
+ * type, offset, min, max} entries for its scalars, and a few keys (the
+ * rule's lists) have their own readers.  Errors are collected, not fatal,
+ * so one run reports all.
+ *
+ * The document is composed here rather than by yaml_parser_load() so that
+ * the file's own limits (size, nesting depth, node count) stop a hostile
+ * file as its events arrive, at a cost bounded by the limits, and so that
+ * a repeated key or a second document is an error instead of a silent
+ * merge or a silent omission.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +19,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <xxhash.h>
 #include <yaml.h>
 
 #include "conf.h"
@@ -39,6 +48,7 @@ struct loader {
 	const char *path;     /* for messages */
 	FILE *errf;           /* where messages go */
 	yaml_document_t doc;  /* the parsed file */
+	bool have_doc;        /* doc was initialized */
 	int errors;           /* messages written */
 	struct conf *conf;    /* being filled */
 };
@@ -752,38 +762,415 @@ conf_free(struct conf *c)
 	free(c);
 }
 
+/* Composing the document from events. */
+
+static void err_mark(struct loader *ld, const yaml_mark_t *m, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static void
+err_mark(struct loader *ld, const yaml_mark_t *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(ld->errf, "%s:%zu: ", ld->path, m->line + 1);
+	va_start(ap, fmt);
+	vfprintf(ld->errf, fmt, ap);
+	va_end(ap);
+	fputc('\n', ld->errf);
+	ld->errors++;
+}
+
+struct frame {
+	int id;            /* the collection's node */
+	bool is_map;       /* a mapping (else a sequence) */
+	int key;           /* mapping: its key waiting for a value, or 0 */
+	char *anchor;      /* its anchor, defined at its end (owned), or NULL */
+	size_t nodes0;     /* nodes composed before it began */
+};
+
+struct anchor {
+	char *name;        /* NULL: empty slot (owned) */
+	int id;            /* the node it names */
+	size_t nodes;      /* nodes of its subtree, aliases expanded */
+};
+
+/* One key of one mapping, for finding repeats. */
+struct seen_key {
+	int map;           /* the mapping's node, 0: empty slot */
+	int key;           /* the key's node (a scalar) */
+};
+
+struct composer {
+	struct loader *ld;
+	struct frame stack[CONF_MAX_DEPTH]; /* open collections */
+	size_t depth;      /* entries of stack in use */
+	size_t nodes;      /* nodes so far, each alias counting its subtree */
+	struct anchor *anchors; /* open addressing, by name */
+	size_t anchor_mask, nanchors;
+	struct seen_key *keys;  /* open addressing, by (map, key text) */
+	size_t key_mask, nkeys;
+};
+
+static uint64_t
+hash_str(const char *s, size_t len, uint64_t seed)
+{
+	return XXH3_64bits_withSeed(s, len, seed);
+}
+
+static struct anchor *
+anchor_slot(struct anchor *t, size_t mask, const char *name)
+{
+	size_t i = hash_str(name, strlen(name), 0) & mask;
+
+	while (t[i].name != NULL && strcmp(t[i].name, name) != 0)
+		i = (i + 1) & mask;
+	return &t[i];
+}
+
+/* Defines (or redefines, as YAML allows) an anchor; takes name. */
+static void
+anchor_define(struct composer *cp, char *name, int id, size_t nodes)
+{
+	struct anchor *a;
+
+	if (2 * (cp->nanchors + 1) > cp->anchor_mask + 1) {
+		size_t nmask = cp->anchor_mask ? 2 * cp->anchor_mask + 1 : 15;
+		struct anchor *t = xcalloc(nmask + 1, sizeof(*t));
+		for (size_t i = 0; cp->anchor_mask && i <= cp->anchor_mask; i++)
+			if (cp->anchors[i].name != NULL)
+				*anchor_slot(t, nmask, cp->anchors[i].name) =
+				    cp->anchors[i];
+		free(cp->anchors);
+		cp->anchors = t;
+		cp->anchor_mask = nmask;
+	}
+	a = anchor_slot(cp->anchors, cp->anchor_mask, name);
+	if (a->name != NULL) {
+		free(name);
+	} else {
+		a->name = name;
+		cp->nanchors++;
+	}
+	a->id = id;
+	a->nodes = nodes;
+}
+
+static const struct anchor *
+anchor_find(const struct composer *cp, const char *name)
+{
+	const struct anchor *a;
+
+	if (cp->anchor_mask == 0)
+		return NULL;
+	a = anchor_slot(cp->anchors, cp->anchor_mask, name);
+	return a->name != NULL ? a : NULL;
+}
+
+static uint64_t
+key_hash(const yaml_node_t *k, int map)
+{
+	return hash_str((const char *)k->data.scalar.value,
+	    k->data.scalar.length, (uint64_t)map);
+}
+
+/* The slot of key k of mapping map: where it is, or where it would go. */
+static struct seen_key *
+key_slot(struct composer *cp, struct seen_key *t, size_t mask, int map,
+    const yaml_node_t *k)
+{
+	size_t i = key_hash(k, map) & mask;
+
+	for (; t[i].map != 0; i = (i + 1) & mask) {
+		const yaml_node_t *o = node(cp->ld, t[i].key);
+		if (t[i].map == map &&
+		    o->data.scalar.length == k->data.scalar.length &&
+		    memcmp(o->data.scalar.value, k->data.scalar.value,
+			k->data.scalar.length) == 0)
+			break;
+	}
+	return &t[i];
+}
+
+/*
+ * Records key (a node) of mapping map; returns the node of an equal key
+ * met before in that mapping, or 0.  Keys that are not scalars are left
+ * to the reader, which refuses them.
+ */
+static int
+key_seen(struct composer *cp, int map, int key)
+{
+	const yaml_node_t *k = node(cp->ld, key);
+	struct seen_key *sk;
+
+	if (k->type != YAML_SCALAR_NODE)
+		return 0;
+	if (2 * (cp->nkeys + 1) > cp->key_mask + 1) {
+		size_t nmask = cp->key_mask ? 2 * cp->key_mask + 1 : 63;
+		struct seen_key *t = xcalloc(nmask + 1, sizeof(*t));
+		for (size_t i = 0; cp->key_mask && i <= cp->key_mask; i++)
+			if (cp->keys[i].map != 0)
+				*key_slot(cp, t, nmask, cp->keys[i].map,
+				    node(cp->ld, cp->keys[i].key)) =
+				    cp->keys[i];
+		free(cp->keys);
+		cp->keys = t;
+		cp->key_mask = nmask;
+	}
+	sk = key_slot(cp, cp->keys, cp->key_mask, map, k);
+	if (sk->map != 0)
+		return sk->key;
+	sk->map = map;
+	sk->key = key;
+	cp->nkeys++;
+	return 0;
+}
+
+/* Counts n more nodes; returns -1 (with the error) past the limit. */
+static int
+count_nodes(struct composer *cp, size_t n, const yaml_mark_t *m)
+{
+	if (n > CONF_MAX_NODES - cp->nodes) {
+		err_mark(cp->ld, m, "more than %d YAML nodes (an alias counts "
+		    "as the nodes it repeats)", CONF_MAX_NODES);
+		return -1;
+	}
+	cp->nodes += n;
+	return 0;
+}
+
+/* Places a complete node in its parent (m: where it appears). */
+static void
+attach(struct composer *cp, int id, const yaml_mark_t *m)
+{
+	struct frame *f;
+	int first;
+
+	if (cp->depth == 0)
+		return; /* the root: node 1 */
+	f = &cp->stack[cp->depth - 1];
+	if (!f->is_map) {
+		if (!yaml_document_append_sequence_item(&cp->ld->doc, f->id, id))
+			fatalx("conf: out of memory");
+		return;
+	}
+	if (f->key == 0) {
+		f->key = id;
+		if ((first = key_seen(cp, f->id, id)) != 0) {
+			const yaml_node_t *o = node(cp->ld, first);
+			err_mark(cp->ld, m, "duplicate key \"%s\" at %zu:%zu "
+			    "(first at %zu:%zu)",
+			    (const char *)o->data.scalar.value, m->line + 1,
+			    m->column + 1, o->start_mark.line + 1,
+			    o->start_mark.column + 1);
+		}
+		return;
+	}
+	if (!yaml_document_append_mapping_pair(&cp->ld->doc, f->id, f->key, id))
+		fatalx("conf: out of memory");
+	f->key = 0;
+}
+
+static char *
+anchor_of(const yaml_char_t *a)
+{
+	return a != NULL ? xstrdup((const char *)a) : NULL;
+}
+
+/* Handles one event; returns 1 at the end of the stream, -1 to stop. */
+static int
+compose_event(struct composer *cp, yaml_event_t *ev, int *docs)
+{
+	struct loader *ld = cp->ld;
+	yaml_node_t *n;
+	struct frame *f;
+	const struct anchor *a;
+	int id;
+
+	switch (ev->type) {
+	case YAML_NO_EVENT:
+	case YAML_STREAM_START_EVENT:
+	case YAML_DOCUMENT_END_EVENT:
+		return 0;
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	case YAML_DOCUMENT_START_EVENT:
+		if ((*docs)++ > 0) {
+			err_mark(ld, &ev->start_mark, "a second YAML document; "
+			    "the configuration is one document");
+			return -1;
+		}
+		if (!yaml_document_initialize(&ld->doc, NULL, NULL, NULL, 1, 1))
+			fatalx("conf: out of memory");
+		ld->have_doc = true;
+		return 0;
+	case YAML_ALIAS_EVENT:
+		a = anchor_find(cp, (const char *)ev->data.alias.anchor);
+		if (a == NULL) {
+			err_mark(ld, &ev->start_mark, "alias *%s names no "
+			    "anchor defined before it",
+			    (const char *)ev->data.alias.anchor);
+			return -1;
+		}
+		if (count_nodes(cp, a->nodes, &ev->start_mark) < 0)
+			return -1;
+		attach(cp, a->id, &ev->start_mark);
+		return 0;
+	case YAML_SCALAR_EVENT:
+		if (count_nodes(cp, 1, &ev->start_mark) < 0)
+			return -1;
+		id = yaml_document_add_scalar(&ld->doc, NULL,
+		    ev->data.scalar.value, (int)ev->data.scalar.length,
+		    ev->data.scalar.style);
+		if (id == 0)
+			fatalx("conf: out of memory");
+		n = node(ld, id);
+		n->start_mark = ev->start_mark;
+		n->end_mark = ev->end_mark;
+		if (ev->data.scalar.anchor != NULL)
+			anchor_define(cp, anchor_of(ev->data.scalar.anchor),
+			    id, 1);
+		attach(cp, id, &ev->start_mark);
+		return 0;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (cp->depth == CONF_MAX_DEPTH) {
+			err_mark(ld, &ev->start_mark, "nested deeper than %d "
+			    "levels", CONF_MAX_DEPTH);
+			return -1;
+		}
+		if (count_nodes(cp, 1, &ev->start_mark) < 0)
+			return -1;
+		if (ev->type == YAML_SEQUENCE_START_EVENT)
+			id = yaml_document_add_sequence(&ld->doc, NULL,
+			    ev->data.sequence_start.style);
+		else
+			id = yaml_document_add_mapping(&ld->doc, NULL,
+			    ev->data.mapping_start.style);
+		if (id == 0)
+			fatalx("conf: out of memory");
+		node(ld, id)->start_mark = ev->start_mark;
+		f = &cp->stack[cp->depth++];
+		f->id = id;
+		f->is_map = ev->type == YAML_MAPPING_START_EVENT;
+		f->key = 0;
+		f->anchor = anchor_of(f->is_map ? ev->data.mapping_start.anchor
+						: ev->data.sequence_start.anchor);
+		f->nodes0 = cp->nodes;
+		return 0;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		f = &cp->stack[--cp->depth];
+		node(ld, f->id)->end_mark = ev->end_mark;
+		/* Defined at its end: an alias inside it is undefined. */
+		if (f->anchor != NULL)
+			anchor_define(cp, f->anchor, f->id,
+			    cp->nodes - f->nodes0);
+		f->anchor = NULL;
+		attach(cp, f->id, &node(ld, f->id)->start_mark);
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Composes the document of buf into ld->doc.  Returns 0, or -1 after
+ * reporting a syntax error or a limit (the document is then partial).
+ * A repeated key is reported and composing goes on.
+ */
+static int
+compose(struct loader *ld, const char *buf, size_t len)
+{
+	struct composer cp = {.ld = ld};
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int r = 0, docs = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		fatalx("yaml_parser_initialize");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf,
+	    len);
+	while (r == 0) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			fprintf(ld->errf, "%s:%zu: YAML syntax error: %s%s%s%s\n",
+			    ld->path, parser.problem_mark.line + 1,
+			    parser.problem ? parser.problem : "unknown",
+			    parser.context ? " (" : "",
+			    parser.context ? parser.context : "",
+			    parser.context ? ")" : "");
+			ld->errors++;
+			r = -1;
+			break;
+		}
+		r = compose_event(&cp, &ev, &docs);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	while (cp.depth > 0)
+		free(cp.stack[--cp.depth].anchor);
+	for (size_t i = 0; cp.anchor_mask && i <= cp.anchor_mask; i++)
+		free(cp.anchors[i].name);
+	free(cp.anchors);
+	free(cp.keys);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Reads path into *buf (NUL-terminated, owned by the caller).  Returns
+ * its length, or -1 after reporting why not.
+ */
+static ssize_t
+read_file(struct loader *ld, char **buf)
+{
+	FILE *f;
+	size_t n;
+	char *b;
+
+	if ((f = fopen(ld->path, "r")) == NULL) {
+		fprintf(ld->errf, "%s: %s\n", ld->path, strerror(errno));
+		return -1;
+	}
+	/* One byte more than the limit tells a file that is too large. */
+	b = xmalloc(CONF_MAX_BYTES + 2);
+	n = fread(b, 1, CONF_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		fprintf(ld->errf, "%s: %s\n", ld->path, strerror(errno));
+		fclose(f);
+		free(b);
+		return -1;
+	}
+	fclose(f);
+	if (n > CONF_MAX_BYTES) {
+		fprintf(ld->errf, "%s: larger than %d bytes, the limit for a "
+		    "configuration file\n", ld->path, CONF_MAX_BYTES);
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
+	return (ssize_t)n;
+}
+
 struct conf *
 conf_load(const char *path, FILE *errf)
 {
 	struct loader ld = {.path = path, .errf = errf};
-	yaml_parser_t parser;
 	yaml_node_t *root;
-	FILE *f;
-	char err[256];
+	char err[256], *buf;
+	ssize_t len;
+	int r;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(errf, "%s: %s\n", path, strerror(errno));
+	if ((len = read_file(&ld, &buf)) < 0)
+		return NULL;
+	r = compose(&ld, buf, (size_t)len);
+	free(buf);
+	if (r < 0) {
+		if (ld.have_doc)
+			yaml_document_delete(&ld.doc);
 		return NULL;
 	}
-	if (!yaml_parser_initialize(&parser))
-		fatalx("yaml_parser_initialize");
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &ld.doc)) {
-		fprintf(errf, "%s:%zu: YAML syntax error: %s%s%s%s\n", path,
-		    parser.problem_mark.line + 1,
-		    parser.problem ? parser.problem : "unknown",
-		    parser.context ? " (" : "",
-		    parser.context ? parser.context : "",
-		    parser.context ? ")" : "");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		return NULL;
-	}
-	yaml_parser_delete(&parser);
-	fclose(f);
 
 	ld.conf = conf_default();
-	root = yaml_document_get_root_node(&ld.doc);
+	root = ld.have_doc ? yaml_document_get_root_node(&ld.doc) : NULL;
 	/* An empty file is an empty mapping. */
 	if (root != NULL && !(root->type == YAML_SCALAR_NODE &&
 				root->data.scalar.length == 0))
@@ -795,7 +1182,8 @@ conf_load(const char *path, FILE *errf)
 		    root ? root->start_mark.line + 1 : (size_t)1, err);
 		ld.errors++;
 	}
-	yaml_document_delete(&ld.doc);
+	if (ld.have_doc)
+		yaml_document_delete(&ld.doc);
 	if (ld.errors > 0) {
 		conf_free(ld.conf);
 		return NULL;

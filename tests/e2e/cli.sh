@@ -50,6 +50,23 @@ check "prints configuration OK" grep -q "configuration OK" "$tmp/out"
 "$burstd" -n -c "$root/tests/data/conf/bad-many.yaml" > /dev/null 2> "$tmp/err"
 check "bad conf exits 1" test $? -eq 1
 check "bad conf reports every error" test "$(wc -l < "$tmp/err")" -eq 10
+# A repeated key names itself and both places; a second document and a
+# nesting of 100000 levels are refused, the latter at its 65th level.
+printf 'inputs:\n  - type: stdin\nlog_level: info\ninputs: []\n' > "$tmp/dup.yaml"
+"$burstd" -n -c "$tmp/dup.yaml" > /dev/null 2> "$tmp/err"
+check "duplicate key exits 1" test $? -eq 1
+check "duplicate key is named with its place" grep -qx \
+    "$tmp/dup.yaml:4: duplicate key \"inputs\" at 4:1 (first at 1:1)" "$tmp/err"
+printf 'log_level: info\n---\nlog_level: debug\n' > "$tmp/docs.yaml"
+"$burstd" -n -c "$tmp/docs.yaml" > /dev/null 2> "$tmp/err"
+check "second document exits 1" test $? -eq 1
+check "second document is reported" grep -q "docs.yaml:2: a second YAML document" "$tmp/err"
+{ printf 'a: '; head -c 100000 /dev/zero | tr '\0' '['
+  head -c 100000 /dev/zero | tr '\0' ']'; echo; } > "$tmp/deep.yaml"
+"$burstd" -n -c "$tmp/deep.yaml" > /dev/null 2> "$tmp/err"
+check "deep conf exits 1" test $? -eq 1
+check "deep conf gives the depth error" grep -qx \
+    "$tmp/deep.yaml:1: nested deeper than 64 levels" "$tmp/err"
 
 # The published samples: every line parses (prefilter off so that all
 # reach the parser), none matches the rule.

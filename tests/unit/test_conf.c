@@ -1,7 +1,9 @@
 /*
  * conf: the shipped conf/burstd.yaml loads and equals the built-in rule;
  * every tests/data/conf/bad-*.yaml fails with exactly the messages of
- * its .err file (all of them, with file:line); durations.
+ * its .err file (all of them, with file:line); the limits on the file
+ * (1 MiB, 64 levels, 100000 nodes) at and past their edge; aliases;
+ * durations.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "util.h"
 
 static char *
 slurp(const char *path)
@@ -23,6 +26,154 @@ slurp(const char *path)
 	(void)!getdelim(&s, &n, '\0', f);
 	fclose(f);
 	return s;
+}
+
+/*
+ * Writes text (len bytes) to a file, loads it, and returns what the load
+ * wrote on the error stream (owned by the caller; "" when it loaded).
+ */
+static char *
+load_text(const char *text, size_t len, struct conf **out)
+{
+	FILE *f = fopen("t.yaml", "w"), *mem;
+	char *got = NULL;
+	size_t gotlen = 0;
+	struct conf *c;
+
+	if (f == NULL || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
+		perror("t.yaml");
+		exit(1);
+	}
+	mem = open_memstream(&got, &gotlen);
+	c = conf_load("t.yaml", mem);
+	fclose(mem);
+	unlink("t.yaml");
+	CHECK((c == NULL) == (gotlen > 0));
+	if (out != NULL)
+		*out = c;
+	else
+		conf_free(c);
+	return got;
+}
+
+/* "a: " and depth - 1 nested flow lists: depth levels with the top map. */
+static char *
+nested(size_t depth, size_t *len)
+{
+	char *s = xmalloc(2 * depth + 8);
+	size_t n = 0;
+
+	memcpy(s, "a: ", 3);
+	n = 3;
+	for (size_t i = 1; i < depth; i++)
+		s[n++] = '[';
+	for (size_t i = 1; i < depth; i++)
+		s[n++] = ']';
+	s[n++] = '\n';
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+static void
+test_limits(void)
+{
+	char *text, *got;
+	size_t len;
+	struct conf *c;
+
+	/*
+	 * 100000 levels: refused at the 65th, as the events arrive, instead
+	 * of composing the whole tree first.
+	 */
+	text = nested(100000, &len);
+	got = load_text(text, len, NULL);
+	CHECK_STR(got, "t.yaml:1: nested deeper than 64 levels\n");
+	free(got);
+	free(text);
+	text = nested(65, &len);
+	got = load_text(text, len, NULL);
+	CHECK_STR(got, "t.yaml:1: nested deeper than 64 levels\n");
+	free(got);
+	free(text);
+	/* 64 levels are read (and "a" is then an unknown key). */
+	text = nested(64, &len);
+	got = load_text(text, len, NULL);
+	CHECK_STR(got, "t.yaml:1: unknown key \"a\" in the top level\n");
+	free(got);
+	free(text);
+
+	/* Nodes: the map, "a", the list and its items; 100000 at most. */
+	for (size_t items = 99997; items <= 99998; items++) {
+		text = xmalloc(2 * items + 8);
+		len = 0;
+		memcpy(text, "a: [", 4);
+		len = 4;
+		for (size_t i = 0; i < items; i++) {
+			text[len++] = '1';
+			text[len++] = i + 1 < items ? ',' : ']';
+		}
+		text[len++] = '\n';
+		got = load_text(text, len, NULL);
+		CHECK_STR(got, items == 99997
+		    ? "t.yaml:1: unknown key \"a\" in the top level\n"
+		    : "t.yaml:1: more than 100000 YAML nodes (an alias counts "
+		      "as the nodes it repeats)\n");
+		free(got);
+		free(text);
+	}
+	/* An alias counts as what it repeats: 10^6 nodes from 50. */
+	{
+		static const char bomb[] =
+		    "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+		    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
+		got = load_text(bomb, sizeof(bomb) - 1, NULL);
+		CHECK_STR(got, "t.yaml:5: more than 100000 YAML nodes (an "
+		    "alias counts as the nodes it repeats)\n");
+		free(got);
+	}
+
+	/* Size: 1 MiB of comments is an empty configuration; a byte more
+	 * is refused. */
+	len = 1 << 20;
+	text = xmalloc(len + 2);
+	for (size_t i = 0; i < len; i += 64) {
+		memset(text + i, ' ', 64);
+		text[i] = '#';
+		text[i + 63] = '\n';
+	}
+	got = load_text(text, len, NULL);
+	CHECK_STR(got, "");
+	free(got);
+	text[len] = '\n';
+	got = load_text(text, len + 1, NULL);
+	CHECK_STR(got, "t.yaml: larger than 1048576 bytes, the limit for a "
+	    "configuration file\n");
+	free(got);
+	free(text);
+
+	/* Aliases of earlier anchors are still read. */
+	{
+		static const char ok[] =
+		    "rule:\n"
+		    "  tags: &t [agent.id, host.name]\n"
+		    "  group_by: *t\n"
+		    "  watermark_by: agent.id\n";
+		got = load_text(ok, sizeof(ok) - 1, &c);
+		CHECK_STR(got, "");
+		CHECK(c != NULL);
+		if (c != NULL) {
+			CHECK_EQ_INT(c->rule->ngroup, 2);
+			CHECK_EQ_INT(c->rule->tags.n, 2);
+			if (c->rule->ngroup == 2)
+				CHECK_STR(c->rule->group_by[1], "host.name");
+		}
+		conf_free(c);
+		free(got);
+	}
 }
 
 static void
@@ -165,6 +316,7 @@ main(void)
 	}
 	closedir(d);
 	CHECK(nbad >= 4);
+	test_limits();
 
 	CHECK(conf_duration("30s", &ms) == 0 && ms == 30000);
 	CHECK(conf_duration("5m", &ms) == 0 && ms == 300000);
