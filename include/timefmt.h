@@ -6,8 +6,9 @@
  * 'T' HH[:mm[:ss[.f]]] with 1 to 9 fraction digits after '.' or ',',
  * then optionally 'Z', +hh:mm, +hhmm or +hh; no zone means UTC), and
  * only if that fails, epoch milliseconds (an optionally signed integer,
- * optionally with a fraction).  Times are kept as milliseconds since the
- * Unix epoch, UTC, floored to the millisecond.
+ * optionally with a fraction of at most TIMEFMT_EPOCH_FRACTION digits).
+ * Times are kept as milliseconds since the Unix epoch, UTC, floored to
+ * the millisecond.
  */
 #ifndef BURSTD_TIMEFMT_H
 #define BURSTD_TIMEFMT_H
@@ -21,6 +22,14 @@
  */
 #define TIMEFMT_MIN_MS INT64_C(-62167219200000)  /* 0000-01-01T00:00:00Z */
 #define TIMEFMT_MAX_MS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
+
+/*
+ * Fraction digits of epoch milliseconds, at most: Elasticsearch's
+ * epoch_millis reads nanoseconds of the millisecond (EpochTime.java,
+ * appendFraction(NANOS_OF_MILLI, 0, 6)) and refuses the document when
+ * more digits follow.
+ */
+#define TIMEFMT_EPOCH_FRACTION 6
 
 /* Returns 0 and sets *ms, or -1 if s is not a date in either format. */
 int timefmt_parse(const char *s, size_t len, int64_t *ms);

@@ -226,7 +226,7 @@ def passes_filter(fields):
 #   iso   := YYYY ['-' MM ['-' DD ['T' HH [':' mm [':' ss
 #              [('.'|',') F{1,9}]]] [zone]]]]
 #   zone  := 'Z' | ('+'|'-') HH [[':'] mm]             (|offset| <= 18:00)
-#   epoch := ['-'] D{1,19} ['.' D*]                    (integer <= 2^63-1)
+#   epoch := ['-'] D{1,19} ['.' D{0,6}]                (integer <= 2^63-1)
 #
 # Missing parts default to the start of their unit; no zone means UTC. Month,
 # day (leap years included), hour (0-23), minute and second (0-59) are
@@ -237,8 +237,10 @@ def passes_filter(fields):
 # DECISIONS (Elasticsearch's own parser is a little wider; these forms are
 # deliberately not accepted): a 'T' without an hour, offsets with seconds
 # (+01:00:30), region zone ids ("UTC", "Europe/Paris"), negative years (so
-# "-1234" is epoch milliseconds, not the year -1234). Epoch milliseconds may
-# have any number of fractional digits (Elasticsearch stops at 6).
+# "-1234" is epoch milliseconds, not the year -1234). Epoch milliseconds
+# take at most 6 fractional digits, as Elasticsearch's epoch_millis
+# (EpochTime.java: appendFraction(NANOS_OF_MILLI, 0, 6)), which refuses a
+# document with more.
 # A window outside the years 0000-9999 (UTC) cannot be written in the output
 # format; such an event is unplaceable.
 
@@ -258,7 +260,7 @@ _ISO_RE = re.compile(r"""
     )?
     """, re.VERBOSE | re.ASCII)
 
-_EPOCH_RE = re.compile(r"(-)?([0-9]{1,19})(?:\.([0-9]*))?", re.ASCII)
+_EPOCH_RE = re.compile(r"(-)?([0-9]{1,19})(?:\.([0-9]{0,6}))?", re.ASCII)
 
 _LONG_MAX = 2 ** 63 - 1
 _MS_PER_MINUTE = 60000

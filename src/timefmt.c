@@ -152,9 +152,10 @@ parse_iso(const char *s, size_t len, int64_t *out)
 }
 
 /*
- * Epoch milliseconds: -?digits, optionally '.' and digits (possibly
- * none).  The instant is floored to the millisecond, as Elasticsearch
- * places it: "-0.5" is 1969-12-31T23:59:59.999.
+ * Epoch milliseconds: -?digits, optionally '.' and at most
+ * TIMEFMT_EPOCH_FRACTION digits (possibly none).  The instant is floored
+ * to the millisecond, as Elasticsearch places it: "-0.5" is
+ * 1969-12-31T23:59:59.999.
  */
 static int
 parse_epoch_ms(const char *s, size_t len, int64_t *out)
@@ -162,7 +163,7 @@ parse_epoch_ms(const char *s, size_t len, int64_t *out)
 	const char *p = s, *end = s + len;
 	bool neg = false, frac = false;
 	int64_t v = 0;
-	int nd = 0;
+	int nd = 0, nf = 0;
 
 	if (p < end && *p == '-') {
 		neg = true;
@@ -176,8 +177,10 @@ parse_epoch_ms(const char *s, size_t len, int64_t *out)
 	if (nd == 0)
 		return -1;
 	if (p < end && *p == '.') {
-		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, nf++)
 			frac |= *p != '0';
+		if (nf > TIMEFMT_EPOCH_FRACTION)
+			return -1;
 	}
 	if (p != end)
 		return -1;
