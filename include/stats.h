@@ -43,6 +43,14 @@ struct stats_source {
 	uint64_t state_bytes_max;      /* limits.max_state_bytes */
 	uint64_t ckpt_written;         /* checkpoints written */
 	uint64_t ckpt_failed;          /* checkpoints that failed */
+	uint64_t ckpt_corrupt;         /* corrupt ones found at start */
+	uint64_t ckpt_spools_lost;     /* spools of waiting alerts found
+				        * missing or corrupt at start */
+	uint64_t ckpt_bytes;           /* the last one's size, spools
+				        * included */
+	uint64_t ckpt_duration_us;     /* the last one's build and write */
+	uint64_t ckpt_stall_us;        /* the loop's time for the last one */
+	uint64_t ckpt_age_s;           /* seconds since the last written */
 	const struct stats_sink *sinks; /* the live sinks */
 	size_t nsinks;                 /* entries in sinks */
 	const struct input_stats *const *inputs; /* the live inputs, labelled

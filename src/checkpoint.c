@@ -2,20 +2,29 @@
  * checkpoint: a small binary file in host byte order (a checkpoint never
  * leaves its machine):
  *
- *   "BURSTDCK" u64 version, u64 fingerprint, u64 saved_ms,
+ *   "BURSTDCK" u64 version, u64 fingerprint, u64 saved_ms, u64 gen,
  *   u64 payload length,
  *   payload, u64 XXH3 of the payload
  *
  * payload: u64 npos, per position dev ino offset tail_hash tail_len and
  * the path (u64 length, bytes); u64 nsinks, per sink the name and the
- * lines (both u64 length, bytes); the window state (u64 length, bytes).
+ * name of its spool file (both u64 length, bytes; the file name empty
+ * when nothing waits), then the spool's u64 size and u64 XXH3; the
+ * window state (u64 length, bytes).
+ *
+ * A spool file holds one sink's waiting lines as they are, so a reader
+ * can look at it with ordinary tools.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -23,7 +32,8 @@
 #include "log.h"
 
 #define MAGIC "BURSTDCK"
-#define VERSION 2
+#define VERSION 3
+#define SPOOL_PREFIX "pending."
 
 void
 checkpoint_add_position(struct checkpoint *cp, const char *path,
@@ -65,9 +75,16 @@ checkpoint_clear(struct checkpoint *cp)
 }
 
 static void
+spool_name(char *dst, size_t len, uint64_t gen, size_t i)
+{
+	snprintf(dst, len, SPOOL_PREFIX "%" PRIu64 ".%zu", gen, i);
+}
+
+static void
 encode(const struct checkpoint *cp, struct buf *out)
 {
 	struct buf pl = {0};
+	char name[64];
 
 	buf_put_u64(&pl, cp->npos);
 	for (size_t i = 0; i < cp->npos; i++) {
@@ -81,8 +98,15 @@ encode(const struct checkpoint *cp, struct buf *out)
 	}
 	buf_put_u64(&pl, cp->nsinks);
 	for (size_t i = 0; i < cp->nsinks; i++) {
+		const struct buf *l = &cp->sinks[i].lines;
 		buf_put_bytes(&pl, cp->sinks[i].name, strlen(cp->sinks[i].name));
-		buf_put_bytes(&pl, cp->sinks[i].lines.data, cp->sinks[i].lines.len);
+		if (l->len > 0)
+			spool_name(name, sizeof(name), cp->gen, i);
+		else
+			name[0] = '\0';
+		buf_put_bytes(&pl, name, strlen(name));
+		buf_put_u64(&pl, l->len);
+		buf_put_u64(&pl, XXH3_64bits(l->data, l->len));
 	}
 	buf_put_bytes(&pl, cp->window.data, cp->window.len);
 
@@ -90,13 +114,64 @@ encode(const struct checkpoint *cp, struct buf *out)
 	buf_put_u64(out, VERSION);
 	buf_put_u64(out, cp->fingerprint);
 	buf_put_u64(out, (uint64_t)cp->saved_ms);
+	buf_put_u64(out, cp->gen);
 	buf_put_bytes(out, pl.data, pl.len);
 	buf_put_u64(out, XXH3_64bits(pl.data, pl.len));
 	buf_free(&pl);
 }
 
+/* Reads all of dir/name into out.  Returns 0, or -1 with errno set. */
 static int
-decode(const char *data, size_t len, struct checkpoint *cp)
+slurp(const char *dir, const char *name, struct buf *out)
+{
+	char path[4096], block[65536];
+	ssize_t n;
+	int fd, e;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	while ((n = read(fd, block, sizeof(block))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		buf_append(out, block, (size_t)n);
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Reads one sink's spool back; a missing or damaged one loses that
+ * sink's waiting alerts only, and says so.
+ */
+static void
+load_spool(const char *dir, struct checkpoint_sink *cs, const char *name,
+    uint64_t size, uint64_t sum)
+{
+	if (size == 0)
+		return;
+	if (slurp(dir, name, &cs->lines) < 0)
+		log_warn("checkpoint %s/%s: %" PRIu64 " bytes of alerts waiting "
+			 "for sink %s are lost", dir, name, size, cs->name);
+	else if (cs->lines.len != size ||
+	    XXH3_64bits(cs->lines.data, cs->lines.len) != sum)
+		log_warnx("checkpoint %s/%s: corrupt (size or checksum "
+			  "differ from the checkpoint's); the alerts waiting "
+			  "for sink %s are lost", dir, name, cs->name);
+	else
+		return;
+	buf_free(&cs->lines);
+	cs->lost = true;
+}
+
+static int
+decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
 {
 	struct cursor r = {data, data + len, 0};
 	struct cursor pl;
@@ -111,6 +186,7 @@ decode(const char *data, size_t len, struct checkpoint *cp)
 		return -1;
 	cp->fingerprint = cursor_u64(&r);
 	cp->saved_ms = (int64_t)cursor_u64(&r);
+	cp->gen = cursor_u64(&r);
 	payload = cursor_bytes(&r, &plen);
 	if (r.bad || cursor_u64(&r) != XXH3_64bits(payload, plen) || r.bad ||
 	    r.p != r.end)
@@ -135,100 +211,244 @@ decode(const char *data, size_t len, struct checkpoint *cp)
 	}
 	count = cursor_u64(&pl);
 	for (uint64_t i = 0; i < count && !pl.bad; i++) {
-		const char *name = cursor_bytes(&pl, &n), *lines;
-		char *s = xstrndup(name, n);
+		const char *name = cursor_bytes(&pl, &n), *file;
+		char *s = xstrndup(name, n), *f;
 		struct checkpoint_sink *cs = checkpoint_add_sink(cp, s);
+		uint64_t size, sum;
 		free(s);
-		lines = cursor_bytes(&pl, &n);
-		buf_append(&cs->lines, lines, n);
+		file = cursor_bytes(&pl, &n);
+		size = cursor_u64(&pl);
+		sum = cursor_u64(&pl);
+		if (pl.bad)
+			break;
+		/* A spool is one of ours, in dir, never a path elsewhere. */
+		f = xstrndup(file, n);
+		if (size > 0 && (strncmp(f, SPOOL_PREFIX,
+		    strlen(SPOOL_PREFIX)) != 0 || strchr(f, '/') != NULL ||
+		    strlen(f) != n)) {
+			free(f);
+			return -1;
+		}
+		load_spool(dir, cs, f, size, sum);
+		free(f);
 	}
 	payload = cursor_bytes(&pl, &n);
 	buf_append(&cp->window, payload, n);
 	return pl.bad || pl.p != pl.end ? -1 : 0;
 }
 
-int
-checkpoint_save(const char *dir, const struct checkpoint *cp)
+/*
+ * Writes data to dir/name through dir/name.tmp, created afresh
+ * (O_EXCL|O_NOFOLLOW: never through a link or into a file someone else
+ * holds open), fsync and rename.  A stale temporary left by a writer
+ * that died is removed first; unlink() removes a link, not its target.
+ * Returns 0, or -1 after logging.
+ */
+static int
+write_file(const char *dir, const char *name, const char *data, size_t len)
 {
 	char path[4096], tmp[4096];
-	struct buf out = {0};
 	size_t off = 0;
-	int fd, dfd, rc = -1;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/checkpoint", dir);
-	snprintf(tmp, sizeof(tmp), "%s/checkpoint.tmp", dir);
-	encode(cp, &out);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_warn("checkpoint %s", tmp);
-		buf_free(&out);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+	if (unlink(tmp) == 0)
+		log_info("checkpoint: removed a stale %s", tmp);
+	else if (errno != ENOENT) {
+		log_warn("checkpoint: unlink %s", tmp);
 		return -1;
 	}
-	while (off < out.len) {
-		ssize_t n = write(fd, out.data + off, out.len - off);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		log_warn("checkpoint %s", tmp);
+		return -1;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
 	}
-	if (off != out.len || fsync(fd) != 0) {
+	if (off != len || fsync(fd) != 0) {
 		log_warn("checkpoint %s: write", tmp);
 		close(fd);
 		unlink(tmp);
-		buf_free(&out);
 		return -1;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
 		log_warn("checkpoint: rename %s", tmp);
 		unlink(tmp);
-	} else if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fsync(dfd) != 0) {
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0 || fsync(dfd) != 0) {
 		log_warn("checkpoint: fsync %s", dir);
 		if (dfd >= 0)
 			close(dfd);
-	} else {
-		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/* Removes the spool files of every generation but gen. */
+static void
+remove_old_spools(const char *dir, uint64_t gen)
+{
+	char keep[64], path[4096];
+	size_t klen;
+	struct dirent *de;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL) {
+		log_warn("checkpoint: opendir %s", dir);
+		return;
+	}
+	klen = (size_t)snprintf(keep, sizeof(keep), SPOOL_PREFIX "%" PRIu64
+	    ".", gen);
+	while ((de = readdir(dp)) != NULL) {
+		if (strncmp(de->d_name, SPOOL_PREFIX,
+			strlen(SPOOL_PREFIX)) != 0 ||
+		    strncmp(de->d_name, keep, klen) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_warn("checkpoint: unlink %s", path);
+	}
+	closedir(dp);
+}
+
+int
+checkpoint_save(const char *dir, const struct checkpoint *cp,
+    uint64_t *bytes)
+{
+	struct buf out = {0};
+	char name[64];
+	uint64_t total = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < cp->nsinks; i++) {
+		const struct buf *l = &cp->sinks[i].lines;
+		if (l->len == 0)
+			continue;
+		spool_name(name, sizeof(name), cp->gen, i);
+		if (write_file(dir, name, l->data, l->len) < 0)
+			return -1;
+		total += l->len;
+	}
+	/* The spools are durable before the checkpoint that names them. */
+	if (total > 0 && sync_dir(dir) < 0)
+		return -1;
+	encode(cp, &out);
+	if (write_file(dir, "checkpoint", out.data, out.len) == 0 &&
+	    sync_dir(dir) == 0) {
+		remove_old_spools(dir, cp->gen);
+		total += out.len;
 		rc = 0;
 	}
 	buf_free(&out);
+	if (bytes != NULL)
+		*bytes = total;
 	return rc;
+}
+
+/* Renames a corrupt checkpoint aside and says what is lost. */
+static void
+keep_aside(const char *dir, const char *path)
+{
+	char aside[4096];
+	struct stat st;
+	long long now = (long long)time(NULL);
+	int n = snprintf(aside, sizeof(aside), "%s/checkpoint.corrupt-%lld",
+	    dir, now);
+
+	/* Never over an earlier one (the directory is ours: locked). */
+	for (int i = 1; lstat(aside, &st) == 0 && i < 1000; i++)
+		snprintf(aside + n, sizeof(aside) - (size_t)n, ".%d", i);
+	if (rename(path, aside) != 0) {
+		log_warn("checkpoint %s: corrupt, and cannot be renamed to %s",
+		    path, aside);
+		aside[0] = '\0';
+	}
+	log_err("checkpoint %s: corrupt%s%s; lost: the window state, the "
+		"file positions (files are read from their start) and the "
+		"alerts that were waiting", path,
+	    aside[0] != '\0' ? ", kept as " : "", aside);
 }
 
 int
 checkpoint_load(const char *dir, struct checkpoint *cp)
 {
-	char path[4096], block[65536];
+	char path[4096];
 	struct buf in = {0};
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/checkpoint", dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if (slurp(dir, "checkpoint", &in) < 0) {
+		buf_free(&in);
 		if (errno == ENOENT)
 			return 1;
 		log_warn("checkpoint %s", path);
 		return -1;
 	}
-	while ((n = read(fd, block, sizeof(block))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			log_warn("checkpoint %s: read", path);
-			close(fd);
-			buf_free(&in);
-			return -1;
-		}
-		buf_append(&in, block, (size_t)n);
-	}
-	close(fd);
-	if (decode(in.data, in.len, cp) < 0) {
-		log_warnx("checkpoint %s: corrupt, ignored", path);
+	if (decode(dir, in.data, in.len, cp) < 0) {
 		checkpoint_clear(cp);
+		keep_aside(dir, path);
+		cp->corrupt = true;
 		buf_free(&in);
 		return -1;
 	}
 	buf_free(&in);
 	return 0;
+}
+
+int
+checkpoint_lock(const char *dir, int wait_ms)
+{
+	char path[4096], pid[32] = "";
+	ssize_t n;
+	int fd, waited = 0;
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("state_dir %s: cannot open the lock %s", dir, path);
+		return -1;
+	}
+	/* A checkpoint writer may outlive its daemon by a moment. */
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			log_warn("state_dir %s: flock %s", dir, path);
+			close(fd);
+			return -1;
+		}
+		if (waited >= wait_ms) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			log_err("state_dir %s is in use by another burstd "
+				"(pid %s); two daemons cannot share one",
+			    dir, pid[0] != '\0' ? pid : "unknown");
+			close(fd);
+			return -1;
+		}
+		usleep(50 * 1000);
+		waited += 50;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("state_dir %s: cannot write the pid to %s", dir, path);
+	return fd;
 }

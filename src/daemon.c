@@ -8,14 +8,17 @@
  * the old conf as soon as everything has moved to the new one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -40,13 +43,23 @@ struct daemon {
 	const struct sink_conf **sconf;  /* the conf entry of each sink */
 	size_t nsinks;
 	struct sink_conf stdout_conf; /* the sink used when none is set */
-	uv_signal_t sig[4];        /* HUP, TERM, INT, USR1 */
+	uv_signal_t sig[5];        /* HUP, TERM, INT, USR1, CHLD */
 	uv_timer_t tick;           /* housekeeping */
 	struct stats_server *stats; /* the stats socket, or NULL */
 	struct checkpoint *resume; /* positions to resume from, at start only */
 	uint64_t last_ckpt_ms;     /* monotonic time of the last checkpoint */
 	uint64_t ckpt_written;     /* checkpoints written */
 	uint64_t ckpt_failed;      /* checkpoints that could not be written */
+	uint64_t ckpt_corrupt;     /* corrupt checkpoints found at start */
+	uint64_t ckpt_spools_lost; /* spools found damaged at start */
+	uint64_t ckpt_gen;         /* generation of the last one started */
+	uint64_t ckpt_bytes;       /* size of the last one written */
+	uint64_t ckpt_write_us;    /* how long its writing took */
+	uint64_t ckpt_stall_us;    /* loop time the last one took */
+	int64_t ckpt_ok_ms;        /* wall clock of the last one written */
+	pid_t ckpt_pid;            /* the writer running, or 0 */
+	int ckpt_fd;               /* read end of the writer's report pipe */
+	int lock_fd;               /* state_dir's lock, held till exit */
 	char *stats_path;          /* its path (owned) */
 	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
 	bool watchdog;             /* systemd asked for WATCHDOG=1 */
@@ -57,7 +70,20 @@ struct daemon {
 	int status;                /* exit status */
 };
 
-static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGCHLD};
+
+/* What a checkpoint writer reports through its pipe before it exits. */
+struct ckpt_report {
+	int rc;           /* checkpoint_save()'s */
+	uint64_t bytes;   /* bytes written */
+	uint64_t us;      /* time taken to build and write it */
+};
+
+static uint64_t
+mono_now_us(void)
+{
+	return uv_hrtime() / 1000;
+}
 
 /*
  * sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET.
@@ -162,31 +188,154 @@ pending_cb(void *arg, const char *line, size_t len)
 	buf_append(arg, line, len);
 }
 
+/* Takes the checkpoint: every position, waiting alert and the windows. */
+static void
+fill_checkpoint(struct daemon *d, struct checkpoint *cp)
+{
+	cp->fingerprint = d->conf->rule->fingerprint;
+	cp->saved_ms = real_now_ms();
+	cp->gen = d->ckpt_gen;
+	for (size_t i = 0; i < d->ninputs; i++)
+		input_positions(d->inputs[i], position_cb, cp);
+	for (size_t i = 0; i < d->nsinks; i++)
+		sink_pending(d->sinks[i], pending_cb,
+		    &checkpoint_add_sink(cp, sink_name(d->sinks[i]))->lines);
+	engine_save(d->engine, &cp->window);
+}
+
+static void
+ckpt_done(struct daemon *d, const struct ckpt_report *r)
+{
+	if (r->rc == 0) {
+		d->ckpt_written++;
+		d->ckpt_bytes = r->bytes;
+		d->ckpt_write_us = r->us;
+		d->ckpt_ok_ms = real_now_ms();
+	} else {
+		d->ckpt_failed++;
+	}
+}
+
+/* Writes the checkpoint on the loop, as of this instant. */
+static void
+save_sync(struct daemon *d)
+{
+	struct checkpoint cp = {0};
+	struct ckpt_report r = {0};
+	uint64_t t0 = mono_now_us();
+
+	d->ckpt_gen++;
+	fill_checkpoint(d, &cp);
+	r.rc = checkpoint_save(d->conf->state_dir, &cp, &r.bytes);
+	checkpoint_clear(&cp);
+	r.us = mono_now_us() - t0;
+	d->ckpt_stall_us = r.us;
+	ckpt_done(d, &r);
+}
+
 /*
- * Writes the checkpoint: every position, every waiting alert and the
- * window state, all as of this instant of the loop.
+ * The writer: a child of the loop with a copy-on-write image of it, as
+ * of the fork.  It reads that image, writes, reports and exits, touching
+ * no handle, descriptor or signal of the loop.
+ */
+static _Noreturn void
+writer(struct daemon *d, pid_t parent, int fd)
+{
+	struct checkpoint cp = {0};
+	struct ckpt_report r = {0};
+	uint64_t t0 = mono_now_us();
+
+	/* Signals are the parent's business; a writer whose daemon died
+	 * (kill -9) goes with it rather than race a new one. */
+	for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++)
+		signal(signals[i], SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	fill_checkpoint(d, &cp);
+	r.rc = checkpoint_save(d->conf->state_dir, &cp, &r.bytes);
+	r.us = mono_now_us() - t0;
+	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(1);
+	_exit(r.rc == 0 ? 0 : 1);
+}
+
+/*
+ * Collects the writer if it has exited (or, with block, once it has):
+ * counts its checkpoint written or failed.
+ */
+static void
+reap(struct daemon *d, bool block)
+{
+	struct ckpt_report r = {.rc = -1};
+	int st;
+	pid_t p;
+
+	if (d->ckpt_pid == 0)
+		return;
+	while ((p = waitpid(d->ckpt_pid, &st, block ? 0 : WNOHANG)) < 0 &&
+	    errno == EINTR)
+		;
+	if (p == 0)
+		return;
+	if (p < 0) {
+		log_warn("checkpoint writer %ld: waitpid", (long)d->ckpt_pid);
+	} else if (WIFSIGNALED(st)) {
+		log_warnx("checkpoint writer %ld: killed by signal %d",
+		    (long)p, WTERMSIG(st));
+	} else if (read(d->ckpt_fd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		log_warnx("checkpoint writer %ld: exited %d with no report",
+		    (long)p, WEXITSTATUS(st));
+		r.rc = -1;
+	}
+	ckpt_done(d, &r);
+	close(d->ckpt_fd);
+	d->ckpt_fd = -1;
+	d->ckpt_pid = 0;
+}
+
+/*
+ * Starts a checkpoint in a forked writer (Redis's BGSAVE), so that the
+ * loop pays only for the fork, not for serialising and fsyncing the
+ * state.  One at a time: while a writer runs, the next waits for the
+ * tick after it.  If fork fails, the checkpoint is written on the loop.
  */
 static void
 save_checkpoint(struct daemon *d)
 {
-	struct checkpoint cp = {0};
+	int fds[2];
+	uint64_t t0;
+	pid_t p, parent;
 
-	if (d->conf->state_dir == NULL)
+	if (d->conf->state_dir == NULL || d->ckpt_pid != 0)
 		return;
-	cp.fingerprint = d->conf->rule->fingerprint;
-	cp.saved_ms = real_now_ms();
-	for (size_t i = 0; i < d->ninputs; i++)
-		input_positions(d->inputs[i], position_cb, &cp);
-	for (size_t i = 0; i < d->nsinks; i++)
-		sink_pending(d->sinks[i], pending_cb,
-		    &checkpoint_add_sink(&cp, sink_name(d->sinks[i]))->lines);
-	engine_save(d->engine, &cp.window);
-	if (checkpoint_save(d->conf->state_dir, &cp) == 0)
-		d->ckpt_written++;
-	else
-		d->ckpt_failed++;
-	checkpoint_clear(&cp);
 	d->last_ckpt_ms = uv_now(&d->loop);
+	if (pipe(fds) != 0) {
+		log_warn("checkpoint: pipe");
+		save_sync(d);
+		return;
+	}
+	for (int i = 0; i < 2; i++)
+		fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	parent = getpid();
+	t0 = mono_now_us();
+	d->ckpt_gen++;
+	fflush(stderr);
+	if ((p = fork()) < 0) {
+		log_warn("checkpoint: fork");
+		close(fds[0]);
+		close(fds[1]);
+		d->ckpt_gen--;
+		save_sync(d);
+		return;
+	}
+	if (p == 0)
+		writer(d, parent, fds[1]);
+	close(fds[1]);
+	d->ckpt_pid = p;
+	d->ckpt_fd = fds[0];
+	d->ckpt_stall_us = mono_now_us() - t0;
 }
 
 /* Queues one sink's waiting alerts from the checkpoint again. */
@@ -214,9 +363,16 @@ restore(struct daemon *d)
 	const char *dir = d->conf->state_dir;
 
 	if (dir == NULL || checkpoint_load(dir, cp) != 0) {
+		if (cp->corrupt)
+			d->ckpt_corrupt++;
 		free(cp);
 		return;
 	}
+	d->ckpt_gen = cp->gen;
+	d->ckpt_ok_ms = cp->saved_ms;
+	for (size_t i = 0; i < cp->nsinks; i++)
+		if (cp->sinks[i].lost)
+			d->ckpt_spools_lost++;
 	if (cp->fingerprint != d->conf->rule->fingerprint)
 		log_warnx("checkpoint %s: the rule changed; window state not "
 			  "restored", dir);
@@ -249,6 +405,7 @@ tick_cb(uv_timer_t *t)
 	engine_tick(d->engine, real_now_ms());
 	if (d->watchdog)
 		notify("WATCHDOG=1");
+	reap(d, false);
 	if (d->conf->state_dir != NULL &&
 	    now - d->last_ckpt_ms >= (uint64_t)d->conf->checkpoint_ms)
 		save_checkpoint(d);
@@ -276,6 +433,7 @@ render_stats(void *arg, struct buf *out)
 {
 	struct daemon *d = arg;
 	const struct budget *bg = engine_budget(d->engine);
+	int64_t age_ms = real_now_ms() - d->ckpt_ok_ms;
 	struct stats_sink *sinks = xcalloc(d->nsinks + 1, sizeof(*sinks));
 	const struct input_stats **inputs = xcalloc(d->ninputs + 1,
 	    sizeof(*inputs));
@@ -286,6 +444,12 @@ render_stats(void *arg, struct buf *out)
 		.state_bytes_max = bg->max,
 		.ckpt_written = d->ckpt_written,
 		.ckpt_failed = d->ckpt_failed,
+		.ckpt_corrupt = d->ckpt_corrupt,
+		.ckpt_spools_lost = d->ckpt_spools_lost,
+		.ckpt_bytes = d->ckpt_bytes,
+		.ckpt_duration_us = d->ckpt_write_us,
+		.ckpt_stall_us = d->ckpt_stall_us,
+		.ckpt_age_s = age_ms > 0 ? (uint64_t)age_ms / 1000 : 0,
 		.sinks = sinks,
 		.nsinks = d->nsinks,
 		.inputs = inputs,
@@ -481,8 +645,11 @@ advance(struct daemon *d)
 		uv_timer_stop(&d->tick);
 		log_inputs(d, "final");
 		/* With a checkpoint the open windows carry over to the next
-		 * start; without one they are closed and checked below. */
-		save_checkpoint(d);
+		 * start; without one they are closed and checked below.  The
+		 * last one is written here, after any writer still running. */
+		reap(d, true);
+		if (d->conf->state_dir != NULL)
+			save_sync(d);
 		for (size_t j = 0; j < d->ninputs; j++) {
 			d->closing++;
 			input_close(d->inputs[j], closed_one, d);
@@ -545,6 +712,9 @@ signal_cb(uv_signal_t *h, int signum)
 	case SIGUSR1:
 		log_counters(d);
 		break;
+	case SIGCHLD:
+		reap(d, false);
+		break;
 	}
 }
 
@@ -560,12 +730,23 @@ daemon_run(const char *path, struct conf *conf)
 	    .queue_max = 10000, .backoff_min_ms = 100,
 	    .backoff_max_ms = 30000};
 	d->watchdog = getenv("WATCHDOG_USEC") != NULL;
+	d->ckpt_fd = -1;
+	d->lock_fd = -1;
+	d->ckpt_ok_ms = real_now_ms();
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&d->loop) != 0)
 		fatalx("uv_loop_init");
 	log_set_level(conf->log_level);
 	if (conf->ninputs == 0) {
 		log_err("%s: no inputs configured", path);
+		uv_loop_close(&d->loop);
+		conf_free(conf);
+		free(d);
+		return 1;
+	}
+	/* A second daemon on the same state would corrupt it: refuse. */
+	if (conf->state_dir != NULL &&
+	    (d->lock_fd = checkpoint_lock(conf->state_dir, 2000)) < 0) {
 		uv_loop_close(&d->loop);
 		conf_free(conf);
 		free(d);
@@ -613,6 +794,8 @@ daemon_run(const char *path, struct conf *conf)
 	free(d->sconf);
 	free(d->stats_path);
 	conf_free(d->conf);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	free(d);
 	return status;
 }

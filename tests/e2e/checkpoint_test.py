@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""End-to-end tests of checkpoints with the live daemon: the forked
+writer and its metrics, the spooled waiting alerts across kill -9, a
+corrupt checkpoint kept aside, and the state directory's lock.
+
+usage: checkpoint_test.py BURSTD [unittest args]
+"""
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import daemon_test as dt
+
+
+def scrape(path):
+    """One stats snapshot as {sample: value}."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
+                if line and not line.startswith("#"))
+
+
+class CheckpointTest(unittest.TestCase):
+    setUp = dt.DaemonTest.setUp
+    tearDown = dt.DaemonTest.tearDown
+    start = dt.DaemonTest.start
+    path = dt.DaemonTest.path
+
+    def poll(self, stats, pred, timeout=20):
+        """Scrapes until pred(metrics) holds; returns the last metrics."""
+        deadline = time.monotonic() + timeout
+        m = {}
+        while time.monotonic() < deadline:
+            m = scrape(stats)
+            if pred(m):
+                return m
+            time.sleep(0.05)
+        self.fail("timed out; last metrics: %r" % m)
+
+    def text(self, sinks, inputs=None, interval="100ms"):
+        return dt.conf(self.tmp, inputs or
+                       "  - type: unix\n    path: %s\n" % self.path("in.sock"),
+                       sinks,
+                       extra="  state_dir: %s\n  checkpoint_interval: %s\n"
+                       "  stats_socket: %s\n" % (self.path("state"), interval,
+                                                 self.path("stats.sock")))
+
+    def test_metrics_and_failures(self):
+        """Checkpoints are written in the background and exported: their
+        count, size, duration, loop stall and age; a checkpoint that
+        cannot be written is counted, the daemon goes on, and the next
+        one works again."""
+        os.mkdir(self.path("state"))
+        stats = self.path("stats.sock")
+        d = self.start(self.text("  - type: stdout\n"))
+        m = self.poll(stats, lambda m: int(m["burstd_checkpoints_total"]) >= 3)
+        self.assertEqual(m["burstd_checkpoints_failed_total"], "0")
+        self.assertEqual(m["burstd_checkpoints_corrupt_total"], "0")
+        self.assertLessEqual(int(m["burstd_checkpoint_age_seconds"]), 5)
+        self.assertGreater(int(m["burstd_checkpoint_duration_microseconds"]),
+                           0)
+        self.assertIn("burstd_checkpoint_stall_microseconds", m)
+        # Idle, every checkpoint has the same size: the file's.
+        self.assertEqual(int(m["burstd_checkpoint_bytes"]),
+                         os.path.getsize(self.path("state/checkpoint")))
+        # No temporary can be made: counted, the daemon carries on.
+        os.mkdir(self.path("state/checkpoint.tmp"))
+        m = self.poll(stats,
+                      lambda m: int(m["burstd_checkpoints_failed_total"]) >= 2)
+        os.rmdir(self.path("state/checkpoint.tmp"))
+        written = int(m["burstd_checkpoints_total"])
+        self.poll(stats, lambda m: int(m["burstd_checkpoints_total"]) >=
+                  written + 2)
+        self.assertIn("checkpoint.tmp", d.log_text())
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(glob.glob(self.path("state/*.tmp")), [])
+
+    def test_waiting_alerts_survive_kill(self):
+        """Alerts waiting for a sink that is down are spooled next to the
+        checkpoint, not in it; after kill -9 and a restart they are
+        delivered."""
+        os.mkdir(self.path("state"))
+        stats = self.path("stats.sock")
+        sock = self.path("alerts.sock")
+        sinks = ("  - type: unix\n    path: %s\n"
+                 "    backoff_min: 50ms\n    backoff_max: 200ms\n" % sock)
+        text = self.text(sinks)
+        d = self.start(text)
+        base = (int(time.time() * 1000) // 60000 - 5) * 60000
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(self.path("in.sock"))
+        for i, cmd in enumerate(dt.CMDS[:5]):
+            c.sendall(dt.event(base + i * 1000, "PEND", cmd).encode())
+        c.sendall(dt.heartbeat(base + 61500).encode())
+        c.close()
+        key = 'burstd_sink_queue_depth{sink="unix %s"}' % sock
+        m = self.poll(stats, lambda m: m.get(key) == "1")
+        done = int(m["burstd_checkpoints_total"])
+        self.poll(stats, lambda m: int(m["burstd_checkpoints_total"]) >=
+                  done + 2)
+        spools = glob.glob(self.path("state/pending.*"))
+        self.assertEqual(len(spools), 1, spools)
+        with open(spools[0]) as f:
+            self.assertIn('"PEND"', f.read())
+        with open(self.path("state/checkpoint"), "rb") as f:
+            self.assertNotIn(b'"PEND"', f.read())
+        d.p.kill()
+        d.p.wait()
+        lst = dt.Listener(sock)
+        try:
+            d2 = self.start(text)
+            got = lst.wait(1)
+            self.assertEqual([a["process.parent.entity_id"] for a in got],
+                             ["PEND"], d2.log_text())
+            # Delivered, so the next checkpoint spools nothing.
+            self.poll(stats, lambda m: m.get(key) == "0" and
+                      not glob.glob(self.path("state/pending.*")))
+            self.assertEqual(d2.stop(), 0)
+        finally:
+            lst.stop()
+
+    def test_corrupt_checkpoint_kept_aside(self):
+        """A corrupt checkpoint is renamed aside, counted, and logged once
+        with what is lost; the daemon starts afresh."""
+        os.mkdir(self.path("state"))
+        junk = b"BURSTDCK" + os.urandom(200)
+        with open(self.path("state/checkpoint"), "wb") as f:
+            f.write(junk)
+        stats = self.path("stats.sock")
+        d = self.start(self.text("  - type: stdout\n"))
+        m = self.poll(stats, lambda m: int(m["burstd_checkpoints_total"]) >= 1)
+        self.assertEqual(m["burstd_checkpoints_corrupt_total"], "1")
+        kept = glob.glob(self.path("state/checkpoint.corrupt-*"))
+        self.assertEqual(len(kept), 1)
+        with open(kept[0], "rb") as f:
+            self.assertEqual(f.read(), junk)
+        log = d.log_text()
+        self.assertEqual(log.count("corrupt, kept as"), 1, log)
+        self.assertIn("the window state, the file positions", log)
+        self.assertEqual(d.stop(), 0)
+        # The fresh checkpoint is good: a restart finds nothing corrupt.
+        d2 = self.start(self.text("  - type: stdout\n"))
+        self.assertIn("resuming", d2.log_text())
+        self.assertEqual(d2.stop(), 0)
+        self.assertEqual(len(glob.glob(self.path("state/checkpoint.corrupt-*"))),
+                         1)
+
+    def test_second_instance_refused(self):
+        """A second daemon on the same state_dir stops at start, saying
+        which one holds it; the first is unharmed."""
+        os.mkdir(self.path("state"))
+        text = self.text("  - type: stdout\n")
+        d = self.start(text)
+        other = os.path.join(self.tmp, "other")
+        os.mkdir(other)
+        d2 = dt.Daemon(other, text.replace(self.path("in.sock"),
+                                           os.path.join(other, "in.sock"))
+                       .replace(self.path("stats.sock"),
+                                os.path.join(other, "stats.sock")))
+        self.daemons.append(d2)
+        self.assertEqual(d2.p.wait(30), 1)
+        self.assertIn("%s is in use by another burstd (pid %d)" %
+                      (self.path("state"), d.p.pid), d2.log_text())
+        self.assertIsNone(d.p.poll())
+        self.assertEqual(d.stop(), 0)
+        # Once the first is gone the directory is free.
+        d3 = self.start(text)
+        self.assertEqual(d3.stop(), 0)
+
+
+if __name__ == "__main__":
+    dt.BURSTD = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
