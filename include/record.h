@@ -10,6 +10,12 @@
  * text, strings after JSON unescaping.  Subtrees that cannot lead to a
  * wanted field are skipped without building their paths.
  *
+ * Fields are read as the Elastic Defend endpoint mapping indexes them:
+ * a keyword field (most are) does not index a value longer than
+ * RECORD_IGNORE_ABOVE UTF-16 code units (its ignore_above), so the query
+ * never sees such a value, and the parser drops it as if it were absent;
+ * the few fields mapped otherwise (record_is_keyword()) keep every value.
+ *
  * A record and every value in it are owned by the parser and valid until
  * the next parser_parse().  In steady state a parse allocates nothing:
  * the value arena, the value index and yajl's own memory are recycled.
@@ -23,6 +29,12 @@
 
 #define RECORD_MAX_FIELDS 32
 #define RECORD_MAX_NAME 256 /* longest field name, in bytes */
+
+/*
+ * ignore_above of the endpoint mapping's keyword fields, in UTF-16 code
+ * units (Java's String.length(): a code point above U+FFFF counts 2).
+ */
+#define RECORD_IGNORE_ABOVE 1024
 
 struct parser;
 struct record;
@@ -41,6 +53,15 @@ struct record_value {
 };
 
 /*
+ * Whether the endpoint mapping indexes field as a keyword, with
+ * ignore_above RECORD_IGNORE_ABOVE: true for every field but the
+ * wildcard command lines (process.command_line and its kin), dates
+ * (@timestamp, event.created, process.start, ...), text (message) and
+ * constant keywords (data_stream.*).
+ */
+bool record_is_keyword(const char *field);
+
+/*
  * Returns a parser for fields[0..n) (n <= RECORD_MAX_FIELDS); field i is
  * slot i of the records it produces.  Names are copied.
  */
@@ -50,7 +71,8 @@ void parser_free(struct parser *ps);
 
 /*
  * A check on the values of some slots (bit i of slots: slot i), called
- * as each value is found; returning false stops the parse at once with
+ * as each value is found (a keyword value past RECORD_IGNORE_ABOVE is
+ * not found); returning false stops the parse at once with
  * PARSE_REJECTED.  It lets a filter refuse an event without reading the
  * rest of its line.
  */

@@ -141,11 +141,49 @@ def _collect(value, path, fields):
         fields.setdefault(path, []).append(_clean(value))
 
 
+# Keyword fields of the Elastic Defend endpoint mapping carry
+# `ignore_above: 1024`: a longer value is not indexed and has no doc
+# values, so the query never sees it (Elasticsearch's KeywordFieldMapper
+# compares Java's String.length(), UTF-16 code units: a code point above
+# U+FFFF counts 2). Fields mapped otherwise keep every value: wildcard
+# command lines, dates, text and constant keywords (endpoint-package,
+# data_stream/process/fields/fields.yml).
+IGNORE_ABOVE = 1024
+NOT_KEYWORD = frozenset([
+    "process.command_line", "process.parent.command_line",
+    "process.entry_leader.command_line", "process.group_leader.command_line",
+    "process.session_leader.command_line",
+    "@timestamp", "event.created", "event.ingested", "process.start",
+    "process.parent.start", "process.parent.group_leader.start",
+    "process.entry_leader.start", "process.entry_leader.parent.start",
+    "process.entry_leader.parent.session_leader.start",
+    "process.group_leader.start", "process.session_leader.start",
+    "process.session_leader.parent.start",
+    "process.session_leader.parent.session_leader.start",
+    "message",
+    "data_stream.dataset", "data_stream.namespace", "data_stream.type",
+])
+
+
+def utf16_length(text):
+    """Length in UTF-16 code units, as Java's String.length()."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _drop_ignored_above(fields):
+    """Remove the keyword values the mapping does not index."""
+    for name, values in fields.items():
+        if name not in NOT_KEYWORD:
+            fields[name] = [v for v in values
+                            if utf16_length(v) <= IGNORE_ABOVE]
+
+
 def parse_line(raw):
     """Parse one NDJSON line (bytes) into {field name: [values...]}.
 
     The value lists keep every occurrence in document order; callers
-    de-duplicate where the field type does. Returns None for a line that is
+    de-duplicate where the field type does. Keyword values the mapping does
+    not index (past ignore_above) are left out. Returns None for a line that is
     not one JSON object in valid UTF-8 (blank lines included).
     """
     if raw.endswith(b"\n"):
@@ -164,6 +202,7 @@ def parse_line(raw):
         return None
     fields = {}
     _collect(doc, None, fields)
+    _drop_ignored_above(fields)
     return fields
 
 

@@ -77,6 +77,7 @@ struct parser {
 	struct level *stack;        /* open containers, max_depth entries */
 	size_t depth;               /* entries of stack in use */
 	bool saw_top;               /* the top-level value has started */
+	uint32_t keyword_slots;     /* slots read as keywords: ignore_above */
 	uint32_t check_slots;       /* slots whose values are checked */
 	parser_check_fn *check;     /* the check, or NULL */
 	void *check_arg;            /* passed to check */
@@ -319,6 +320,70 @@ insert(struct parser *ps, const char *s, size_t len, int kind, int slot)
 	ps->table[i].slot = kind == ENTRY_FIELD ? slot : -1;
 }
 
+/* Keywords. */
+
+/*
+ * Fields of the endpoint process mapping (endpoint-package,
+ * data_stream/process/fields/fields.yml) that are not keywords, so
+ * ignore_above does not apply to them.
+ */
+static const char *const not_keyword[] = {
+	/* wildcard */
+	"process.command_line",
+	"process.parent.command_line",
+	"process.entry_leader.command_line",
+	"process.group_leader.command_line",
+	"process.session_leader.command_line",
+	/* date */
+	"@timestamp",
+	"event.created",
+	"event.ingested",
+	"process.start",
+	"process.parent.start",
+	"process.parent.group_leader.start",
+	"process.entry_leader.start",
+	"process.entry_leader.parent.start",
+	"process.entry_leader.parent.session_leader.start",
+	"process.group_leader.start",
+	"process.session_leader.start",
+	"process.session_leader.parent.start",
+	"process.session_leader.parent.session_leader.start",
+	/* match_only_text */
+	"message",
+	/* constant_keyword */
+	"data_stream.dataset",
+	"data_stream.namespace",
+	"data_stream.type",
+};
+
+bool
+record_is_keyword(const char *field)
+{
+	for (size_t i = 0; i < sizeof(not_keyword) / sizeof(*not_keyword); i++)
+		if (strcmp(field, not_keyword[i]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Whether a value (valid UTF-8) is longer than RECORD_IGNORE_ABOVE UTF-16
+ * code units: one per code point, two for one above U+FFFF (a four-byte
+ * sequence).  No value of at most that many bytes is, which spares the
+ * count for nearly every value.
+ */
+static bool
+too_long_keyword(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t units = 0;
+
+	if (len <= RECORD_IGNORE_ABOVE)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		units += (p[i] & 0xc0) != 0x80 ? 1 + (p[i] >= 0xf0) : 0;
+	return units > RECORD_IGNORE_ABOVE;
+}
+
 /* The callbacks. */
 
 static int
@@ -327,6 +392,9 @@ add_value(struct parser *ps, const char *s, size_t len)
 	struct level *lv = &ps->stack[ps->depth - 1];
 
 	if (lv->slot < 0)
+		return 1;
+	/* Not indexed, so not there for the query. */
+	if ((ps->keyword_slots >> lv->slot & 1) && too_long_keyword(s, len))
 		return 1;
 	if ((ps->check_slots >> lv->slot & 1) &&
 	    !ps->check(ps->check_arg, lv->slot, s, len)) {
@@ -519,6 +587,8 @@ parser_new(const char *const *fields, size_t n, size_t max_depth)
 		if (len > ps->max_name)
 			ps->max_name = len;
 		insert(ps, f, len, ENTRY_FIELD, (int)i);
+		if (record_is_keyword(f))
+			ps->keyword_slots |= UINT32_C(1) << i;
 		for (size_t k = 1; k < len; k++)
 			if (f[k] == '.')
 				insert(ps, f, k, ENTRY_PREFIX, -1);

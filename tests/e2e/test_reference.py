@@ -295,6 +295,26 @@ class Fields(unittest.TestCase):
         f = self.fields(r'{"c":["\ud800","x\udc00y"]}')
         self.assertEqual(f["c"], ["\ufffd", "x\ufffdy"])
 
+    def test_ignore_above(self):
+        # Keyword values over 1024 UTF-16 code units are not indexed; a
+        # code point above U+FFFF is two units; wildcard, date and
+        # constant_keyword fields keep every value.
+        def kept(field, value):
+            f = self.fields(json.dumps({field: [value, "s"]}))
+            return value in f.get(field, [])
+        self.assertTrue(kept("process.name", "x" * 1024))
+        self.assertFalse(kept("process.name", "x" * 1025))
+        self.assertTrue(kept("host.name", "\U0001F600" * 512))
+        self.assertFalse(kept("host.name", "\U0001F600" * 512 + "a"))
+        self.assertTrue(kept("agent.id", "\u20ac" * 1024))
+        self.assertFalse(kept("agent.id", "\u20ac" * 1025))
+        for field in ("process.command_line", "@timestamp",
+                      "data_stream.namespace", "message"):
+            with self.subTest(field=field):
+                self.assertTrue(kept(field, "x" * 5000))
+        self.assertEqual(self.fields('{"a":[%s,7]}' % ("1" * 1025))["a"],
+                         ["7"])
+
     def test_invalid_lines(self):
         for raw in (b"", b"\n", b"  ", b"[]", b"[{}]", b"1", b"null",
                     b'"x"', b"{", b'{"a":1}x', b'{"a":1}{"b":2}',

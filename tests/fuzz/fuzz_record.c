@@ -8,7 +8,8 @@
  * the JSON strings, and then drives yajl with callbacks that keep the
  * whole dotted path of every scalar as a string, with no pruning, no
  * table and no length cut, and keep a scalar iff its path is one of the
- * fields.  The parser must classify every input as the reference does
+ * fields and, for a keyword field, it is at most RECORD_IGNORE_ABOVE
+ * UTF-16 code units long (counted by decoding each code point).  The parser must classify every input as the reference does
  * and, on PARSE_OK, give the same values per slot in the same order.
  * Besides, on PARSE_OK every value must be readable in full (a sanitizer
  * build checks the bounds) and valid UTF-8, slots past the rule's fields
@@ -69,6 +70,24 @@ ref_path_set(struct ref *r, size_t base, bool top, const char *key,
 	r->path_len = need;
 }
 
+/* UTF-16 code units of valid UTF-8: decode each code point. */
+static size_t
+utf16_units(const unsigned char *s, size_t len)
+{
+	size_t units = 0, i = 0;
+
+	while (i < len) {
+		unsigned long cp;
+		size_t n = s[i] < 0x80 ? 1 : s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3 : 4;
+		cp = n == 1 ? s[i] : s[i] & (0x3f >> (n - 1));
+		for (size_t k = 1; k < n && i + k < len; k++)
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		units += cp > 0xffff ? 2 : 1;
+		i += n;
+	}
+	return units;
+}
+
 static int
 ref_scalar(struct ref *r, const char *s, size_t len)
 {
@@ -80,6 +99,10 @@ ref_scalar(struct ref *r, const char *s, size_t len)
 		if (strlen(r->fields[i]) != r->path_len ||
 		    memcmp(r->fields[i], r->path, r->path_len) != 0)
 			continue;
+		if (record_is_keyword(r->fields[i]) &&
+		    utf16_units((const unsigned char *)s, len) >
+			RECORD_IGNORE_ABOVE)
+			break;
 		if (r->nvals == r->capvals) {
 			r->capvals = r->capvals ? r->capvals * 2 : 16;
 			r->vals = realloc(r->vals, r->capvals * sizeof(*r->vals));

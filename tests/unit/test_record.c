@@ -1,6 +1,7 @@
 /*
  * record: nested and dotted keys, arrays, escapes, numbers, booleans,
- * null, depth, invalid input, and no heap allocation in steady state.
+ * null, depth, invalid input, keyword values past ignore_above (1024
+ * UTF-16 code units), and no heap allocation in steady state.
  */
 #include <stdlib.h>
 
@@ -52,6 +53,123 @@ refuse_zsh(void *arg, int slot, const char *p, size_t len)
 	(void)arg;
 	checks++;
 	return !(slot == 1 && len == 3 && memcmp(p, "zsh", 3) == 0);
+}
+
+/* Appends n copies of unit (a string) to b. */
+static void
+repeat(char *b, size_t *len, const char *unit, size_t n)
+{
+	size_t u = strlen(unit);
+
+	for (size_t i = 0; i < n; i++, *len += u)
+		memcpy(b + *len, unit, u);
+	b[*len] = '\0';
+}
+
+/* {"<field>":["<prefix><unit × n><suffix>","short"]} */
+static char *
+doc_with(const char *field, const char *unit, size_t n, const char *suffix)
+{
+	char *b = malloc(64 + strlen(field) + strlen(unit) * n +
+	    strlen(suffix));
+	size_t len = 0;
+
+	len = (size_t)sprintf(b, "{\"%s\":[\"", field);
+	repeat(b, &len, unit, n);
+	len += (size_t)sprintf(b + len, "%s\",\"short\"]}", suffix);
+	return b;
+}
+
+static void
+test_ignore_above(void)
+{
+	static const char *const f[] = {
+		"process.name",         /* 0: keyword */
+		"process.command_line", /* 1: wildcard */
+		"@timestamp",           /* 2: date */
+		"data_stream.namespace", /* 3: constant_keyword */
+	};
+	struct parser *p = parser_new(f, 4, 8);
+	const struct record_value *v;
+	const struct record *r;
+	size_t n;
+	char *d;
+
+	CHECK(record_is_keyword("process.name"));
+	CHECK(record_is_keyword("process.parent.name"));
+	CHECK(record_is_keyword("host.name"));
+	CHECK(!record_is_keyword("process.command_line"));
+	CHECK(!record_is_keyword("process.parent.command_line"));
+	CHECK(!record_is_keyword("@timestamp"));
+	CHECK(!record_is_keyword("data_stream.namespace"));
+	CHECK(!record_is_keyword("message"));
+
+	/* 1024 ASCII characters are kept, 1025 are not. */
+	d = doc_with("process.name", "x", 1024, "");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	v = record_get(r, 0, &n);
+	CHECK_EQ_INT(n, 2);
+	CHECK(n == 2 && v[0].len == 1024);
+	free(d);
+	d = doc_with("process.name", "x", 1025, "");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	v = record_get(r, 0, &n);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && v[0].len == 5 && memcmp(v[0].p, "short", 5) == 0);
+	free(d);
+	/* A code point above U+FFFF counts 2: 512 of them are 1024 units
+	 * (2048 bytes), kept; one "é" more (1 unit) is too many. */
+	d = doc_with("process.name", "\xf0\x9f\x98\x80", 512, "");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	(void)record_get(r, 0, &n);
+	CHECK_EQ_INT(n, 2);
+	free(d);
+	d = doc_with("process.name", "\xf0\x9f\x98\x80", 512, "\xc3\xa9");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	(void)record_get(r, 0, &n);
+	CHECK_EQ_INT(n, 1);
+	free(d);
+	/* The same as escapes, counted after unescaping: 1024 three-byte
+	 * characters are 1024 units (3072 bytes), kept. */
+	d = doc_with("process.name", "\\u20ac", 1024, "");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	v = record_get(r, 0, &n);
+	CHECK_EQ_INT(n, 2);
+	CHECK(n == 2 && v[0].len == 3072);
+	free(d);
+	d = doc_with("process.name", "\\ud83d\\ude00", 513, "");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	(void)record_get(r, 0, &n);
+	CHECK_EQ_INT(n, 1);
+	free(d);
+	/* A number's text counts the same. */
+	{
+		char num[1100];
+		size_t len = (size_t)sprintf(num, "{\"process.name\":[");
+		repeat(num, &len, "1", 1025);
+		len += (size_t)sprintf(num + len, ",7]}");
+		CHECK_EQ_INT(parser_parse(p, num, len, &r), PARSE_OK);
+		v = record_get(r, 0, &n);
+		CHECK_EQ_INT(n, 1);
+		CHECK(n == 1 && v[0].len == 1 && v[0].p[0] == '7');
+	}
+	/* Fields that are not keywords keep every value. */
+	for (int slot = 1; slot <= 3; slot++) {
+		d = doc_with(f[slot], "x", 5000, "");
+		CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+		v = record_get(r, slot, &n);
+		CHECK_EQ_INT(n, 2);
+		CHECK(n == 2 && v[0].len == 5000);
+		free(d);
+	}
+	/* A value not indexed is not checked either. */
+	parser_set_check(p, 1u << 0, refuse_zsh, NULL);
+	checks = 0;
+	d = doc_with("process.name", "z", 2000, "");
+	CHECK_EQ_INT(parser_parse(p, d, strlen(d), &r), PARSE_OK);
+	CHECK_EQ_INT(checks, 1);
+	free(d);
+	parser_free(p);
 }
 
 int
@@ -171,6 +289,12 @@ main(void)
 		parser_set_check(ps, 0, NULL, NULL);
 		CHECK_EQ_INT(parse("{\"process.name\":\"zsh\"}"), PARSE_OK);
 	}
+
+	/*
+	 * Keyword values longer than 1024 UTF-16 code units are not
+	 * indexed by the endpoint mapping: absent, and never checked.
+	 */
+	test_ignore_above();
 
 	/* Steady state: no allocation per parse, matching or not. */
 	{
