@@ -37,6 +37,11 @@
 	X(key_combos_cut, "events whose key combinations were cut short")   \
 	X(groups_created, "groups (key and window) created")                  \
 	X(groups_dropped, "events dropped: max_groups reached")               \
+	X(groups_evicted, "groups evicted: max_state_bytes reached")          \
+	X(agents_evicted, "agents turned to tombstones: max_state_bytes "    \
+	    "reached")                                                        \
+	X(tombstones_evicted, "tombstones evicted, raising the global floor: " \
+	    "max_state_bytes reached")                                        \
 	X(values_dropped, "values not kept: max_values per set reached")      \
 	X(windows_closed, "groups closed and checked")                        \
 	X(alerts, "alerts emitted")                                           \

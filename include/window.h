@@ -13,7 +13,15 @@
  * A closed group is kept for late_horizon_ms after its window's end (in
  * watermark time) so that a late event still counts; if it lifts the
  * group over the threshold for the first time, the alert goes out then,
- * marked late.  Each group alerts at most once.
+ * marked late.  Each (group, window) alerts at most once, ever: an agent
+ * the store forgets (silent for idle_close + late_horizon, or evicted
+ * for the budget) leaves a tombstone, its floor, below which its events
+ * make no new group (too late); when tombstones are evicted in turn,
+ * the store's global floor rises to theirs, and applies to agents the
+ * store knows nothing of.
+ *
+ * State is charged in bytes to the budget; past its limit the store
+ * evicts (see window.c for the order) and counts what it evicts.
  *
  * With allowed_lateness_ms < 0 no watermark ever closes a window: groups
  * close only at window_flush().  That is how --replay is exact for input
@@ -85,12 +93,25 @@ void window_reconfigure(struct window_store *ws, const struct rule *rule,
 /*
  * Appends the store's whole state to out (for a checkpoint), and
  * restores it into an empty store built with the same rule.  window_load
- * returns 0, or -1 if the data is malformed (the store is left empty).
+ * checks every field it reads and returns 0, or -1 if the data is
+ * malformed (the store is left empty).  Restored agents start their idle
+ * clock at the next window_tick(), not at the saved wall clock.
  */
 void window_save(const struct window_store *ws, struct buf *out);
 int window_load(struct window_store *ws, const char *data, size_t len);
 
 /* Groups held (open and closed). */
 size_t window_groups(const struct window_store *ws);
+/* Bytes the store has charged to the budget. */
+size_t window_bytes(const struct window_store *ws);
+/* Tombstones held. */
+size_t window_tombstones(const struct window_store *ws);
+
+/*
+ * Verifies every invariant of the store (lists, buckets, byte
+ * accounting) in time linear in its size; aborts with a message if one
+ * is broken.  For tests and fuzz targets.
+ */
+void window_check(const struct window_store *ws);
 
 #endif

@@ -1,21 +1,25 @@
 /*
  * window: groups in a chained hash table, agents (watermark owners) in
- * another; each agent lists its open and its closed groups.
+ * another; each agent lists its open and its closed groups, and files
+ * them again in eviction buckets by distinct values.  The structures
+ * and their invariants are in window_int.h; checkpoints are in
+ * window_save.c.
  *
- * Invariants:
- * - a group is in exactly one of its agent's lists: `open` until it
- *   closes, then `closed` until its late horizon passes, then freed;
- * - agent->due is <= the time at which the next of its groups must close
- *   or expire, so an event that leaves the watermark below `due` costs no
- *   scan;
- * - `decided` is set once a group's alert went out or was suppressed,
- *   so no group alerts twice;
- * - an agent outlives its groups, keeping its watermark, until it has
- *   been silent for idle_close + late_horizon of wall clock (live mode);
- *   in replay agents live as long as the store.
+ * The budget: every group (with its value sets), agent, tombstone,
+ * ledger entry and hash table slot is charged in bytes.  When the
+ * budget is passed, the store evicts, cheapest first: from the largest
+ * agent (found in O(1) by size class) if it holds more than its fair
+ * share (the budget over the agents holding state), its group furthest
+ * from the threshold (the first non-empty eviction bucket), least
+ * recently touched first; otherwise the oldest tombstone, raising the global floor to
+ * its floor; otherwise the largest agent's cheapest group anyway.
+ * Evicting a decided group raises its agent's floor to the group's
+ * window end, so the group is never made again to alert twice.
  */
+#include <assert.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -23,82 +27,44 @@
 #include "timefmt.h"
 #include "util.h"
 #include "window.h"
+#include "window_int.h"
 
-struct hnode {
-	struct hnode *next; /* bucket chain */
-	uint64_t hash;      /* full hash of the key */
-};
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
 
-struct htab {
-	struct hnode **b; /* buckets, 2^k */
-	size_t mask;      /* buckets - 1 */
-	size_t n;         /* nodes */
-};
-
-struct agent {
-	struct hnode h;      /* in the store's agent table; first member */
-	int64_t max_ts;      /* largest event time seen, INT64_MIN if none */
-	int64_t due;         /* watermark at which to scan the lists */
-	int64_t last_seen;   /* wall clock of its last event, 0 in replay */
-	struct group *open;  /* open groups */
-	struct group *closed; /* closed groups kept for late events */
-	size_t ngroups;      /* groups in both lists */
-	size_t keylen;       /* bytes of key */
-	char key[];          /* encoded key value */
-};
-
-struct group {
-	struct hnode h;       /* in the store's group table; first member */
-	int64_t window;       /* window start, epoch ms */
-	struct agent *agent;  /* owner of the watermark that closes it */
-	struct group *prev;   /* in the agent's open or closed list */
-	struct group *next;
-	uint64_t labels;      /* bit i: label i seen */
-	bool closed;          /* the window has closed */
-	bool decided;         /* alerted or suppressed; never again */
-	bool late;            /* an event came after the window closed */
-	char *key;            /* encoded group key (owned) */
-	size_t keylen;        /* its length */
-	struct strset *sets[]; /* value sets, then the distinct set if apart */
-};
-
-struct ledger_entry {
-	struct hnode h;  /* in the store's ledger; first member */
-	int64_t window;  /* window start */
-	size_t emitted;  /* alerts sent for it */
-};
-
-struct window_store {
-	const struct rule *rule;     /* borrowed */
-	struct window_opts opts;     /* limits */
-	struct metrics *metrics;     /* borrowed */
-	window_alert_cb *cb;         /* receives each alert */
-	void *arg;                   /* passed to cb */
-	struct htab groups;          /* struct group by key and window */
-	struct htab agents;          /* struct agent by key value */
-	size_t nsets;                /* value sets per group */
-	size_t distinct_set;         /* index of the set counted distinct */
-	struct htab ledger;          /* struct ledger_entry by window */
-	size_t ledger_prune_at;      /* prune when the ledger reaches this */
-	struct group **batch;        /* groups closing together */
-	size_t nbatch, capbatch;
-	struct buf keybuf;           /* scratch: encoded group key */
-	struct buf agentbuf;         /* scratch: encoded agent key */
-	int64_t now_ms;              /* wall clock, 0 until window_tick() */
-};
-
-/* Hash tables. */
+/* Bytes: the store's share of the budget. */
 
 static void
-htab_init(struct htab *t)
+store_charge(struct window_store *ws, size_t n)
+{
+	ws->bytes += n;
+	budget_charge(ws->budget, n);
+}
+
+static void
+store_release(struct window_store *ws, size_t n)
+{
+	assert(n <= ws->bytes);
+	ws->bytes -= n;
+	budget_release(ws->budget, n);
+}
+
+/* Hash tables; their slots are charged to the store. */
+
+static void
+htab_init(struct window_store *ws, struct htab *t)
 {
 	t->mask = 63;
 	t->b = xcalloc(t->mask + 1, sizeof(*t->b));
 	t->n = 0;
+	store_charge(ws, (t->mask + 1) * sizeof(*t->b) + MALLOC_OVERHEAD);
 }
 
 static void
-htab_insert(struct htab *t, struct hnode *n)
+htab_insert(struct window_store *ws, struct htab *t, struct hnode *n)
 {
 	if (t->n >= t->mask + 1) {
 		size_t nb = (t->mask + 1) * 2;
@@ -112,6 +78,7 @@ htab_insert(struct htab *t, struct hnode *n)
 			}
 		}
 		free(t->b);
+		store_charge(ws, (t->mask + 1) * sizeof(*b));
 		t->b = b;
 		t->mask = nb - 1;
 	}
@@ -148,6 +115,7 @@ key_put(struct buf *b, const struct record_value *v)
 	buf_append(b, v->p, v->len);
 }
 
+/* The key must be well formed (window_load checks what it restores). */
 static void
 key_decode(const char *p, size_t n, struct alert_key *out)
 {
@@ -166,10 +134,16 @@ key_decode(const char *p, size_t n, struct alert_key *out)
 	}
 }
 
-static uint64_t
-group_hash(int64_t window, const char *key, size_t len)
+uint64_t
+window_group_hash(int64_t window, const char *key, size_t len)
 {
 	return XXH3_64bits_withSeed(key, len, (uint64_t)window);
+}
+
+uint64_t
+window_agent_hash(const char *key, size_t len)
+{
+	return XXH3_64bits(key, len);
 }
 
 /* Lists. */
@@ -196,6 +170,147 @@ list_push(struct group **head, struct group *g)
 	*head = g;
 }
 
+/* Eviction buckets: circular lists, the head is the oldest. */
+
+static unsigned
+evbucket(const struct window_store *ws, const struct group *g)
+{
+	size_t n = strset_count(g->sets[ws->distinct_set]);
+
+	if (g->decided)
+		return EV_DECIDED;
+	return n < EV_DECIDED - 1 ? (unsigned)n : EV_DECIDED - 1;
+}
+
+static void
+ev_insert(struct agent *a, struct group *g, unsigned b)
+{
+	struct group *h = a->ev[b];
+
+	g->bucket = b;
+	if (h == NULL) {
+		g->eprev = g->enext = g;
+		a->ev[b] = g;
+		return;
+	}
+	g->enext = h;
+	g->eprev = h->eprev;
+	h->eprev->enext = g;
+	h->eprev = g;
+}
+
+static void
+ev_remove(struct agent *a, struct group *g)
+{
+	assert(g->bucket < EV_BUCKETS && a->ev[g->bucket] != NULL);
+	if (g->enext == g) {
+		assert(a->ev[g->bucket] == g);
+		a->ev[g->bucket] = NULL;
+	} else {
+		g->eprev->enext = g->enext;
+		g->enext->eprev = g->eprev;
+		if (a->ev[g->bucket] == g)
+			a->ev[g->bucket] = g->enext;
+	}
+	g->eprev = g->enext = NULL;
+}
+
+/* Size classes of agents: circular lists. */
+
+static unsigned
+cls_of(size_t bytes)
+{
+	return bytes ? 63 - (unsigned)__builtin_clzll(bytes) : 0;
+}
+
+static void
+cls_insert(struct window_store *ws, struct agent *a)
+{
+	struct agent *h = ws->cls[a->cls];
+
+	if (h == NULL) {
+		a->cprev = a->cnext = a;
+		ws->cls[a->cls] = a;
+		ws->clsmask |= UINT64_C(1) << a->cls;
+		return;
+	}
+	a->cnext = h;
+	a->cprev = h->cprev;
+	h->cprev->cnext = a;
+	h->cprev = a;
+}
+
+static void
+cls_remove(struct window_store *ws, struct agent *a)
+{
+	if (a->cnext == a) {
+		assert(ws->cls[a->cls] == a);
+		ws->cls[a->cls] = NULL;
+		ws->clsmask &= ~(UINT64_C(1) << a->cls);
+	} else {
+		a->cprev->cnext = a->cnext;
+		a->cnext->cprev = a->cprev;
+		if (ws->cls[a->cls] == a)
+			ws->cls[a->cls] = a->cnext;
+	}
+	a->cprev = a->cnext = NULL;
+}
+
+static void
+agent_recharge(struct window_store *ws, struct agent *a, size_t old,
+    size_t new)
+{
+	if (new > old)
+		store_charge(ws, new - old);
+	else
+		store_release(ws, old - new);
+	a->bytes = a->bytes - old + new;
+	if (cls_of(a->bytes) != a->cls) {
+		cls_remove(ws, a);
+		a->cls = cls_of(a->bytes);
+		cls_insert(ws, a);
+	}
+}
+
+/* An estimate of the group's allocations: structs, key, sets, slots. */
+static size_t
+group_bytes(const struct window_store *ws, const struct group *g)
+{
+	size_t n = sizeof(*g) + ws->nsets * sizeof(g->sets[0]) +
+	    MALLOC_OVERHEAD + g->keylen + MALLOC_OVERHEAD +
+	    2 * sizeof(struct hnode *); /* its share of the table */
+
+	for (size_t i = 0; i < ws->nsets; i++)
+		n += strset_bytes(g->sets[i]) + 3 * MALLOC_OVERHEAD +
+		    strset_kept(g->sets[i]) * MALLOC_OVERHEAD;
+	return n;
+}
+
+static size_t
+agent_own_bytes(size_t keylen)
+{
+	return sizeof(struct agent) + keylen + MALLOC_OVERHEAD;
+}
+
+#define TOMB_BYTES (sizeof(struct tomb) + MALLOC_OVERHEAD)
+#define LEDGER_BYTES (sizeof(struct ledger_entry) + MALLOC_OVERHEAD)
+
+void
+window_group_settle(struct window_store *ws, struct group *g)
+{
+	size_t nb = group_bytes(ws, g);
+	unsigned b = evbucket(ws, g);
+
+	if (nb != g->bytes) {
+		agent_recharge(ws, g->agent, g->bytes, nb);
+		g->bytes = nb;
+	}
+	/* To the tail of its bucket: the oldest is the least recently
+	 * touched, so a group still growing is not the next victim. */
+	ev_remove(g->agent, g);
+	ev_insert(g->agent, g, b);
+}
+
 struct window_store *
 window_new(const struct rule *rule, const struct window_opts *opts,
     struct metrics *metrics, window_alert_cb *cb, void *arg)
@@ -207,9 +322,13 @@ window_new(const struct rule *rule, const struct window_opts *opts,
 	ws->metrics = metrics;
 	ws->cb = cb;
 	ws->arg = arg;
-	htab_init(&ws->groups);
-	htab_init(&ws->agents);
-	htab_init(&ws->ledger);
+	ws->own.max = SIZE_MAX;
+	ws->budget = opts->budget != NULL ? opts->budget : &ws->own;
+	ws->floor = INT64_MIN;
+	htab_init(ws, &ws->groups);
+	htab_init(ws, &ws->agents);
+	htab_init(ws, &ws->tombs);
+	htab_init(ws, &ws->ledger);
 	ws->ledger_prune_at = 1024;
 	ws->nsets = rule->nvalues;
 	ws->distinct_set = rule->nvalues;
@@ -238,10 +357,91 @@ agent_drop_group(struct window_store *ws, struct group *g)
 {
 	struct agent *a = g->agent;
 
+	assert(a->ngroups > 0);
 	list_remove(g->closed ? &a->closed : &a->open, g);
+	ev_remove(a, g);
 	htab_remove(&ws->groups, &g->h);
+	agent_recharge(ws, a, g->bytes, 0);
 	group_free(ws, g);
 	a->ngroups--;
+}
+
+/* Frees an agent that holds no group. */
+static void
+agent_free(struct window_store *ws, struct agent *a)
+{
+	assert(a->ngroups == 0 && a->open == NULL && a->closed == NULL);
+	assert(a->bytes == agent_own_bytes(a->keylen));
+	htab_remove(&ws->agents, &a->h);
+	cls_remove(ws, a);
+	store_release(ws, a->bytes);
+	free(a);
+}
+
+/* Tombstones. */
+
+struct tomb *
+window_tomb_find(struct window_store *ws, uint64_t hash)
+{
+	for (struct hnode *x = ws->tombs.b[hash & ws->tombs.mask]; x;
+	     x = x->next)
+		if (x->hash == hash)
+			return (struct tomb *)x;
+	return NULL;
+}
+
+static void
+tomb_remove(struct window_store *ws, struct tomb *t)
+{
+	if (t->next == t) {
+		ws->tomblist = NULL;
+	} else {
+		t->prev->next = t->next;
+		t->next->prev = t->prev;
+		if (ws->tomblist == t)
+			ws->tomblist = t->next;
+	}
+	htab_remove(&ws->tombs, &t->h);
+	store_release(ws, TOMB_BYTES);
+	free(t);
+}
+
+void
+window_tomb_add(struct window_store *ws, uint64_t hash, int64_t floor)
+{
+	struct tomb *t = window_tomb_find(ws, hash), *h;
+
+	if (t != NULL) {
+		/* Two keys, one hash: the tombstone keeps the higher floor. */
+		t->floor = max64(t->floor, floor);
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->h.hash = hash;
+	t->floor = floor;
+	htab_insert(ws, &ws->tombs, &t->h);
+	store_charge(ws, TOMB_BYTES);
+	if ((h = ws->tomblist) == NULL) {
+		t->prev = t->next = t;
+		ws->tomblist = t;
+	} else {
+		t->next = h;
+		t->prev = h->prev;
+		h->prev->next = t;
+		h->prev = t;
+	}
+}
+
+static void
+window_free_nodes(struct htab *t)
+{
+	for (size_t i = 0; i <= t->mask; i++) {
+		struct hnode *x = t->b[i], *nx;
+		for (; x != NULL; x = nx) {
+			nx = x->next;
+			free(x);
+		}
+	}
 }
 
 void
@@ -256,23 +456,15 @@ window_free(struct window_store *ws)
 			group_free(ws, (struct group *)x);
 		}
 	}
-	for (size_t i = 0; i <= ws->agents.mask; i++) {
-		struct hnode *x = ws->agents.b[i], *nx;
-		for (; x != NULL; x = nx) {
-			nx = x->next;
-			free(x);
-		}
-	}
+	window_free_nodes(&ws->agents);
+	window_free_nodes(&ws->tombs);
+	window_free_nodes(&ws->ledger);
 	free(ws->groups.b);
 	free(ws->agents.b);
-	for (size_t i = 0; i <= ws->ledger.mask; i++) {
-		struct hnode *x = ws->ledger.b[i], *nx;
-		for (; x != NULL; x = nx) {
-			nx = x->next;
-			free(x);
-		}
-	}
+	free(ws->tombs.b);
 	free(ws->ledger.b);
+	/* The budget outlives the store: give back all it was charged. */
+	budget_release(ws->budget, ws->bytes);
 	free(ws->batch);
 	buf_free(&ws->keybuf);
 	buf_free(&ws->agentbuf);
@@ -283,8 +475,15 @@ void
 window_reconfigure(struct window_store *ws, const struct rule *rule,
     const struct window_opts *opts)
 {
+	struct budget *b = opts->budget != NULL ? opts->budget : &ws->own;
+
 	ws->rule = rule;
 	ws->opts = *opts;
+	if (b != ws->budget) {
+		budget_release(ws->budget, ws->bytes);
+		budget_charge(b, ws->bytes);
+		ws->budget = b;
+	}
 }
 
 size_t
@@ -293,22 +492,44 @@ window_groups(const struct window_store *ws)
 	return ws->groups.n;
 }
 
+size_t
+window_bytes(const struct window_store *ws)
+{
+	return ws->bytes;
+}
+
+size_t
+window_tombstones(const struct window_store *ws)
+{
+	return ws->tombs.n;
+}
+
 /* The alert cap: alerts emitted per window. */
 
-static struct ledger_entry *
-ledger_get(struct window_store *ws, int64_t window)
+struct ledger_entry *
+window_ledger_find(struct window_store *ws, int64_t window)
 {
 	uint64_t h = XXH3_64bits(&window, sizeof(window));
-	struct ledger_entry *le;
 
 	for (struct hnode *x = ws->ledger.b[h & ws->ledger.mask]; x;
 	     x = x->next)
 		if (((struct ledger_entry *)x)->window == window)
 			return (struct ledger_entry *)x;
+	return NULL;
+}
+
+struct ledger_entry *
+window_ledger_get(struct window_store *ws, int64_t window)
+{
+	struct ledger_entry *le = window_ledger_find(ws, window);
+
+	if (le != NULL)
+		return le;
 	le = xcalloc(1, sizeof(*le));
-	le->h.hash = h;
+	le->h.hash = XXH3_64bits(&window, sizeof(window));
 	le->window = window;
-	htab_insert(&ws->ledger, &le->h);
+	htab_insert(ws, &ws->ledger, &le->h);
+	store_charge(ws, LEDGER_BYTES);
 	return le;
 }
 
@@ -332,6 +553,7 @@ ledger_prune(struct window_store *ws)
 			nx = x->next;
 			if (((struct ledger_entry *)x)->window < oldest) {
 				htab_remove(&ws->ledger, x);
+				store_release(ws, LEDGER_BYTES);
 				free(x);
 			}
 		}
@@ -443,8 +665,10 @@ batch_emit(struct window_store *ws)
 		struct group *g = ws->batch[i];
 		/* The batch is sorted by window: one lookup per window. */
 		if (le == NULL || le->window != g->window)
-			le = ledger_get(ws, g->window);
+			le = window_ledger_get(ws, g->window);
+		assert(!g->decided);
 		g->decided = true;
+		window_group_settle(ws, g);
 		if (le->emitted >= ws->rule->max_alerts) {
 			ws->metrics->v[M_alerts_suppressed]++;
 			continue;
@@ -467,6 +691,7 @@ close_group(struct window_store *ws, struct group *g)
 {
 	struct agent *a = g->agent;
 
+	assert(!g->closed);
 	list_remove(&a->open, g);
 	list_push(&a->closed, g);
 	ws->metrics->v[M_windows_closed]++;
@@ -487,6 +712,20 @@ static int64_t
 window_end(const struct window_store *ws, int64_t window)
 {
 	return window + ws->rule->window_ms;
+}
+
+/*
+ * The floor that keeps the too-late rule of a forgotten agent: windows
+ * whose late horizon its watermark passed.
+ */
+static int64_t
+horizon_floor(const struct window_store *ws, const struct agent *a)
+{
+	int64_t wm = watermark(ws, a);
+
+	if (wm == INT64_MIN || wm < INT64_MIN + ws->opts.late_horizon_ms)
+		return INT64_MIN;
+	return wm - ws->opts.late_horizon_ms;
 }
 
 /* Closes and expires what the agent's watermark allows; resets due. */
@@ -520,31 +759,71 @@ agent_advance(struct window_store *ws, struct agent *a)
 	a->due = due;
 }
 
-static struct agent *
-agent_get(struct window_store *ws, const char *key, size_t len)
+struct agent *
+window_agent_find(struct window_store *ws, const char *key, size_t len)
 {
-	uint64_t h = XXH3_64bits(key, len);
-	struct agent *a;
+	uint64_t h = window_agent_hash(key, len);
 
 	for (struct hnode *x = ws->agents.b[h & ws->agents.mask]; x;
 	     x = x->next) {
-		a = (struct agent *)x;
+		struct agent *a = (struct agent *)x;
 		if (x->hash == h && a->keylen == len &&
 		    memcmp(a->key, key, len) == 0)
 			return a;
 	}
-	a = xcalloc(1, sizeof(*a) + len);
-	a->h.hash = h;
+	return NULL;
+}
+
+struct agent *
+window_agent_new(struct window_store *ws, const char *key, size_t len,
+    int64_t floor)
+{
+	struct agent *a = xcalloc(1, sizeof(*a) + len);
+
+	a->h.hash = window_agent_hash(key, len);
 	a->max_ts = INT64_MIN;
 	a->due = INT64_MAX;
+	a->floor = floor;
 	a->keylen = len;
 	memcpy(a->key, key, len);
-	htab_insert(&ws->agents, &a->h);
+	htab_insert(ws, &ws->agents, &a->h);
+	a->bytes = agent_own_bytes(len);
+	a->cls = cls_of(a->bytes);
+	cls_insert(ws, a);
+	store_charge(ws, a->bytes);
 	return a;
 }
 
-static struct group *
-group_find(struct window_store *ws, uint64_t h, int64_t window,
+/*
+ * The agent of key: held, or back from its tombstone with its floor, or
+ * new with the global floor.
+ */
+static struct agent *
+agent_get(struct window_store *ws, const char *key, size_t len)
+{
+	struct agent *a = window_agent_find(ws, key, len);
+	struct tomb *t;
+	int64_t floor = ws->floor;
+
+	if (a != NULL)
+		return a;
+	if ((t = window_tomb_find(ws, window_agent_hash(key, len))) != NULL) {
+		floor = t->floor;
+		tomb_remove(ws, t);
+	}
+	return window_agent_new(ws, key, len, floor);
+}
+
+/* Replaces an agent without groups by a tombstone holding floor. */
+static void
+agent_forget(struct window_store *ws, struct agent *a, int64_t floor)
+{
+	window_tomb_add(ws, a->h.hash, max64(floor, a->floor));
+	agent_free(ws, a);
+}
+
+struct group *
+window_group_find(struct window_store *ws, uint64_t h, int64_t window,
     const char *key, size_t len)
 {
 	for (struct hnode *x = ws->groups.b[h & ws->groups.mask]; x;
@@ -583,14 +862,15 @@ group_update(struct window_store *ws, struct group *g,
 		for (size_t j = 0; j < n; j++)
 			add_set_value(ws, g->sets[i], &v[j]);
 	}
+	window_group_settle(ws, g);
 }
 
 /*
  * A new, empty group of agent a, open or (for a late event) already
- * closed, in the tables and its agent's list.
+ * closed, in the tables and its agent's lists.
  */
-static struct group *
-group_new(struct window_store *ws, uint64_t h, int64_t window,
+struct group *
+window_group_new(struct window_store *ws, uint64_t h, int64_t window,
     struct agent *a, const char *key, size_t len, bool closed)
 {
 	struct group *g = xcalloc(1, sizeof(*g) +
@@ -600,19 +880,83 @@ group_new(struct window_store *ws, uint64_t h, int64_t window,
 	g->h.hash = h;
 	g->window = window;
 	g->agent = a;
-	g->key = xmalloc(len);
+	g->key = xmalloc(len ? len : 1);
 	memcpy(g->key, key, len);
 	g->keylen = len;
 	for (size_t i = 0; i < ws->nsets; i++)
 		g->sets[i] = strset_new(ws->opts.max_values);
-	htab_insert(&ws->groups, &g->h);
+	htab_insert(ws, &ws->groups, &g->h);
 	a->ngroups++;
 	g->closed = closed;
 	list_push(closed ? &a->closed : &a->open, g);
+	ev_insert(a, g, evbucket(ws, g));
+	g->bytes = group_bytes(ws, g);
+	agent_recharge(ws, a, 0, g->bytes);
 	due = window_end(ws, window) + (closed ? ws->opts.late_horizon_ms : 0);
 	if (due < a->due)
 		a->due = due;
 	return g;
+}
+
+/* Eviction. */
+
+static struct agent *
+largest_agent(const struct window_store *ws)
+{
+	if (ws->clsmask == 0)
+		return NULL;
+	return ws->cls[63 - __builtin_clzll(ws->clsmask)];
+}
+
+static struct group *
+cheapest_group(const struct agent *a)
+{
+	for (unsigned b = 0; b < EV_BUCKETS; b++)
+		if (a->ev[b] != NULL)
+			return a->ev[b];
+	return NULL;
+}
+
+static void
+evict_group(struct window_store *ws, struct group *g)
+{
+	struct agent *a = g->agent;
+
+	ws->metrics->v[M_groups_evicted]++;
+	/* Its alert is out: no event may make the group again. */
+	if (g->decided)
+		a->floor = max64(a->floor, window_end(ws, g->window));
+	agent_drop_group(ws, g);
+}
+
+void
+window_make_room(struct window_store *ws)
+{
+	struct budget *b = ws->budget;
+
+	/* Evicting a group waiting in the batch would free it under it. */
+	assert(ws->nbatch == 0);
+	while (b->used > b->max) {
+		struct agent *big = largest_agent(ws);
+		if (big != NULL && big->ngroups > 0 &&
+		    big->bytes > b->max / ws->agents.n) {
+			evict_group(ws, cheapest_group(big));
+		} else if (ws->tomblist != NULL) {
+			struct tomb *t = ws->tomblist;
+			ws->metrics->v[M_tombstones_evicted]++;
+			/* Events older than the store still knows are too late
+			 * for agents it knows nothing of. */
+			ws->floor = max64(ws->floor, t->floor);
+			tomb_remove(ws, t);
+		} else if (big != NULL && big->ngroups > 0) {
+			evict_group(ws, cheapest_group(big));
+		} else if (big != NULL) {
+			ws->metrics->v[M_agents_evicted]++;
+			agent_forget(ws, big, horizon_floor(ws, big));
+		} else {
+			break; /* nothing of the store is left */
+		}
+	}
 }
 
 /* One key combination of one event. */
@@ -622,8 +966,9 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 {
 	const char *key = ws->keybuf.data;
 	size_t len = ws->keybuf.len;
-	uint64_t h = group_hash(window, key, len);
-	struct group *g = group_find(ws, h, window, key, len);
+	uint64_t h = window_group_hash(window, key, len);
+	struct group *g = window_group_find(ws, h, window, key, len);
+	int64_t end = window_end(ws, window);
 	struct agent *a;
 	bool late;
 
@@ -632,10 +977,10 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 	a = agent_get(ws, ws->agentbuf.data, ws->agentbuf.len);
 
 	a->last_seen = ws->now_ms;
-	late = window_end(ws, window) <= watermark(ws, a);
-	if (late && g == NULL &&
-	    window_end(ws, window) + ws->opts.late_horizon_ms <=
-		watermark(ws, a)) {
+	late = end <= watermark(ws, a);
+	if (g == NULL && (end <= a->floor ||
+			     (late && end + ws->opts.late_horizon_ms <=
+					  watermark(ws, a)))) {
 		ws->metrics->v[M_events_too_late]++;
 		goto advance;
 	}
@@ -644,7 +989,7 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 			ws->metrics->v[M_groups_dropped]++;
 			goto advance;
 		}
-		g = group_new(ws, h, window, a, key, len, late);
+		g = window_group_new(ws, h, window, a, key, len, late);
 		ws->metrics->v[M_groups_created]++;
 	}
 	if (g->closed) {
@@ -662,6 +1007,7 @@ advance:
 	else if (ts > a->max_ts)
 		a->max_ts = ts;
 	agent_advance(ws, a);
+	window_make_room(ws);
 }
 
 void
@@ -720,9 +1066,15 @@ window_tick(struct window_store *ws, int64_t now_ms)
 		struct hnode *x, *nx;
 		for (x = ws->agents.b[i]; x != NULL; x = nx) {
 			struct agent *a = (struct agent *)x;
-			int64_t silent = now_ms - a->last_seen;
+			int64_t silent = now_ms - a->last_seen, floor;
 			nx = x->next;
-			if (a->last_seen == 0 || silent < ws->opts.idle_close_ms)
+			/* Seen before the clock was known, or restored from a
+			 * checkpoint: the idle clock starts now. */
+			if (a->last_seen == 0) {
+				a->last_seen = now_ms;
+				continue;
+			}
+			if (silent < ws->opts.idle_close_ms)
 				continue;
 			while (a->open != NULL)
 				close_group(ws, a->open);
@@ -731,11 +1083,16 @@ window_tick(struct window_store *ws, int64_t now_ms)
 			if (silent < ws->opts.idle_close_ms +
 				ws->opts.late_horizon_ms)
 				continue;
-			while (a->closed != NULL)
+			/* Forgotten: its windows past their wall-clock horizon
+			 * are too late for good. */
+			floor = horizon_floor(ws, a);
+			while (a->closed != NULL) {
+				floor = max64(floor,
+				    window_end(ws, a->closed->window));
 				agent_drop_group(ws, a->closed);
-			/* Forgotten: the walk already holds the next node. */
-			htab_remove(&ws->agents, &a->h);
-			free(a);
+			}
+			/* The walk already holds the next node. */
+			agent_forget(ws, a, floor);
 		}
 	}
 }
@@ -753,104 +1110,7 @@ window_flush(struct window_store *ws)
 	batch_emit(ws);
 }
 
-/*
- * Saving and restoring (checkpoints).  The layout, in host byte order
- * since a checkpoint never leaves its machine: the agents (key, largest
- * event time, last wall-clock sighting), the alert ledger, then each
- * group (window, key, labels, flags, and per value set its kept members
- * and the hashes of the members past the cap).
- */
-
-static void
-put_hash_cb(void *arg, uint64_t h)
-{
-	buf_put_u64(arg, h);
-}
-
-static size_t
-count_hashes(const struct strset *s)
-{
-	return strset_count(s) - strset_kept(s);
-}
-
 void
-window_save(const struct window_store *ws, struct buf *out)
-{
-	buf_put_u64(out, ws->nsets);
-	buf_put_u64(out, ws->agents.n);
-	for (size_t i = 0; i <= ws->agents.mask; i++) {
-		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
-			const struct agent *a = (const struct agent *)x;
-			buf_put_bytes(out, a->key, a->keylen);
-			buf_put_u64(out, (uint64_t)a->max_ts);
-			buf_put_u64(out, (uint64_t)a->last_seen);
-		}
-	}
-	buf_put_u64(out, ws->ledger.n);
-	for (size_t i = 0; i <= ws->ledger.mask; i++) {
-		for (struct hnode *x = ws->ledger.b[i]; x; x = x->next) {
-			const struct ledger_entry *le =
-			    (const struct ledger_entry *)x;
-			buf_put_u64(out, (uint64_t)le->window);
-			buf_put_u64(out, le->emitted);
-		}
-	}
-	buf_put_u64(out, ws->groups.n);
-	for (size_t i = 0; i <= ws->groups.mask; i++) {
-		for (struct hnode *x = ws->groups.b[i]; x; x = x->next) {
-			const struct group *g = (const struct group *)x;
-			buf_put_u64(out, (uint64_t)g->window);
-			buf_put_bytes(out, g->key, g->keylen);
-			buf_put_u64(out, g->labels);
-			buf_put_u64(out, (uint64_t)g->closed |
-			    (uint64_t)g->decided << 1 |
-			    (uint64_t)g->late << 2);
-			for (size_t k = 0; k < ws->nsets; k++) {
-				const struct strset *set = g->sets[k];
-				buf_put_u64(out, strset_kept(set));
-				for (size_t m = 0; m < strset_kept(set); m++) {
-					size_t len;
-					const char *p = strset_get(set, m, &len);
-					buf_put_bytes(out, p, len);
-				}
-				buf_put_u64(out, count_hashes(set));
-				strset_foreach_hash(set, put_hash_cb, out);
-			}
-		}
-	}
-}
-
-/*
- * The slice of an encoded group key that encodes field i: the same bytes
- * key_put() writes for that value, which is an agent's key.
- */
-static const char *
-key_field(const char *key, size_t len, size_t i, size_t *flen)
-{
-	const char *p = key, *end = key + len;
-
-	for (size_t k = 0; p < end; k++) {
-		const char *start = p;
-		uint32_t n = 0;
-		if (*p++ != 0) {
-			if ((size_t)(end - p) < sizeof(n))
-				return NULL;
-			memcpy(&n, p, sizeof(n));
-			p += sizeof(n);
-			if (n > (size_t)(end - p))
-				return NULL;
-			p += n;
-		}
-		if (k == i) {
-			*flen = (size_t)(p - start);
-			return start;
-		}
-	}
-	return NULL;
-}
-
-/* Empties the store (a restore that failed half-way). */
-static void
 window_clear(struct window_store *ws)
 {
 	for (size_t i = 0; i <= ws->groups.mask; i++) {
@@ -864,81 +1124,121 @@ window_clear(struct window_store *ws)
 		struct hnode *x = ws->agents.b[i], *nx;
 		for (; x != NULL; x = nx) {
 			nx = x->next;
-			htab_remove(&ws->agents, x);
-			free(x);
+			agent_free(ws, (struct agent *)x);
 		}
 	}
+	while (ws->tomblist != NULL)
+		tomb_remove(ws, ws->tomblist);
 	for (size_t i = 0; i <= ws->ledger.mask; i++) {
 		struct hnode *x = ws->ledger.b[i], *nx;
 		for (; x != NULL; x = nx) {
 			nx = x->next;
 			htab_remove(&ws->ledger, x);
+			store_release(ws, LEDGER_BYTES);
 			free(x);
 		}
 	}
+	ws->floor = INT64_MIN;
 }
 
-int
-window_load(struct window_store *ws, const char *data, size_t len)
-{
-	struct cursor r = {data, data + len, 0};
-	uint64_t n;
+/* Invariants, the whole store at once (tests and fuzz targets). */
 
-	if (ws->groups.n != 0 || cursor_u64(&r) != ws->nsets)
-		return -1;
-	n = cursor_u64(&r);
-	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		size_t klen;
-		const char *key = cursor_bytes(&r, &klen);
-		struct agent *a;
-		if (r.bad)
-			break;
-		a = agent_get(ws, key, klen);
-		a->max_ts = (int64_t)cursor_u64(&r);
-		a->last_seen = (int64_t)cursor_u64(&r);
+static void
+check_fail(const char *what)
+{
+	fprintf(stderr, "window_check: invariant broken: %s\n", what);
+	abort();
+}
+
+#define WCHECK(c)                                                             \
+	do {                                                                  \
+		if (!(c))                                                     \
+			check_fail(#c);                                       \
+	} while (0)
+
+static size_t
+check_list(const struct window_store *ws, const struct agent *a,
+    const struct group *head, bool closed)
+{
+	size_t n = 0;
+
+	for (const struct group *g = head; g != NULL; g = g->next, n++) {
+		WCHECK(g->agent == a);
+		WCHECK(g->closed == closed);
+		WCHECK(!g->decided || g->closed);
+		WCHECK(g->next == NULL || g->next->prev == g);
+		WCHECK(g->bucket == evbucket(ws, g));
+		WCHECK(g->bytes == group_bytes(ws, g));
+		WCHECK(window_group_find((struct window_store *)ws, g->h.hash,
+			   g->window, g->key, g->keylen) == g);
 	}
-	n = cursor_u64(&r);
-	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		int64_t window = (int64_t)cursor_u64(&r);
-		ledger_get(ws, window)->emitted = cursor_u64(&r);
-	}
-	n = cursor_u64(&r);
-	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		int64_t window = (int64_t)cursor_u64(&r);
-		size_t klen, alen;
-		const char *key = cursor_bytes(&r, &klen), *akey;
-		uint64_t labels = cursor_u64(&r), flags = cursor_u64(&r);
-		struct group *g;
-		if (r.bad || (akey = key_field(key, klen,
-				  (size_t)ws->rule->watermark_key,
-				  &alen)) == NULL) {
-			r.bad = 1;
-			break;
-		}
-		g = group_new(ws, group_hash(window, key, klen), window,
-		    agent_get(ws, akey, alen), key, klen, flags & 1);
-		g->labels = labels;
-		g->decided = (flags >> 1) & 1;
-		g->late = (flags >> 2) & 1;
-		for (size_t k = 0; k < ws->nsets && !r.bad; k++) {
-			uint64_t m = cursor_u64(&r);
-			for (uint64_t j = 0; j < m && !r.bad; j++) {
-				size_t vlen;
-				const char *v = cursor_bytes(&r, &vlen);
-				strset_add(g->sets[k], v, vlen);
+	return n;
+}
+
+void
+window_check(const struct window_store *ws)
+{
+	size_t ngroups = 0, nagents = 0, ntombs = 0, bytes = 0, slots = 0;
+	const struct htab *tabs[] = {&ws->groups, &ws->agents, &ws->tombs,
+	    &ws->ledger};
+
+	for (size_t t = 0; t < 4; t++)
+		slots += (tabs[t]->mask + 1) * sizeof(struct hnode *) +
+		    MALLOC_OVERHEAD;
+	for (size_t i = 0; i <= ws->agents.mask; i++) {
+		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
+			const struct agent *a = (const struct agent *)x;
+			size_t n, inev = 0, gbytes = 0;
+			n = check_list(ws, a, a->open, false);
+			n += check_list(ws, a, a->closed, true);
+			WCHECK(n == a->ngroups);
+			for (unsigned b = 0; b < EV_BUCKETS; b++) {
+				const struct group *h = a->ev[b], *g = h;
+				if (h == NULL)
+					continue;
+				do {
+					WCHECK(g->bucket == b);
+					WCHECK(g->agent == a);
+					WCHECK(g->enext->eprev == g);
+					gbytes += g->bytes;
+					inev++;
+					g = g->enext;
+				} while (g != h && inev <= n);
 			}
-			m = cursor_u64(&r);
-			for (uint64_t j = 0; j < m && !r.bad; j++)
-				strset_add_hash(g->sets[k], cursor_u64(&r));
+			WCHECK(inev == n);
+			WCHECK(a->bytes == agent_own_bytes(a->keylen) + gbytes);
+			WCHECK(a->cls == cls_of(a->bytes));
+			WCHECK(ws->clsmask & (UINT64_C(1) << a->cls));
+			ngroups += n;
+			bytes += a->bytes;
+			nagents++;
 		}
 	}
-	if (r.bad || r.p != r.end) {
-		window_clear(ws);
-		return -1;
+	WCHECK(ngroups == ws->groups.n);
+	WCHECK(nagents == ws->agents.n);
+	for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+		const struct agent *h = ws->cls[c], *a = h;
+		WCHECK((h != NULL) == !!(ws->clsmask & (UINT64_C(1) << c)));
+		if (h == NULL)
+			continue;
+		do {
+			WCHECK(a->cls == c && a->cnext->cprev == a);
+			a = a->cnext;
+		} while (a != h);
 	}
-	/* Every agent scans its groups at its next event. */
-	for (size_t i = 0; i <= ws->agents.mask; i++)
-		for (struct hnode *x = ws->agents.b[i]; x; x = x->next)
-			((struct agent *)x)->due = INT64_MIN;
-	return 0;
+	if (ws->tomblist != NULL) {
+		const struct tomb *t = ws->tomblist;
+		do {
+			WCHECK(t->next->prev == t);
+			WCHECK(window_tomb_find((struct window_store *)ws,
+				   t->h.hash) == t);
+			ntombs++;
+			t = t->next;
+		} while (t != ws->tomblist && ntombs <= ws->tombs.n);
+	}
+	WCHECK(ntombs == ws->tombs.n);
+	bytes += ntombs * TOMB_BYTES + ws->ledger.n * LEDGER_BYTES + slots;
+	WCHECK(bytes == ws->bytes);
+	WCHECK(ws->bytes <= ws->budget->used);
+	WCHECK(ws->nbatch == 0);
 }

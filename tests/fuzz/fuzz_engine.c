@@ -13,7 +13,10 @@
  * is fixed) and every counter past the parser must agree; the lines it
  * skips are exactly the lines the other engine parses more.  In every
  * engine the counters must add up, and every alert must be one line
- * holding one JSON object in valid UTF-8.
+ * holding one JSON object in valid UTF-8, and no kibana.alert.uuid may
+ * come twice: one (group, window) alerts at most once.  The live
+ * engines have a small state budget, so that eviction, tombstones and
+ * the floors are part of every run.
  */
 #include <string.h>
 #include <yajl/yajl_tree.h>
@@ -85,18 +88,33 @@ check_sums(const struct run *r)
 	FUZZ_CHECK(v[M_windows_closed] <= v[M_groups_created]);
 }
 
-/* Every alert is one line, one JSON object, valid UTF-8. */
+/* The live engines' budget: a few dozen groups. */
+#define SMALL_BUDGET (96 * 1024)
+
+static int
+uuid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 36);
+}
+
+/*
+ * Every alert is one line, one JSON object, valid UTF-8, with a
+ * kibana.alert.uuid no other alert of the run has.
+ */
 static void
 check_alerts(const struct run *r)
 {
+	static const char *path[] = {"kibana.alert.uuid", NULL};
 	const char *p = r->out.data, *end;
 	uint64_t n = 0;
 	char err[128];
+	char (*uuids)[36];
 
 	if (r->out.len == 0) {
 		FUZZ_CHECK(r->lines == 0);
 		return;
 	}
+	uuids = xcalloc(r->lines + 1, sizeof(*uuids));
 	end = p + r->out.len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -106,12 +124,21 @@ check_alerts(const struct run *r)
 		FUZZ_CHECK(strlen(s) == (size_t)(nl - p));
 		yajl_val doc = yajl_tree_parse(s, err, sizeof(err));
 		FUZZ_CHECK(doc != NULL && YAJL_IS_OBJECT(doc));
+		FUZZ_CHECK(n < r->lines);
+		yajl_val u = yajl_tree_get(doc, path, yajl_t_string);
+		const char *us = u != NULL ? u->u.string : NULL;
+		FUZZ_CHECK(us != NULL && strlen(us) == 36);
+		memcpy(uuids[n], us, 36);
 		yajl_tree_free(doc);
 		free(s);
 		p = nl + 1;
 		n++;
 	}
 	FUZZ_CHECK(n == r->lines);
+	qsort(uuids, n, sizeof(*uuids), uuid_cmp);
+	for (uint64_t i = 1; i < n; i++)
+		FUZZ_CHECK(memcmp(uuids[i - 1], uuids[i], 36) != 0);
+	free(uuids);
 }
 
 /* The prefilter changes nothing but where lines are counted. */
@@ -147,6 +174,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Two of each, for the reload; built once, as engines borrow them. */
 	static struct conf *with_pf[2], *without_pf[2];
+	static struct conf *live_pf[2], *live_all[2];
 	struct run runs[4];
 	uint64_t rng = fuzz_seed(data, size);
 	size_t cuts[MAX_CUTS + 1], ncuts = 0, from = 0;
@@ -157,6 +185,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			with_pf[i] = conf_default();
 			without_pf[i] = conf_default();
 			without_pf[i]->prefilter = false;
+		}
+		for (int i = 0; i < 2; i++) {
+			live_pf[i] = conf_default();
+			live_all[i] = conf_default();
+			live_all[i]->prefilter = false;
+			/* Below the configuration's minimum, on purpose. */
+			live_pf[i]->max_state_bytes = SMALL_BUDGET;
+			live_all[i]->max_state_bytes = SMALL_BUDGET;
 		}
 	}
 	if (size > 0) {
@@ -169,8 +205,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	run_new(&runs[0], with_pf[0], true);
 	run_new(&runs[1], without_pf[0], true);
-	run_new(&runs[2], with_pf[0], false);
-	run_new(&runs[3], without_pf[0], false);
+	run_new(&runs[2], live_pf[0], false);
+	run_new(&runs[3], live_all[0], false);
 	for (size_t i = 0; i < ncuts; i++) {
 		if (cuts[i] > from)
 			for (int k = 0; k < 4; k++)
@@ -182,8 +218,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		engine_tick(runs[2].e, now);
 		engine_tick(runs[3].e, now);
 		if (i == ncuts / 2) {
-			FUZZ_CHECK(engine_reload(runs[2].e, with_pf[1]) == 1);
-			FUZZ_CHECK(engine_reload(runs[3].e, without_pf[1]) == 1);
+			FUZZ_CHECK(engine_reload(runs[2].e, live_pf[1]) == 1);
+			FUZZ_CHECK(engine_reload(runs[3].e, live_all[1]) == 1);
 		}
 	}
 	for (int k = 0; k < 4; k++) {
