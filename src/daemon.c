@@ -132,13 +132,17 @@ log_stats(struct daemon *d, const char *why)
 
 	log_info("%s: bytes=%" PRIu64 " lines=%" PRIu64 " skipped=%" PRIu64
 		 " matched=%" PRIu64 " late=%" PRIu64 " too_late=%" PRIu64
-		 " alerts=%" PRIu64 " suppressed=%" PRIu64,
+		 " alerts=%" PRIu64 " suppressed=%" PRIu64 " evicted=%" PRIu64
+		 " state_bytes=%zu",
 	    why, m->v[M_bytes_read], m->v[M_lines_read],
 	    m->v[M_lines_too_long] + m->v[M_json_invalid] +
 		m->v[M_json_not_object] + m->v[M_json_too_deep] +
 		m->v[M_events_no_timestamp] + m->v[M_events_bad_timestamp],
 	    m->v[M_events_matched], m->v[M_events_late],
-	    m->v[M_events_too_late], m->v[M_alerts], m->v[M_alerts_suppressed]);
+	    m->v[M_events_too_late], m->v[M_alerts], m->v[M_alerts_suppressed],
+	    m->v[M_groups_evicted] + m->v[M_agents_evicted] +
+		m->v[M_tombstones_evicted],
+	    engine_budget(d->engine)->used);
 	for (size_t i = 0; i < d->nsinks; i++) {
 		const struct sink_stats *s = sink_stats(d->sinks[i]);
 		log_info("%s: sink %s: queued=%" PRIu64 " sent=%" PRIu64
