@@ -8,14 +8,16 @@
  * which runs after every backend handle has closed.
  *
  * Invariants:
- * - at most queue_max lines wait (head..tail); the line taken for
- *   writing (cur) is not among them, so a line whose write failed keeps
- *   its place at the front and is retried before any other (at least
- *   once), while a full queue drops its oldest waiting line;
+ * - at most queue_max lines wait (head..tail); the lines taken for
+ *   writing (cur, one line or a batch of ncur) are not among them, so
+ *   lines whose write failed keep their place at the front and are
+ *   retried before any other (at least once), while a full queue drops
+ *   its oldest waiting line;
  * - at most one write is in flight (busy), always of cur, and cur is
- *   freed only once its write completed: a line counts as sent then;
+ *   freed only once its write completed: its lines count as sent then;
  * - queued == sent + dropped_full + dropped_close + rejected + depth,
- *   where depth counts the waiting lines and cur;
+ *   where depth counts the waiting lines and cur's (asserted at every
+ *   change: the ledger of every alert accepted);
  * - the timer runs only in WAIT (the backoff) or, once sink_close() was
  *   called, as the deadline for flushing.
  *
@@ -29,6 +31,7 @@
  * peer may accept and hang up at once; neither should be retried at
  * backoff_min forever.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +50,10 @@
 static void
 set_depth(struct sink *s)
 {
-	s->stats.depth = s->nwait + (s->cur != NULL ? 1 : 0);
+	s->stats.depth = s->nwait + s->ncur;
+	assert((s->cur == NULL) == (s->ncur == 0));
+	assert(s->stats.queued == s->stats.sent + s->stats.dropped_full +
+	    s->stats.dropped_close + s->rejected + s->stats.depth);
 }
 
 static uint64_t
@@ -89,13 +95,53 @@ take(struct sink *s)
 	return l;
 }
 
-/* cur was written: count it and let it go. */
+/*
+ * Takes the next lines for writing into cur: the oldest one, and with a
+ * backend that writes batches every other waiting line within the
+ * batch's bounds.
+ */
+static void
+take_cur(struct sink *s)
+{
+	struct sink_line *last;
+	size_t bytes;
+
+	if ((s->cur = take(s)) == NULL)
+		return;
+	s->ncur = 1;
+	if (s->ops->writev == NULL)
+		return;
+	last = s->cur;
+	bytes = last->len;
+	while (s->head != NULL && s->ncur < SINK_BATCH_LINES &&
+	    bytes + s->head->len <= SINK_BATCH_BYTES) {
+		last->next = take(s);
+		last = last->next;
+		bytes += last->len;
+		s->ncur++;
+	}
+}
+
+/* Frees cur's lines. */
+static void
+drop_cur(struct sink *s)
+{
+	struct sink_line *l, *next;
+
+	for (l = s->cur; l != NULL; l = next) {
+		next = l->next;
+		free(l);
+	}
+	s->cur = NULL;
+	s->ncur = 0;
+}
+
+/* cur was written: count its lines and let them go. */
 static void
 done(struct sink *s)
 {
-	free(s->cur);
-	s->cur = NULL;
-	s->stats.sent++;
+	s->stats.sent += s->ncur;
+	drop_cur(s);
 	set_depth(s);
 }
 
@@ -134,9 +180,8 @@ finish(struct sink *s)
 	struct sink_line *l;
 
 	s->state = SINK_DONE;
-	s->stats.dropped_close += s->nwait + (s->cur != NULL ? 1 : 0);
-	free(s->cur);
-	s->cur = NULL;
+	s->stats.dropped_close += s->nwait + s->ncur;
+	drop_cur(s);
 	while ((l = take(s)) != NULL)
 		free(l);
 	set_depth(s);
@@ -168,10 +213,18 @@ timer_cb(uv_timer_t *t)
 static void
 pump(struct sink *s)
 {
+	enum sink_io r;
+
 	while (s->state == SINK_UP && !s->busy) {
-		if (s->cur == NULL && (s->cur = take(s)) == NULL)
+		if (s->cur == NULL)
+			take_cur(s);
+		if (s->cur == NULL)
 			break;
-		switch (s->ops->write(s, s->cur->data, s->cur->len)) {
+		if (s->ops->writev != NULL)
+			r = s->ops->writev(s, s->cur, s->ncur);
+		else
+			r = s->ops->write(s, s->cur->data, s->cur->len);
+		switch (r) {
 		case SINK_OK:
 			done(s);
 			break;
@@ -289,6 +342,7 @@ sink_push(struct sink *s, const char *line, size_t len)
 	s->stats.queued++;
 	if (s->closing) {
 		s->stats.dropped_close++;
+		set_depth(s);
 		return;
 	}
 	if (s->nwait >= s->conf.queue_max) {
@@ -379,8 +433,8 @@ void
 sink_pending(const struct sink *s, sink_line_cb *cb, void *arg)
 {
 	/* cur was taken from the front: it is older than any waiting line. */
-	if (s->cur != NULL)
-		cb(arg, s->cur->data, s->cur->len);
+	for (const struct sink_line *l = s->cur; l != NULL; l = l->next)
+		cb(arg, l->data, l->len);
 	for (const struct sink_line *l = s->head; l != NULL; l = l->next)
 		cb(arg, l->data, l->len);
 }
@@ -487,13 +541,13 @@ sink_reject(struct sink *s, const char *what, int err)
 {
 	size_t len = s->cur != NULL ? s->cur->len : 0;
 
+	assert(s->ops->writev == NULL && s->ncur <= 1);
 	s->stats.errors++;
-	s->rejected++;
+	s->rejected += s->ncur;
 	if (log_ratelimit_ok(&s->rl))
 		log_warnx("sink %s: %s: %s: alert of %zu bytes dropped",
 		    s->name, what, uv_strerror(err), len);
-	free(s->cur);
-	s->cur = NULL;
+	drop_cur(s);
 	set_depth(s);
 	if (s->busy) {
 		/* From a callback: the pump is not running, restart it. */

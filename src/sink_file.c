@@ -4,7 +4,10 @@
  *
  * The backend owns the descriptor and two requests, one for open and
  * close, one for the write in flight; all file I/O goes through the
- * libuv thread pool, so a slow disk never stalls the loop.  The file is
+ * libuv thread pool, so a slow disk never stalls the loop.  A thread-pool
+ * round trip costs far more than writing one line, so each write takes a
+ * batch (ops->writev): every line waiting, within the batch's bounds, in
+ * one writev().  The file is
  * opened O_WRONLY|O_APPEND|O_CREAT, mode 0640 (less the umask); an open
  * that fails is retried with backoff by sink.c.  sink_reopen() (SIGHUP)
  * closes the descriptor and opens the path again, which is what
@@ -14,13 +17,15 @@
  * Invariants:
  * - the descriptor is closed only when no request is in flight, so a
  *   write never lands in a descriptor reused by someone else;
- * - a line is finished before anything else happens to the file: a short
- *   write is followed by the rest even when a reopen or close is pending,
- *   so lines never interleave.  After a failed write, the retry writes
- *   only the part of the line the file does not have yet; after a reopen
- *   it writes the whole line to the new file (the old one keeps a torn
- *   last line, which a reader of NDJSON skips).
+ * - a batch is finished before anything else happens to the file: a
+ *   short write is followed by the rest even when a reopen or close is
+ *   pending, so lines never interleave.  After a failed write, the retry
+ *   writes only the part of the batch the file does not have yet; after a
+ *   reopen it writes to the new file from the start of the line that was
+ *   torn (the old one keeps that torn last line, which a reader of NDJSON
+ *   skips; the lines before it are not written twice).
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -37,8 +42,10 @@ struct file {
 	bool want_close; /* disconnect() came: close once idle */
 	bool rotated;    /* a reopen came: start the line afresh */
 	uv_file fd;      /* the open file, or -1 */
-	const char *wp;  /* the line being written (the sink's cur) */
-	size_t wlen;     /* its length */
+	const struct sink_line *wp; /* the batch being written (the sink's
+			  * cur), or NULL */
+	size_t wn;       /* its lines */
+	size_t wlen;     /* its bytes */
 	size_t woff;     /* bytes of it the file has */
 };
 
@@ -87,9 +94,14 @@ file_connect(struct sink *s)
 	int fd, r;
 
 	if (f->rotated) {
+		/* The new file gets the torn line whole, not what the old
+		 * one has in full. */
+		size_t at = 0;
 		f->rotated = false;
-		f->wp = NULL;
-		f->woff = 0;
+		for (const struct sink_line *l = f->wp; l != NULL &&
+		     at + l->len <= f->woff; l = l->next)
+			at += l->len;
+		f->woff = at;
 	}
 	if (s->conf.type == SINK_STDOUT) {
 		/* A copy, so that closing it never frees descriptor 1. */
@@ -112,17 +124,29 @@ file_connect(struct sink *s)
 	f->oreq_busy = true;
 }
 
-/* Starts writing what is left of the line; returns 0 or a libuv error. */
+/* Starts writing what is left of the batch; returns 0 or a libuv error. */
 static int
 issue(struct sink *s)
 {
 	struct file *f = s->be;
-	uv_buf_t b = uv_buf_init((char *)f->wp + f->woff,
-	    (unsigned)(f->wlen - f->woff));
+	uv_buf_t b[SINK_BATCH_LINES];
+	unsigned nb = 0;
+	size_t at = 0;
 	int r;
 
+	/* uv_fs_write() copies the array, not the bytes. */
+	for (const struct sink_line *l = f->wp; l != NULL; l = l->next) {
+		assert(nb < SINK_BATCH_LINES);
+		if (at + l->len > f->woff) {
+			size_t skip = f->woff > at ? f->woff - at : 0;
+			b[nb++] = uv_buf_init((char *)l->data + skip,
+			    (unsigned)(l->len - skip));
+		}
+		at += l->len;
+	}
+	assert(at == f->wlen && nb > 0);
 	f->wreq.data = s;
-	r = uv_fs_write(s->loop, &f->wreq, f->fd, &b, 1, -1, write_cb);
+	r = uv_fs_write(s->loop, &f->wreq, f->fd, b, nb, -1, write_cb);
 	if (r < 0) {
 		uv_fs_req_cleanup(&f->wreq);
 		return r;
@@ -146,7 +170,7 @@ write_cb(uv_fs_t *req)
 	if (r > 0) {
 		f->woff += (size_t)r;
 		if (f->woff < f->wlen) {
-			/* Short write: the rest of the line goes first. */
+			/* Short write: the rest of the batch goes first. */
 			if ((err = issue(s)) == 0)
 				return;
 			r = err;
@@ -163,15 +187,19 @@ write_cb(uv_fs_t *req)
 }
 
 static enum sink_io
-file_write(struct sink *s, const char *p, size_t len)
+file_writev(struct sink *s, const struct sink_line *first, size_t n)
 {
 	struct file *f = s->be;
 	int r;
 
-	/* The same line again after a failure resumes where it stopped. */
-	if (p != f->wp || len != f->wlen) {
-		f->wp = p;
-		f->wlen = len;
+	/* The same batch again after a failure resumes where it stopped;
+	 * the sink keeps a batch whole until it is written. */
+	if (first != f->wp || n != f->wn) {
+		f->wp = first;
+		f->wn = n;
+		f->wlen = 0;
+		for (const struct sink_line *l = first; l != NULL; l = l->next)
+			f->wlen += l->len;
 		f->woff = 0;
 	}
 	if ((r = issue(s)) < 0) {
@@ -238,7 +266,7 @@ file_disconnect(struct sink *s)
 const struct sink_ops sink_ops_file = {
 	.init = file_init,
 	.connect = file_connect,
-	.write = file_write,
+	.writev = file_writev,
 	.reopen = file_reopen,
 	.disconnect = file_disconnect,
 	.free = file_free,

@@ -24,6 +24,11 @@
  *   flight (sink_written() follows, never before write() returns), or
  *   SINK_ERR after calling sink_fail() (the connection is lost) or
  *   sink_reject() (this line can never be written);
+ * - a backend with ops->writev takes a batch instead: every line waiting,
+ *   up to SINK_BATCH_LINES lines and SINK_BATCH_BYTES bytes, in one
+ *   write, so that one round trip (a thread-pool request for a file)
+ *   carries many alerts.  It answers as write() does, for the whole
+ *   batch, and never rejects;
  * - ops->disconnect() lets requests in flight finish or be cancelled,
  *   closes every handle and descriptor, then calls sink_down(), possibly
  *   before it returns.  A write still in flight when disconnect() is called
@@ -59,6 +64,11 @@ enum sink_state {
 	SINK_DONE,       /* closed for good; the timer is closing */
 };
 
+/* A batch for ops->writev: at most this many lines (IOV_MAX) ... */
+#define SINK_BATCH_LINES 1024
+/* ... and this many bytes, unless its first line alone is longer. */
+#define SINK_BATCH_BYTES (1024 * 1024)
+
 /* One queued alert line, a copy owned by the sink. */
 struct sink_line {
 	struct sink_line *next; /* toward the newest */
@@ -72,6 +82,10 @@ struct sink_ops {
 	void (*connect)(struct sink *s);    /* opens or connects */
 	enum sink_io (*write)(struct sink *s, const char *p,
 	    size_t len);                    /* writes one line */
+	enum sink_io (*writev)(struct sink *s,
+	    const struct sink_line *first,
+	    size_t n);                      /* writes n lines chained from
+					     * first; NULL: one at a time */
 	void (*reopen)(struct sink *s);     /* notes a SIGHUP before sink.c
 					     * reconnects; NULL: ignored */
 	void (*disconnect)(struct sink *s); /* closes all, then sink_down() */
@@ -88,7 +102,10 @@ struct sink {
 	struct sink_line *head;     /* oldest waiting line, NULL if none */
 	struct sink_line *tail;     /* newest waiting line */
 	size_t nwait;               /* lines from head to tail, <= queue_max */
-	struct sink_line *cur;      /* in flight, or to be retried first */
+	struct sink_line *cur;      /* in flight, or to be retried first: a
+				     * batch of ncur lines chained by next */
+	size_t ncur;                /* lines in cur's batch (1 without
+				     * ops->writev), 0 when cur is NULL */
 	bool busy;                  /* a write of cur is in flight */
 	bool closing;               /* sink_close() was called */
 	bool now;                   /* reconnect without backoff (reopen) */
@@ -126,8 +143,9 @@ void sink_down(struct sink *s);
 /* A write that returned SINK_AGAIN ended; status 0 or a libuv error. */
 void sink_written(struct sink *s, int status);
 /*
- * The line in hand can never be written (err says why): counts it as an
- * error, logs, drops it and goes on with the next line.
+ * The line in hand (cur, one line: a backend that rejects has no writev)
+ * can never be written (err says why): counts it as an error, logs,
+ * drops it and goes on with the next line.
  */
 void sink_reject(struct sink *s, const char *what, int err);
 
