@@ -28,7 +28,7 @@
 #include "util.h"
 
 #define READ_BLOCK (1 << 20)
-#define DEFAULT_CONFIG "/etc/burstd/burstd.yaml"
+#define DEFAULT_CONFIG BURSTD_CONFIG
 
 static const char usage_text[] =
     "usage: burstd [-c FILE]\n"
