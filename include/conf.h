@@ -31,6 +31,37 @@
 #define CONF_MAX_DEPTH 64
 #define CONF_MAX_NODES 100000
 
+/*
+ * The default of every key: the one home of each value.  conf_default(),
+ * conf_input_default() and conf_sink_default() fill structs from them,
+ * and conf/burstd.yaml shows them (a test checks that it agrees).
+ */
+#define CONF_DEFAULT_LOG_LEVEL LOG_LVL_INFO
+#define CONF_DEFAULT_MAX_LINE_BYTES ((size_t)1 << 20)
+#define CONF_DEFAULT_MAX_DEPTH 64
+#define CONF_DEFAULT_MAX_GROUPS 1000000
+#define CONF_DEFAULT_MAX_STATE_BYTES ((size_t)256 << 20)
+#define CONF_DEFAULT_MAX_VALUES 1000
+#define CONF_DEFAULT_MAX_KEY_COMBOS 64
+#define CONF_DEFAULT_PREFILTER true
+#define CONF_DEFAULT_ALLOWED_LATENESS_MS (30 * 1000)
+#define CONF_DEFAULT_LATE_HORIZON_MS (5 * 60 * 1000)
+#define CONF_DEFAULT_REPLAY_EXACT true
+#define CONF_DEFAULT_IDLE_CLOSE_MS (2 * 60 * 1000)
+#define CONF_DEFAULT_MAX_FUTURE_MS (5 * 60 * 1000)
+#define CONF_DEFAULT_TICK_MS 1000
+#define CONF_DEFAULT_STATS_MS (60 * 1000)
+#define CONF_DEFAULT_CHECKPOINT_MS (5 * 1000)
+/* Inputs. */
+#define CONF_DEFAULT_RESCAN_MS (10 * 1000)
+#define CONF_DEFAULT_POLL_MS 1000
+#define CONF_DEFAULT_SOCKET_MODE 0660
+#define CONF_DEFAULT_MAX_CLIENTS 1024
+/* Sinks. */
+#define CONF_DEFAULT_QUEUE_MAX 10000
+#define CONF_DEFAULT_BACKOFF_MIN_MS 100
+#define CONF_DEFAULT_BACKOFF_MAX_MS (30 * 1000)
+
 enum input_type {
 	INPUT_FILE,  /* tail files matching glob patterns */
 	INPUT_UNIX,  /* listen on a Unix stream socket */
@@ -94,6 +125,10 @@ struct conf {
 
 /* Returns the built-in configuration (compiled seed rule). */
 struct conf *conf_default(void);
+
+/* An input or sink of the given type with every key at its default. */
+struct input_conf conf_input_default(enum input_type type);
+struct sink_conf conf_sink_default(enum sink_type type);
 
 /*
  * Loads and checks path.  Returns the conf, or NULL after writing every

@@ -573,10 +573,7 @@ read_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
 	for (yaml_node_item_t *it = v->data.sequence.items.start;
 	     it < v->data.sequence.items.top; it++) {
 		yaml_node_t *n = node(ld, *it);
-		struct input_conf ic = {
-			.rescan_ms = 10000, .poll_ms = 1000, .mode = 0660,
-			.max_clients = 1024,
-		};
+		struct input_conf ic = conf_input_default(INPUT_FILE);
 		const char *type;
 
 		if (n->type != YAML_MAPPING_NODE) {
@@ -632,10 +629,7 @@ read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 	for (yaml_node_item_t *it = v->data.sequence.items.start;
 	     it < v->data.sequence.items.top; it++) {
 		yaml_node_t *n = node(ld, *it);
-		struct sink_conf sc = {
-			.queue_max = 10000, .backoff_min_ms = 100,
-			.backoff_max_ms = 30000,
-		};
+		struct sink_conf sc = conf_sink_default(SINK_STDOUT);
 		const char *type;
 		size_t t;
 
@@ -719,26 +713,49 @@ conf_default(void)
 	struct conf *c = xcalloc(1, sizeof(*c));
 	char err[256];
 
-	c->log_level = LOG_LVL_INFO;
-	c->max_line_bytes = 1 << 20;
-	c->max_depth = 64;
-	c->max_groups = 1000000;
-	c->max_state_bytes = 256u << 20;
-	c->max_values = 1000;
-	c->max_key_combos = 64;
-	c->allowed_lateness_ms = 30 * 1000;
-	c->late_horizon_ms = 5 * 60 * 1000;
-	c->replay_exact = true;
-	c->prefilter = true;
-	c->idle_close_ms = 2 * 60 * 1000;
-	c->max_future_ms = 5 * 60 * 1000;
-	c->tick_ms = 1000;
-	c->stats_ms = 60 * 1000;
-	c->checkpoint_ms = 5 * 1000;
+	c->log_level = CONF_DEFAULT_LOG_LEVEL;
+	c->max_line_bytes = CONF_DEFAULT_MAX_LINE_BYTES;
+	c->max_depth = CONF_DEFAULT_MAX_DEPTH;
+	c->max_groups = CONF_DEFAULT_MAX_GROUPS;
+	c->max_state_bytes = CONF_DEFAULT_MAX_STATE_BYTES;
+	c->max_values = CONF_DEFAULT_MAX_VALUES;
+	c->max_key_combos = CONF_DEFAULT_MAX_KEY_COMBOS;
+	c->allowed_lateness_ms = CONF_DEFAULT_ALLOWED_LATENESS_MS;
+	c->late_horizon_ms = CONF_DEFAULT_LATE_HORIZON_MS;
+	c->replay_exact = CONF_DEFAULT_REPLAY_EXACT;
+	c->prefilter = CONF_DEFAULT_PREFILTER;
+	c->idle_close_ms = CONF_DEFAULT_IDLE_CLOSE_MS;
+	c->max_future_ms = CONF_DEFAULT_MAX_FUTURE_MS;
+	c->tick_ms = CONF_DEFAULT_TICK_MS;
+	c->stats_ms = CONF_DEFAULT_STATS_MS;
+	c->checkpoint_ms = CONF_DEFAULT_CHECKPOINT_MS;
 	c->rule = rule_default();
 	if (rule_compile(c->rule, err, sizeof(err)) < 0)
 		fatalx("built-in rule: %s", err);
 	return c;
+}
+
+struct input_conf
+conf_input_default(enum input_type type)
+{
+	return (struct input_conf){
+		.type = type,
+		.rescan_ms = CONF_DEFAULT_RESCAN_MS,
+		.poll_ms = CONF_DEFAULT_POLL_MS,
+		.mode = CONF_DEFAULT_SOCKET_MODE,
+		.max_clients = CONF_DEFAULT_MAX_CLIENTS,
+	};
+}
+
+struct sink_conf
+conf_sink_default(enum sink_type type)
+{
+	return (struct sink_conf){
+		.type = type,
+		.queue_max = CONF_DEFAULT_QUEUE_MAX,
+		.backoff_min_ms = CONF_DEFAULT_BACKOFF_MIN_MS,
+		.backoff_max_ms = CONF_DEFAULT_BACKOFF_MAX_MS,
+	};
 }
 
 void

@@ -730,9 +730,7 @@ daemon_run(const char *path, struct conf *conf)
 
 	d->path = path;
 	d->conf = conf;
-	d->stdout_conf = (struct sink_conf){.type = SINK_STDOUT,
-	    .queue_max = 10000, .backoff_min_ms = 100,
-	    .backoff_max_ms = 30000};
+	d->stdout_conf = conf_sink_default(SINK_STDOUT);
 	d->watchdog = getenv("WATCHDOG_USEC") != NULL;
 	d->ckpt_fd = -1;
 	d->lock_fd = -1;

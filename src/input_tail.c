@@ -74,8 +74,6 @@
 #define READ_BUF (64 * 1024)       /* bytes per read(2) */
 #define FILE_CHUNK (256 * 1024)    /* bytes from one file per work pass */
 #define PASS_BUDGET (1024 * 1024)  /* bytes from all files per work pass */
-#define DEFAULT_RESCAN_MS 10000    /* when the conf gives no interval */
-#define DEFAULT_POLL_MS 1000       /* likewise */
 
 /* One input reports at most MAX_FILES positions: all can be resumed. */
 _Static_assert(MAX_FILES <= INPUT_MAX_RESUME, "resume cap below MAX_FILES");
@@ -782,10 +780,11 @@ tail_start(struct input *in)
 	t->buf = xmalloc(READ_BUF);
 	t->watches = xcalloc(np, sizeof(*t->watches));
 	t->pat_watch = xcalloc(np, sizeof(*t->pat_watch));
+	/* When the conf gives no interval. */
 	if (in->ic.rescan_ms <= 0)
-		in->ic.rescan_ms = DEFAULT_RESCAN_MS;
+		in->ic.rescan_ms = CONF_DEFAULT_RESCAN_MS;
 	if (in->ic.poll_ms <= 0)
-		in->ic.poll_ms = DEFAULT_POLL_MS;
+		in->ic.poll_ms = CONF_DEFAULT_POLL_MS;
 	uv_timer_init(in->loop, &t->rescan);
 	uv_timer_init(in->loop, &t->poll);
 	uv_idle_init(in->loop, &t->work);

@@ -241,7 +241,23 @@ main(void)
 	CHECK(c != NULL);
 	if (c != NULL) {
 		same_rule(c->rule, def->rule);
+		/* The example shows every default: it must agree. */
+		CHECK_EQ_INT(c->log_level, def->log_level);
 		CHECK_EQ_INT(c->max_line_bytes, def->max_line_bytes);
+		CHECK_EQ_INT(c->max_depth, def->max_depth);
+		CHECK_EQ_INT(c->max_groups, def->max_groups);
+		CHECK_EQ_INT(c->max_state_bytes, def->max_state_bytes);
+		CHECK_EQ_INT(c->max_values, def->max_values);
+		CHECK_EQ_INT(c->max_key_combos, def->max_key_combos);
+		CHECK_EQ_INT(c->prefilter, def->prefilter);
+		CHECK_EQ_INT(c->allowed_lateness_ms, def->allowed_lateness_ms);
+		CHECK_EQ_INT(c->late_horizon_ms, def->late_horizon_ms);
+		CHECK_EQ_INT(c->replay_exact, def->replay_exact);
+		CHECK_EQ_INT(c->idle_close_ms, def->idle_close_ms);
+		CHECK_EQ_INT(c->max_future_ms, def->max_future_ms);
+		CHECK_EQ_INT(c->tick_ms, def->tick_ms);
+		CHECK_EQ_INT(c->stats_ms, def->stats_ms);
+		CHECK_EQ_INT(c->checkpoint_ms, def->checkpoint_ms);
 		CHECK_EQ_INT(c->allowed_lateness_ms, 30000);
 		CHECK_EQ_INT(c->late_horizon_ms, 300000);
 		CHECK_EQ_INT(c->replay_exact, 1);
@@ -257,6 +273,19 @@ main(void)
 			CHECK_STR(c->inputs[1].path, "/run/burstd/events.sock");
 			CHECK_EQ_INT(c->sinks[0].type, SINK_FILE);
 			CHECK_EQ_INT(c->sinks[0].queue_max, 10000);
+			{
+				struct input_conf fi =
+				    conf_input_default(INPUT_FILE);
+				struct input_conf ui =
+				    conf_input_default(INPUT_UNIX);
+				struct sink_conf fs = conf_sink_default(SINK_FILE);
+				CHECK_EQ_INT(c->inputs[0].rescan_ms, fi.rescan_ms);
+				CHECK_EQ_INT(c->inputs[0].poll_ms, fi.poll_ms);
+				CHECK_EQ_INT(c->inputs[1].mode, ui.mode);
+				CHECK_EQ_INT(c->inputs[1].max_clients,
+				    ui.max_clients);
+				CHECK_EQ_INT(c->sinks[0].queue_max, fs.queue_max);
+			}
 			CHECK(c->state_dir != NULL &&
 			    strcmp(c->state_dir, "/var/lib/burstd") == 0);
 			CHECK_EQ_INT(c->checkpoint_ms, 5000);
