@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "rule.h"
+#include "strlist.h"
 
 /*
  * Limits on the file itself, checked as it is read, so that a hostile or

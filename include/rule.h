@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "strlist.h"
 
 #define RULE_MAX_LABELS 63
 #define RULE_MAX_GROUP 8
@@ -29,11 +30,6 @@ enum clause_op {
 	CLAUSE_IN,     /* single-valued, and equal to one of the values */
 	CLAUSE_PREFIX, /* single-valued, and starting with one of the values */
 	CLAUSE_ANY,    /* some value equal to one of the values */
-};
-
-struct strlist {
-	char **v; /* owned strings */
-	size_t n; /* count */
 };
 
 struct clause {
@@ -142,8 +138,5 @@ bool rule_match(const struct rule *r, const struct record *rec);
 unsigned rule_label(const struct rule *r, const struct record *rec);
 /* A label's name; i == nlabels is the default label. */
 const char *rule_label_name(const struct rule *r, unsigned i);
-
-void strlist_add(struct strlist *l, const char *s);
-void strlist_clear(struct strlist *l);
 
 #endif

@@ -32,15 +32,6 @@ ops_of(enum input_type type)
 	return NULL;
 }
 
-static void
-strlist_copy(struct strlist *dst, const struct strlist *src)
-{
-	dst->n = src->n;
-	dst->v = xcalloc(src->n, sizeof(*dst->v));
-	for (size_t i = 0; i < src->n; i++)
-		dst->v[i] = xstrdup(src->v[i]);
-}
-
 struct input *
 input_new(uv_loop_t *loop, const struct input_conf *ic,
     const struct conf *conf, struct engine *engine)
@@ -52,6 +43,7 @@ input_new(uv_loop_t *loop, const struct input_conf *ic,
 		fatalx("input: unknown type %d", (int)ic->type);
 	in->loop = loop;
 	in->ic = *ic;
+	in->ic.paths = (struct strlist){0};
 	strlist_copy(&in->ic.paths, &ic->paths);
 	in->ic.path = ic->path != NULL ? xstrdup(ic->path) : NULL;
 	in->max_line = conf->max_line_bytes;
@@ -90,9 +82,7 @@ anchor_close_cb(uv_handle_t *h)
 		in->closed_cb(in->closed_arg);
 	free(in->be);
 	free(in->resume);
-	for (size_t i = 0; i < in->ic.paths.n; i++)
-		free(in->ic.paths.v[i]);
-	free(in->ic.paths.v);
+	strlist_clear(&in->ic.paths);
 	free(in->ic.path);
 	free(in);
 }
@@ -205,12 +195,9 @@ input_conf_equal(const struct input_conf *a, const struct input_conf *b)
 	if (a->type != b->type || a->start_at_end != b->start_at_end ||
 	    a->rescan_ms != b->rescan_ms || a->poll_ms != b->poll_ms ||
 	    a->mode != b->mode || a->max_clients != b->max_clients ||
-	    !is_same_str(a->path, b->path) || a->paths.n != b->paths.n)
+	    !is_same_str(a->path, b->path))
 		return false;
-	for (size_t i = 0; i < a->paths.n; i++)
-		if (!is_same_str(a->paths.v[i], b->paths.v[i]))
-			return false;
-	return true;
+	return strlist_equal(&a->paths, &b->paths);
 }
 
 struct framer *

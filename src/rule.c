@@ -18,30 +18,6 @@
 #include "rule.h"
 #include "util.h"
 
-void
-strlist_add(struct strlist *l, const char *s)
-{
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-	l->v[l->n++] = xstrdup(s);
-}
-
-void
-strlist_clear(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static void
-strlist_set(struct strlist *l, const char *const *v)
-{
-	for (; *v != NULL; v++)
-		strlist_add(l, *v);
-}
-
 static void
 add_clause(struct rule *r, const char *field, enum clause_op op,
     bool ignore_case, const char *const *values)
@@ -55,7 +31,7 @@ add_clause(struct rule *r, const char *field, enum clause_op op,
 	c->field = xstrdup(field);
 	c->op = op;
 	c->ignore_case = ignore_case;
-	strlist_set(&c->values, values);
+	strlist_add_all(&c->values, values);
 }
 
 static void
@@ -68,7 +44,7 @@ add_label(struct rule *r, const char *name, const char *const *contains)
 	l = &r->labels[r->nlabels++];
 	memset(l, 0, sizeof(*l));
 	l->name = xstrdup(name);
-	strlist_set(&l->contains, contains);
+	strlist_add_all(&l->contains, contains);
 }
 
 static void
@@ -91,7 +67,7 @@ rule_default(void)
 	r->rule_id = xstrdup("b42e4b88-fc4a-417b-a45e-4d4a3db9fd41");
 	r->severity = xstrdup("medium");
 	r->risk_score = 47;
-	strlist_set(&r->tags, L("Domain: Endpoint", "OS: Linux", "OS: macOS",
+	strlist_add_all(&r->tags, L("Domain: Endpoint", "OS: Linux", "OS: macOS",
 	    "Use Case: Threat Detection", "Tactic: Execution",
 	    "Data Source: Elastic Defend"));
 	r->tactic = (struct mitre_ref){xstrdup("TA0002"),
