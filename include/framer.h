@@ -5,7 +5,7 @@
  * callback once, without its "\n" or a trailing "\r".  Lines that lie
  * wholly inside a chunk are passed in place, with no copy; only a line
  * that straddles chunks is assembled in the framer's own buffer, which
- * never grows past max_line bytes.  A longer line is skipped to its end
+ * never holds more than max_line + 1 bytes (a line and its "\r").  A longer line is skipped to its end
  * and counted (lines_too_long); the stream goes on.  Blank lines (only
  * spaces, tabs and "\r") are counted and ignored.  framer_finish() passes
  * a last line that has no newline.

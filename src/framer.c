@@ -1,9 +1,12 @@
 /*
  * framer: newline framing with a bounded carry buffer.
  *
- * Invariants: carry.len <= max_line; `skipping` is set while the rest of
- * an over-long line is being discarded, and then carry is empty.
+ * Invariants: carry.len <= max_line + 1 (a line's content and the '\r'
+ * that may end it, which is not content); `skipping` is set while the
+ * rest of an over-long line is being discarded, and then carry is empty.
+ * check() asserts them after every call that changes the carry.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,14 @@ framer_free(struct framer *fr)
 	free(fr);
 }
 
+static void
+check(const struct framer *fr)
+{
+	assert(fr->carry.len <= fr->max_line + 1);
+	assert(!fr->skipping || fr->carry.len == 0);
+	(void)fr;
+}
+
 static bool
 is_blank(const char *p, size_t len)
 {
@@ -72,8 +83,8 @@ too_long(struct framer *fr)
 	fr->metrics->v[M_lines_too_long]++;
 }
 
-void
-framer_feed(struct framer *fr, const char *data, size_t len)
+static void
+feed(struct framer *fr, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len, *nl;
 
@@ -124,6 +135,13 @@ framer_feed(struct framer *fr, const char *data, size_t len)
 }
 
 void
+framer_feed(struct framer *fr, const char *data, size_t len)
+{
+	feed(fr, data, len);
+	check(fr);
+}
+
+void
 framer_finish(struct framer *fr)
 {
 	if (fr->skipping) {
@@ -138,6 +156,7 @@ framer_finish(struct framer *fr)
 			emit(fr, fr->carry.data, fr->carry.len);
 	}
 	fr->carry.len = 0;
+	check(fr);
 }
 
 void
@@ -145,6 +164,7 @@ framer_reset(struct framer *fr)
 {
 	fr->skipping = false;
 	fr->carry.len = 0;
+	check(fr);
 }
 
 size_t

@@ -84,6 +84,31 @@ main(void)
 	CHECK_EQ_INT(ngot, 0);
 	CHECK_EQ_INT(m.v[M_lines_blank], 3);
 
+	/*
+	 * The carry holds at most max_line + 1 bytes: a line of max_line
+	 * bytes and its "\r", still waiting for the "\n"; one byte more
+	 * and the line is too long, the carry empty.
+	 */
+	{
+		struct framer *fr = framer_new(5, line_cb, NULL, &m);
+		ngot = 0;
+		memset(&m, 0, sizeof(m));
+		framer_feed(fr, "123", 3);
+		framer_feed(fr, "45\r", 3);
+		CHECK_EQ_INT(framer_pending(fr), 6);
+		framer_feed(fr, "\n", 1);
+		CHECK_EQ_INT(ngot, 1);
+		CHECK_STR(got[0], "12345");
+		framer_feed(fr, "123", 3);
+		framer_feed(fr, "45\rx", 4);
+		CHECK_EQ_INT(framer_pending(fr), 0);
+		framer_feed(fr, "\nok\n", 4);
+		CHECK_EQ_INT(ngot, 2);
+		CHECK_STR(got[1], "ok");
+		CHECK_EQ_INT(m.v[M_lines_too_long], 1);
+		framer_free(fr);
+	}
+
 	/* A held partial line is reported, and dropped by reset. */
 	{
 		struct framer *fr = framer_new(100, line_cb, NULL, &m);
