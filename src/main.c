@@ -10,10 +10,16 @@
  * evaluates every line, closes every window, writes alerts to stdout and
  * a summary of the counters to stderr.  Exit status: 0 done, 1 a file or
  * the configuration could not be read, 2 usage error.
+ *
+ * Usage and configuration errors go to stderr with a journald "<N>"
+ * priority prefix, as the daemon's log, when stderr is not a terminal
+ * (under systemd, ExecStartPre's --check-config and a failed start write
+ * to the journal); on a terminal they are bare.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +55,65 @@ static const char usage_text[] =
     "  -h, --help           show this help\n"
     "  -V, --version        show the version\n";
 
+/* "<3>" when stderr is not a terminal, else "". */
+static const char *err_prefix = "";
+
+static _Noreturn void usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static _Noreturn void
-usage_error(const char *msg)
+usage_error(const char *fmt, ...)
 {
-	fprintf(stderr, "burstd: %s (try --help)\n", msg);
+	va_list ap;
+
+	fprintf(stderr, "%sburstd: ", err_prefix);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try --help)\n");
 	exit(2);
+}
+
+/* What getopt refused: opt is optopt, arg the argument it was in. */
+static _Noreturn void
+bad_option(int opt, const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	if (opt == 'c')
+		usage_error("option %s needs a FILE",
+		    strncmp(arg, "--", 2) == 0 ? "--config" : "-c");
+	/* A known letter is refused only as a long option given a value. */
+	if (opt != 0 && strchr("rnhV", opt) != NULL && arg[n] == '=')
+		usage_error("option %.*s takes no value", (int)n, arg);
+	if (opt == 0 || !(opt > ' ' && opt < 0x7f))
+		usage_error("unknown option %.*s", (int)n, arg);
+	usage_error("unknown option -%c", opt);
+}
+
+/*
+ * Loads the configuration, writing its errors to stderr one line at a
+ * time with err_prefix.  Returns the conf or NULL.
+ */
+static struct conf *
+load_conf(const char *path)
+{
+	char *errs = NULL, *p, *end, *nl;
+	size_t errlen = 0;
+	FILE *mem = open_memstream(&errs, &errlen);
+	struct conf *c;
+
+	if (mem == NULL)
+		fatal("open_memstream");
+	c = conf_load(path, mem);
+	fclose(mem);
+	for (p = errs, end = errs + errlen; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		fprintf(stderr, "%s%.*s\n", err_prefix, (int)(nl - p), p);
+	}
+	free(errs);
+	return c;
 }
 
 static void
@@ -136,6 +196,8 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	log_init("burstd", LOG_LVL_INFO);
+	if (!isatty(STDERR_FILENO))
+		err_prefix = "<3>";
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "rc:nhV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -155,9 +217,11 @@ main(int argc, char **argv)
 			printf("burstd %s\n", BURSTD_VERSION);
 			return 0;
 		default:
-			if (optopt == 'c')
-				usage_error("option -c needs a FILE");
-			usage_error("unknown option");
+			/* After a short option, argv[optind - 1] may be the
+			 * one before it; only a long option's text is used. */
+			bad_option(optopt, optopt == 'c' || optopt == 0 ||
+			    strchr("rnhV", optopt) != NULL
+			    ? argv[optind - 1] : "-");
 		}
 	}
 	argc -= optind;
@@ -169,7 +233,7 @@ main(int argc, char **argv)
 			usage_error("--check-config needs -c FILE");
 		if (argc > 0)
 			usage_error("--check-config takes no FILE");
-		if ((conf = conf_load(config, stderr)) == NULL)
+		if ((conf = load_conf(config)) == NULL)
 			return 1;
 		printf("configuration OK\n");
 		conf_free(conf);
@@ -181,7 +245,7 @@ main(int argc, char **argv)
 			    "--replay?)");
 		if (config == NULL)
 			config = DEFAULT_CONFIG;
-		if ((conf = conf_load(config, stderr)) == NULL)
+		if ((conf = load_conf(config)) == NULL)
 			return 1;
 		return daemon_run(config, conf);
 	}
@@ -189,7 +253,7 @@ main(int argc, char **argv)
 		usage_error("--replay needs at least one FILE (- for stdin)");
 	if (config == NULL)
 		conf = conf_default();
-	else if ((conf = conf_load(config, stderr)) == NULL)
+	else if ((conf = load_conf(config)) == NULL)
 		return 1;
 	log_set_level(conf->log_level);
 	rc = replay(conf, argv, argc);

@@ -27,7 +27,25 @@ for args in "--bogus" "--replay" "-c" "--check-config" \
 	"$burstd" $args > "$tmp/out" 2> "$tmp/err"; rc=$?
 	check "usage error '$args' exits 2 (got $rc)" test $rc -eq 2
 	check "usage error '$args' is one line" test "$(wc -l < "$tmp/err")" -eq 1
+	# stderr is a file here, not a terminal: journald's prefix.
+	check "usage error '$args' has the <3> prefix" grep -q '^<3>burstd: ' "$tmp/err"
 done
+# An unknown or misused option is named.
+"$burstd" --bogus=1 2> "$tmp/err"
+check "unknown long option is named" grep -qx \
+    '<3>burstd: unknown option --bogus (try --help)' "$tmp/err"
+"$burstd" -r -z x 2> "$tmp/err"
+check "unknown short option is named" grep -qx \
+    '<3>burstd: unknown option -z (try --help)' "$tmp/err"
+"$burstd" --check-config=yes 2> "$tmp/err"
+check "a value for a flag is refused by name" grep -qx \
+    '<3>burstd: option --check-config takes no value (try --help)' "$tmp/err"
+# On a terminal the messages are bare (script(1) gives one, if present).
+if command -v script > /dev/null && script -qc true /dev/null > /dev/null 2>&1; then
+	script -qc "$burstd --bogus" /dev/null > "$tmp/tty" 2>&1
+	check "on a terminal, no prefix" grep -q '^burstd: unknown option --bogus' "$tmp/tty"
+	check "on a terminal, no <3>" test "$(grep -c '<3>' "$tmp/tty")" -eq 0
+fi
 
 # A missing file is reported; the other files are still read.
 "$burstd" --replay "$tmp/missing" "$root/tests/data/example/attack.ndjson" \
@@ -56,7 +74,7 @@ printf 'inputs:\n  - type: stdin\nlog_level: info\ninputs: []\n' > "$tmp/dup.yam
 "$burstd" -n -c "$tmp/dup.yaml" > /dev/null 2> "$tmp/err"
 check "duplicate key exits 1" test $? -eq 1
 check "duplicate key is named with its place" grep -qx \
-    "$tmp/dup.yaml:4: duplicate key \"inputs\" at 4:1 (first at 1:1)" "$tmp/err"
+    "<3>$tmp/dup.yaml:4: duplicate key \"inputs\" at 4:1 (first at 1:1)" "$tmp/err"
 printf 'log_level: info\n---\nlog_level: debug\n' > "$tmp/docs.yaml"
 "$burstd" -n -c "$tmp/docs.yaml" > /dev/null 2> "$tmp/err"
 check "second document exits 1" test $? -eq 1
@@ -66,7 +84,7 @@ check "second document is reported" grep -q "docs.yaml:2: a second YAML document
 "$burstd" -n -c "$tmp/deep.yaml" > /dev/null 2> "$tmp/err"
 check "deep conf exits 1" test $? -eq 1
 check "deep conf gives the depth error" grep -qx \
-    "$tmp/deep.yaml:1: nested deeper than 64 levels" "$tmp/err"
+    "<3>$tmp/deep.yaml:1: nested deeper than 64 levels" "$tmp/err"
 
 # The published samples: every line parses (prefilter off so that all
 # reach the parser), none matches the rule.
