@@ -56,6 +56,8 @@
 /* Inputs. */
 #define CONF_DEFAULT_RESCAN_MS (10 * 1000)
 #define CONF_DEFAULT_POLL_MS 1000
+#define CONF_DEFAULT_START_AT_END true
+#define CONF_DEFAULT_CLOSE_INACTIVE_MS (5 * 60 * 1000)
 #define CONF_DEFAULT_SOCKET_MODE 0660
 #define CONF_DEFAULT_MAX_CLIENTS 1024
 /* Sinks. */
@@ -75,6 +77,7 @@ struct input_conf {
 	bool start_at_end;        /* file: start_at: end (else beginning) */
 	int64_t rescan_ms;        /* file: rescan_interval */
 	int64_t poll_ms;          /* file: poll_interval */
+	int64_t close_inactive_ms; /* file: close_inactive */
 	char *path;               /* unix: socket path */
 	unsigned mode;            /* unix: socket file mode */
 	size_t max_clients;       /* unix: clients at once */

@@ -37,8 +37,10 @@ struct input;
 
 struct input_stats {
 	uint64_t files_opened;    /* file: files opened for tailing */
-	uint64_t rotations;       /* file: renamed away, drained, followed */
-	uint64_t truncations;     /* file: size fell below offset: restarted */
+	uint64_t rotations;       /* file: detached files closed once idle */
+	uint64_t closed_early;    /* file: of those, closed before idle:
+	                           * too many detached files open */
+	uint64_t truncations;     /* file: truncated or rewritten: restarted */
 	uint64_t open_errors;     /* file: open or read failures (retried) */
 	uint64_t clients;         /* unix: clients accepted */
 	uint64_t clients_refused; /* unix: over max_clients */

@@ -501,6 +501,8 @@ static const struct key daemon_keys[] = {
 static const struct key input_keys[] = {
 	IK("rescan_interval", K_DURATION, rescan_ms, 100, 3600 * 1000),
 	IK("poll_interval", K_DURATION, poll_ms, 10, 3600 * 1000),
+	IK("close_inactive", K_DURATION, close_inactive_ms, 100,
+	    7LL * 24 * 3600 * 1000),
 	IK("path", K_STRING, path, 0, 0),
 	IK("max_clients", K_SIZE, max_clients, 1, 65536),
 	{NULL, 0, 0, 0, 0},
@@ -740,8 +742,10 @@ conf_input_default(enum input_type type)
 {
 	return (struct input_conf){
 		.type = type,
+		.start_at_end = CONF_DEFAULT_START_AT_END,
 		.rescan_ms = CONF_DEFAULT_RESCAN_MS,
 		.poll_ms = CONF_DEFAULT_POLL_MS,
+		.close_inactive_ms = CONF_DEFAULT_CLOSE_INACTIVE_MS,
 		.mode = CONF_DEFAULT_SOCKET_MODE,
 		.max_clients = CONF_DEFAULT_MAX_CLIENTS,
 	};

@@ -60,6 +60,8 @@ struct daemon {
 	pid_t ckpt_pid;            /* the writer running, or 0 */
 	int ckpt_fd;               /* read end of the writer's report pipe */
 	int lock_fd;               /* state_dir's lock, held till exit */
+	uint64_t reloads_failed;   /* SIGHUPs that changed nothing: invalid
+	                            * file, or an input that could not start */
 	char *stats_path;          /* its path (owned) */
 	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
 	bool watchdog;             /* systemd asked for WATCHDOG=1 */
@@ -177,6 +179,7 @@ log_counters(struct daemon *d)
 	for (int i = 0; i < M__COUNT; i++)
 		log_info("counter %s=%" PRIu64, metrics_name((enum metric)i),
 		    m->v[i]);
+	log_info("counter reloads_failed=%" PRIu64, d->reloads_failed);
 	log_stats(d, "counters");
 }
 
@@ -365,11 +368,22 @@ restore(struct daemon *d)
 {
 	struct checkpoint *cp = xcalloc(1, sizeof(*cp));
 	const char *dir = d->conf->state_dir;
+	int r = dir != NULL ? checkpoint_load(dir, cp) : 1;
 
-	if (dir == NULL || checkpoint_load(dir, cp) != 0) {
+	if (r > 0) {
+		free(cp);
+		return;
+	}
+	if (r < 0) {
+		/* Still a restart: no position and no time, so the inputs
+		 * read every file from its start (input_set_resume()). */
 		if (cp->corrupt)
 			d->ckpt_corrupt++;
-		free(cp);
+		log_warnx("checkpoint %s: unreadable; every file is read from "
+			  "its start", dir);
+		checkpoint_clear(cp);
+		cp->saved_ms = 0;
+		d->resume = cp;
 		return;
 	}
 	d->ckpt_gen = cp->gen;
@@ -534,57 +548,119 @@ swap_sinks(struct daemon *d, const struct conf *c)
 	d->nsinks = nwant;
 }
 
+/* Starts a new input for ic; returns it, or NULL (closing) if it failed. */
+static struct input *
+start_input(struct daemon *d, const struct input_conf *ic,
+    const struct conf *c)
+{
+	struct input *in = input_new(&d->loop, ic, c, d->engine);
+
+	if (d->resume != NULL)
+		input_set_resume(in, d->resume->pos, d->resume->npos,
+		    d->resume->saved_ms);
+	if (input_start(in) == 0)
+		return in;
+	d->closing++;
+	input_close(in, closed_one, d);
+	return NULL;
+}
+
 /*
- * Makes the live inputs those of c, as swap_sinks() does.  Returns the
- * number of inputs that failed to start.
+ * Whether ic is a socket input on the path of a live input that c does
+ * not keep: it can only start once that one has closed.
+ */
+static bool
+is_taking_over(struct daemon *d, const struct input_conf *ic,
+    const bool *kept)
+{
+	for (size_t j = 0; ic->type == INPUT_UNIX && j < d->ninputs; j++)
+		if (!kept[j] && d->iconf[j]->type == INPUT_UNIX &&
+		    strcmp(d->iconf[j]->path, ic->path) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Makes the live inputs those of c, as swap_sinks() does, all or
+ * nothing: the new inputs start first, and if one fails the others close
+ * again and the live ones carry on untouched.  Only an input that takes
+ * over the socket path of one that goes must wait until that one has
+ * closed; if it then fails, it is logged and counted, and the rest of c
+ * stays.  Returns 0, or -1 after logging which input failed (in *what).
  */
 static int
-swap_inputs(struct daemon *d, const struct conf *c)
+swap_inputs(struct daemon *d, const struct conf *c, char *what,
+    size_t whatlen)
 {
 	struct input **next = xcalloc(c->ninputs + 1, sizeof(*next));
 	const struct input_conf **nconf = xcalloc(c->ninputs + 1,
 	    sizeof(*nconf));
+	bool *kept = xcalloc(d->ninputs + 1, sizeof(*kept));
 	size_t n = 0;
-	int failed = 0;
 
+	/* Unchanged inputs carry on. */
 	for (size_t i = 0; i < c->ninputs; i++) {
-		struct input *in = NULL;
+		nconf[i] = &c->inputs[i];
 		for (size_t j = 0; j < d->ninputs; j++) {
-			if (d->inputs[j] != NULL &&
+			if (!kept[j] &&
 			    input_conf_equal(&c->inputs[i], d->iconf[j])) {
-				in = d->inputs[j];
-				nconf[n] = &c->inputs[i];
-				d->inputs[j] = NULL;
+				next[i] = d->inputs[j];
+				kept[j] = true;
 				break;
 			}
 		}
-		if (in == NULL) {
-			in = input_new(&d->loop, &c->inputs[i], c, d->engine);
-			if (d->resume != NULL)
-				input_set_resume(in, d->resume->pos,
-				    d->resume->npos, d->resume->saved_ms);
-			if (input_start(in) < 0) {
-				failed++;
+	}
+	for (size_t i = 0; i < c->ninputs; i++) {
+		if (next[i] != NULL || is_taking_over(d, nconf[i], kept))
+			continue;
+		if ((next[i] = start_input(d, nconf[i], c)) != NULL)
+			continue;
+		snprintf(what, whatlen, "input %zu (%s) could not start", i,
+		    nconf[i]->type == INPUT_UNIX ? nconf[i]->path
+			: nconf[i]->type == INPUT_FILE ? "file" : "stdin");
+		for (size_t k = 0; k < c->ninputs; k++) {
+			bool fresh = next[k] != NULL;
+			for (size_t j = 0; fresh && j < d->ninputs; j++)
+				if (next[k] == d->inputs[j])
+					fresh = false;
+			if (fresh) {
 				d->closing++;
-				input_close(in, closed_one, d);
-				continue;
+				input_close(next[k], closed_one, d);
 			}
-			nconf[n] = &c->inputs[i];
 		}
-		next[n++] = in;
+		free(next);
+		free(nconf);
+		free(kept);
+		return -1;
 	}
 	for (size_t j = 0; j < d->ninputs; j++) {
-		if (d->inputs[j] == NULL)
+		if (kept[j])
 			continue;
 		d->closing++;
 		input_close(d->inputs[j], closed_one, d);
 	}
+	for (size_t i = 0; i < c->ninputs; i++) {
+		if (next[i] != NULL)
+			continue;
+		if ((next[i] = start_input(d, nconf[i], c)) == NULL) {
+			d->reloads_failed++;
+			log_err("input %zu (%s) could not take over its socket; "
+			    "it stays stopped", i, nconf[i]->path);
+		}
+	}
+	for (size_t i = 0; i < c->ninputs; i++) {
+		if (next[i] != NULL) {
+			next[n] = next[i];
+			nconf[n++] = nconf[i];
+		}
+	}
 	free(d->inputs);
 	free(d->iconf);
+	free(kept);
 	d->inputs = next;
 	d->iconf = nconf;
 	d->ninputs = n;
-	return failed;
+	return 0;
 }
 
 /* Loads the file again; an invalid one leaves everything as it was. */
@@ -595,6 +671,7 @@ reload(struct daemon *d)
 	size_t errlen = 0;
 	FILE *mem = open_memstream(&errs, &errlen);
 	struct conf *nc;
+	char why[256];
 	int kept;
 
 	if (mem == NULL) {
@@ -603,6 +680,8 @@ reload(struct daemon *d)
 	}
 	nc = conf_load(d->path, mem);
 	fclose(mem);
+	if (nc == NULL)
+		d->reloads_failed++;
 	if (nc == NULL) {
 		for (char *line = strtok(errs, "\n"); line != NULL;
 		     line = strtok(NULL, "\n"))
@@ -613,11 +692,18 @@ reload(struct daemon *d)
 		return;
 	}
 	free(errs);
+	/* Inputs first: the only part that can fail, and then nothing
+	 * changed. */
+	if (swap_inputs(d, nc, why, sizeof(why)) < 0) {
+		d->reloads_failed++;
+		log_err("reload failed: %s; keeping the running configuration "
+			"entirely", why);
+		conf_free(nc);
+		return;
+	}
 	log_set_level(nc->log_level);
 	kept = engine_reload(d->engine, nc);
 	swap_sinks(d, nc);
-	if (swap_inputs(d, nc) > 0)
-		log_err("reload: some inputs failed to start");
 	swap_stats(d, nc);
 	/* Nothing refers to the old conf any more. */
 	conf_free(d->conf);
@@ -726,6 +812,7 @@ int
 daemon_run(const char *path, struct conf *conf)
 {
 	struct daemon *d = xcalloc(1, sizeof(*d));
+	char why[256];
 	int status;
 
 	d->path = path;
@@ -769,8 +856,8 @@ daemon_run(const char *path, struct conf *conf)
 	engine_tick(d->engine, real_now_ms());
 	restore(d);
 	d->last_ckpt_ms = uv_now(&d->loop);
-	if (swap_inputs(d, conf) > 0) {
-		log_err("%s: an input failed to start", path);
+	if (swap_inputs(d, conf, why, sizeof(why)) < 0) {
+		log_err("%s: %s", path, why);
 		d->status = 1;
 		stop(d);
 	} else {

@@ -194,6 +194,7 @@ input_conf_equal(const struct input_conf *a, const struct input_conf *b)
 {
 	if (a->type != b->type || a->start_at_end != b->start_at_end ||
 	    a->rescan_ms != b->rescan_ms || a->poll_ms != b->poll_ms ||
+	    a->close_inactive_ms != b->close_inactive_ms ||
 	    a->mode != b->mode || a->max_clients != b->max_clients ||
 	    !is_same_str(a->path, b->path))
 		return false;

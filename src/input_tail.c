@@ -23,13 +23,19 @@
  * Identity and rotation.  A file is known by (dev, inode), not by name,
  * so a rename never makes it read twice.  When its path no longer names
  * it (renamed away, deleted, replaced) it is detached: it is still read,
- * since writers may hold it open.  A file that then appears at the path
- * is its successor and waits (pred) until the detached one is read to
- * its end; then the old file's last line is finished, it is closed
- * (a rotation), and the successor is read from offset 0.  A detached
- * file with no successor is closed the same way once it has not grown
- * for rescan_ms.  A file smaller than its offset was truncated in place
- * (copytruncate): its held partial line is dropped and counted and it is
+ * since writers may hold it open and reopen their log late, and a file
+ * that appears at the path meanwhile is followed at once, from offset
+ * 0, both being read.  A detached file is closed once it has not grown
+ * for close_inactive (a rotation): its last line is finished first.  At
+ * most MAX_DETACHED detached files stay open; past that the one idle the
+ * longest is closed at its end, counted (closed_early) and logged.
+ *
+ * Truncation.  A file smaller than its offset was truncated in place
+ * (copytruncate).  So was one whose bytes just before the offset are no
+ * longer those read there (truncated and written past the old offset
+ * before we looked): each file keeps the last INPUT_POSITION_HASH_MAX
+ * bytes it read and compares them with the file before it reads on.
+ * Either way its held partial line is dropped and counted, and it is
  * read again from 0.
  *
  * Start.  Files matched by the scan in input_start() start at their end
@@ -38,10 +44,14 @@
  * files found by later scans are new and start at 0.  A file of the
  * first scan that input_set_resume() listed by (dev, inode) starts at its
  * saved offset instead, if the file is at least that long and the bytes
- * before the offset still hash to the saved value; a file that fails
- * starts as start_at says.  Either outcome is logged, not rate-limited:
- * it happens once per listed file, at most INPUT_MAX_RESUME times.
- *
+ * before the offset still hash to the saved value.  After a restart
+ * (input_set_resume() was called) start_at no longer applies: a file
+ * that is not resumed starts at 0 if it changed (mtime or ctime) since
+ * the positions were taken, less a margin, or if that time is unknown,
+ * and at its end if it did not.  Resumes and refusals are logged, not
+ * rate-limited: it happens once per listed file, at most
+ * INPUT_MAX_RESUME times.
+
  * Positions.  Each file keeps, besides the offset it reads at, the
  * committed offset (done): the end of the last line read, so every line
  * before it has been passed to the framer, and so to the engine.  It is
@@ -50,8 +60,9 @@
  * positions op reports it for every open file, detached ones included,
  * with a hash of the bytes before it read at that moment.
  *
- * Invariants: nfiles <= MAX_FILES, counting detached files; a file with
- * pred set is never read; pred and succ links are symmetric; a dead file
+ * Invariants: nfiles <= MAX_FILES, counting detached files; tail_len <=
+ * min(off, INPUT_POSITION_HASH_MAX) and tail holds the bytes just before
+ * off; a dead file
  * (fd == -1) is removed from files[] only by sweep(), outside the read
  * loop; the tail's handles are freed only by their close callbacks, and
  * the files and buffers only after the last of those has run.
@@ -74,6 +85,8 @@
 #define READ_BUF (64 * 1024)       /* bytes per read(2) */
 #define FILE_CHUNK (256 * 1024)    /* bytes from one file per work pass */
 #define PASS_BUDGET (1024 * 1024)  /* bytes from all files per work pass */
+#define MAX_DETACHED 64            /* detached files kept open, at most */
+#define RESTART_MARGIN_MS 2000     /* clock slack for "changed since" */
 
 /* One input reports at most MAX_FILES positions: all can be resumed. */
 _Static_assert(MAX_FILES <= INPUT_MAX_RESUME, "resume cap below MAX_FILES");
@@ -100,10 +113,12 @@ struct tfile {
 	uint64_t done;       /* committed: end of the last line read */
 	struct framer *fr;   /* lines of this file only */
 	uint64_t active_ms;  /* loop time it last grew, or was detached */
+	struct timespec mtime; /* st_mtim at the last look */
+	char tail[INPUT_POSITION_HASH_MAX]; /* the bytes just before off */
+	uint32_t tail_len;   /* how many of them are known */
 	bool pending;        /* may have bytes to read (or to check) */
 	bool detached;       /* its path no longer names it */
-	struct tfile *pred;  /* detached file to drain before this one */
-	struct tfile *succ;  /* the file that took over our path */
+	bool evict;          /* detached past MAX_DETACHED: close at its end */
 };
 
 struct tail {
@@ -125,6 +140,7 @@ struct tail {
 	bool need_check;             /* stat every file before the next reads */
 	bool closing;                /* the close op ran */
 	uint64_t refused;            /* matches not followed: MAX_FILES */
+	size_t ndetached;            /* open files with detached set */
 	struct log_ratelimit rl_err; /* open, stat, read and glob failures */
 	struct log_ratelimit rl_ev;  /* rotations, truncations, new files */
 };
@@ -178,33 +194,57 @@ find_ino(struct tail *t, dev_t dev, ino_t ino)
 	return NULL;
 }
 
-/* The live file at path: attached, or else detached with no successor. */
+/* The attached file at path. */
 static struct tfile *
-find_path(struct tail *t, const char *path, bool detached)
+find_path(struct tail *t, const char *path)
 {
 	for (size_t i = 0; i < t->nfiles; i++) {
 		struct tfile *tf = t->files[i];
-		if (tf->fd < 0 || tf->detached != detached)
-			continue;
-		if (detached && tf->succ != NULL)
-			continue;
-		if (strcmp(tf->path, path) == 0)
+		if (tf->fd >= 0 && !tf->detached && strcmp(tf->path, path) == 0)
 			return tf;
 	}
 	return NULL;
 }
 
-/* Its path no longer names tf: keep reading it, look for a successor. */
+/*
+ * Keeps at most MAX_DETACHED detached files open: the one idle the
+ * longest, not yet marked, is closed once read to its end.
+ */
+static void
+bound_detached(struct tail *t)
+{
+	struct tfile *oldest = NULL;
+	size_t marked = 0;
+
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct tfile *tf = t->files[i];
+		if (tf->fd < 0 || !tf->detached)
+			continue;
+		if (tf->evict)
+			marked++;
+		else if (oldest == NULL || tf->active_ms < oldest->active_ms)
+			oldest = tf;
+	}
+	if (t->ndetached - marked <= MAX_DETACHED || oldest == NULL)
+		return;
+	oldest->evict = true;
+	oldest->pending = true;
+}
+
+/* Its path no longer names tf: keep reading it while it grows. */
 static void
 detach(struct tail *t, struct tfile *tf, const char *why)
 {
 	tf->detached = true;
+	t->ndetached++;
 	tf->active_ms = now_ms(t);
 	tf->pending = true;
 	t->need_scan = true;
 	if (input_log_ok(&t->rl_ev))
-		log_info("%s inode=%ju: %s; reading it to its end", tf->path,
-		    (uintmax_t)tf->ino, why);
+		log_info("%s inode=%ju: %s; still read until idle for %jd ms",
+		    tf->path, (uintmax_t)tf->ino, why,
+		    (intmax_t)t->in->ic.close_inactive_ms);
+	bound_detached(t);
 	kick(t);
 }
 
@@ -214,48 +254,72 @@ retire(struct tail *t, struct tfile *tf)
 {
 	framer_finish(tf->fr);
 	t->stats.rotations++;
-	if (input_log_ok(&t->rl_ev))
-		log_info("%s inode=%ju: rotated; closed at offset %ju",
+	if (tf->evict) {
+		t->stats.closed_early++;
+		if (input_log_ok(&t->rl_ev))
+			log_warnx("%s inode=%ju: closed at offset %ju before "
+			    "close_inactive: %d rotated files already open "
+			    "(%ju closed early so far)", tf->path,
+			    (uintmax_t)tf->ino, (uintmax_t)tf->off,
+			    MAX_DETACHED, (uintmax_t)t->stats.closed_early);
+	} else if (input_log_ok(&t->rl_ev)) {
+		log_info("%s inode=%ju: rotated; idle, closed at offset %ju",
 		    tf->path, (uintmax_t)tf->ino, (uintmax_t)tf->off);
+	}
 	close(tf->fd);
 	tf->fd = -1;
 	tf->pending = false;
-	if (tf->succ != NULL) {
-		tf->succ->pred = NULL;
-		tf->succ->pending = true;
-		tf->succ = NULL;
-		kick(t);
-	}
+	t->ndetached--;
 }
 
-/* Size fell below the offset: the file was truncated in place. */
+/*
+ * The file was truncated in place (shorter than the offset, or other
+ * bytes before it): read it again from the start.
+ */
 static void
-truncated(struct tail *t, struct tfile *tf, uint64_t size)
+truncated(struct tail *t, struct tfile *tf, uint64_t size, bool rewritten)
 {
 	if (framer_pending(tf->fr) > 0)
 		t->stats.partial_dropped++;
 	framer_reset(tf->fr);
 	t->stats.truncations++;
-	if (input_log_ok(&t->rl_ev))
-		log_info("%s inode=%ju: truncated to %ju bytes below offset "
-		    "%ju; reading from the start", tf->path,
-		    (uintmax_t)tf->ino, (uintmax_t)size, (uintmax_t)tf->off);
+	if (input_log_ok(&t->rl_ev)) {
+		if (rewritten)
+			log_info("%s inode=%ju: the bytes before offset %ju "
+			    "changed (truncated and written again); reading "
+			    "from the start", tf->path, (uintmax_t)tf->ino,
+			    (uintmax_t)tf->off);
+		else
+			log_info("%s inode=%ju: truncated to %ju bytes below "
+			    "offset %ju; reading from the start", tf->path,
+			    (uintmax_t)tf->ino, (uintmax_t)size,
+			    (uintmax_t)tf->off);
+	}
 	tf->off = 0;
 	tf->done = 0;
+	tf->tail_len = 0;
 	tf->active_ms = now_ms(t);
 	tf->pending = true;
 	kick(t);
 }
 
+static bool
+is_same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 /*
- * Stats one file: notices growth, truncation, a path that names another
- * file or none, and closes a detached file that stopped growing.
+ * Stats one file: notices growth, truncation, a changed mtime, a path
+ * that names another file or none, and closes a detached file that has
+ * been idle for close_inactive.
  */
 static void
 check_file(struct tail *t, struct tfile *tf)
 {
 	struct stat st, pst;
 	uint64_t size;
+	bool changed;
 
 	if (fstat(tf->fd, &st) != 0) {
 		t->stats.open_errors++;
@@ -273,15 +337,17 @@ check_file(struct tail *t, struct tfile *tf)
 		}
 	}
 	size = (uint64_t)st.st_size;
+	changed = !is_same_time(&st.st_mtim, &tf->mtime);
+	tf->mtime = st.st_mtim;
 	if (size < tf->off) {
-		truncated(t, tf, size);
-	} else if (size > tf->off) {
+		truncated(t, tf, size, false);
+	} else if (size > tf->off || changed) {
+		/* read_file() checks the bytes before the offset first. */
 		tf->pending = true;
 		kick(t);
-	} else if (tf->detached && tf->pred == NULL && !tf->pending &&
-	    (tf->succ != NULL ||
-		now_ms(t) - tf->active_ms >=
-		    (uint64_t)t->in->ic.rescan_ms)) {
+	} else if (tf->detached && !tf->pending &&
+	    (tf->evict || now_ms(t) - tf->active_ms >=
+		(uint64_t)t->in->ic.close_inactive_ms)) {
 		retire(t, tf);
 	}
 }
@@ -292,6 +358,65 @@ check_all(struct tail *t)
 	for (size_t i = 0; i < t->nfiles; i++)
 		if (t->files[i]->fd >= 0)
 			check_file(t, t->files[i]);
+}
+
+/* Appends the n bytes at p to the bytes kept from before tf->off. */
+static void
+keep_tail(struct tfile *tf, const char *p, size_t n)
+{
+	size_t max = sizeof(tf->tail), keep;
+
+	if (n >= max) {
+		memcpy(tf->tail, p + n - max, max);
+		tf->tail_len = (uint32_t)max;
+		return;
+	}
+	keep = tf->tail_len + n > max ? max - n : tf->tail_len;
+	memmove(tf->tail, tf->tail + tf->tail_len - keep, keep);
+	memcpy(tf->tail + keep, p, n);
+	tf->tail_len = (uint32_t)(keep + n);
+}
+
+/*
+ * Returns true if the bytes of the file just before tf->off are still
+ * those read there, or if none are known; false if they differ or can no
+ * longer all be read (the file is shorter).
+ */
+static bool
+is_tail_same(struct tfile *tf)
+{
+	char b[INPUT_POSITION_HASH_MAX];
+	ssize_t r;
+
+	if (tf->tail_len == 0)
+		return true;
+	do
+		r = pread(tf->fd, b, tf->tail_len,
+		    (off_t)(tf->off - tf->tail_len));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return true; /* a read error is the read's to report */
+	return (size_t)r == tf->tail_len &&
+	    memcmp(b, tf->tail, tf->tail_len) == 0;
+}
+
+/* Fills tf->tail from the file, for a file that starts past 0. */
+static void
+load_tail(struct tfile *tf)
+{
+	uint32_t len = tf->off < INPUT_POSITION_HASH_MAX
+	    ? (uint32_t)tf->off
+	    : INPUT_POSITION_HASH_MAX;
+	ssize_t r;
+
+	tf->tail_len = 0;
+	if (len == 0)
+		return;
+	do
+		r = pread(tf->fd, tf->tail, len, (off_t)(tf->off - len));
+	while (r < 0 && errno == EINTR);
+	if (r == (ssize_t)len)
+		tf->tail_len = len;
 }
 
 /*
@@ -344,10 +469,32 @@ hash_before(int fd, uint64_t off, uint32_t len, uint64_t *hash)
 }
 
 /*
+ * Whether a file of the start scan that is not resumed starts at its end.
+ * On a first start start_at says.  After a restart, a file that changed
+ * since the positions were taken (or at an unknown time) is one the
+ * last run never read, or not all of: from 0; one that did not was read
+ * whole before, or is of no interest: at its end.
+ */
+static bool
+is_start_at_end(struct tail *t, const struct stat *st)
+{
+	int64_t since = t->in->resume_saved_ms, m, c;
+
+	if (!t->in->restarted)
+		return t->in->ic.start_at_end;
+	if (since <= 0)
+		return false;
+	m = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+	c = (int64_t)st->st_ctim.tv_sec * 1000 + st->st_ctim.tv_nsec / 1000000;
+	since -= RESTART_MARGIN_MS + t->in->ic.rescan_ms;
+	return m < since && c < since;
+}
+
+/*
  * A file of the start scan: if input_set_resume() listed it and it still
  * holds the bytes hashed before the saved offset, sets *off to that
  * offset and returns 0.  Returns -1 if it is not listed, or if it fails a
- * check (logged); it then starts as start_at says.
+ * check (logged); it then starts as is_start_at_end() says.
  */
 static int
 resume_at(struct tail *t, const char *path, int fd, const struct stat *st,
@@ -378,7 +525,7 @@ resume_at(struct tail *t, const char *path, int fd, const struct stat *st,
 		log_warnx("%s inode=%ju: not resumed at %ju: %s; reading from "
 		    "the %s", path, (uintmax_t)st->st_ino,
 		    (uintmax_t)p->offset, why,
-		    t->in->ic.start_at_end ? "end" : "start");
+		    is_start_at_end(t, st) ? "end" : "start");
 		return -1;
 	}
 	log_info("resuming %s inode=%ju at %ju", path, (uintmax_t)st->st_ino,
@@ -403,7 +550,7 @@ static void
 open_file(struct tail *t, const char *path, struct watch *w,
     const struct stat *seen, bool initial)
 {
-	struct tfile *tf, *pred;
+	struct tfile *tf;
 	struct stat st;
 	bool resumed = false;
 	int fd;
@@ -441,25 +588,19 @@ open_file(struct tail *t, const char *path, struct watch *w,
 	tf->fd = fd;
 	tf->fr = input_framer(t->in);
 	tf->active_ms = now_ms(t);
+	tf->mtime = st.st_mtim;
 	tf->pending = true;
 	if (initial && resume_at(t, path, fd, &st, &tf->off) == 0)
 		resumed = true;
-	else if (initial && t->in->ic.start_at_end)
+	else if (initial && is_start_at_end(t, &st))
 		tf->off = start_offset(t, fd, (uint64_t)st.st_size);
 	tf->done = tf->off;
-	pred = find_path(t, path, true);
-	if (pred != NULL) {
-		/* Our path's previous file is drained first. */
-		tf->pred = pred;
-		pred->succ = tf;
-		pred->pending = true;
-	}
+	load_tail(tf);
 	add_file(t, tf);
 	t->stats.files_opened++;
 	if (!resumed && input_log_ok(&t->rl_ev))
-		log_info("%s inode=%ju: following from offset %ju%s", path,
-		    (uintmax_t)tf->ino, (uintmax_t)tf->off,
-		    pred != NULL ? " after its predecessor" : "");
+		log_info("%s inode=%ju: following from offset %ju", path,
+		    (uintmax_t)tf->ino, (uintmax_t)tf->off);
 	kick(t);
 }
 
@@ -477,11 +618,8 @@ reattach(struct tail *t, struct tfile *tf, const char *path, struct watch *w)
 		tf->w = w;
 	}
 	tf->detached = false;
-	if (tf->succ != NULL) {
-		tf->succ->pred = NULL;
-		tf->succ->pending = true;
-		tf->succ = NULL;
-	}
+	tf->evict = false;
+	t->ndetached--;
 	tf->pending = true;
 	kick(t);
 }
@@ -500,7 +638,7 @@ consider(struct tail *t, const char *path, struct watch *w, bool initial)
 			reattach(t, tf, path, w);
 		return;
 	}
-	tf = find_path(t, path, false);
+	tf = find_path(t, path);
 	if (tf != NULL)
 		detach(t, tf, "replaced by another file");
 	open_file(t, path, w, &st, initial);
@@ -593,11 +731,11 @@ at_eof(struct tail *t, struct tfile *tf)
 	struct stat st;
 
 	if (fstat(tf->fd, &st) == 0 && (uint64_t)st.st_size < tf->off) {
-		truncated(t, tf, (uint64_t)st.st_size);
+		truncated(t, tf, (uint64_t)st.st_size, false);
 		return;
 	}
 	tf->pending = false;
-	if (tf->detached && tf->succ != NULL)
+	if (tf->detached && tf->evict)
 		retire(t, tf);
 }
 
@@ -607,6 +745,14 @@ read_file(struct tail *t, struct tfile *tf, size_t limit)
 {
 	size_t got = 0;
 
+	if (!is_tail_same(tf)) {
+		struct stat st;
+
+		if (fstat(tf->fd, &st) == 0 && (uint64_t)st.st_size < tf->off)
+			truncated(t, tf, (uint64_t)st.st_size, false);
+		else
+			truncated(t, tf, 0, true);
+	}
 	while (got < limit && !t->closing) {
 		size_t want = limit - got < READ_BUF ? limit - got : READ_BUF;
 		ssize_t r = pread(tf->fd, t->buf, want, (off_t)tf->off);
@@ -633,6 +779,7 @@ read_file(struct tail *t, struct tfile *tf, size_t limit)
 				break;
 			}
 		}
+		keep_tail(tf, t->buf, (size_t)r);
 		tf->off += (uint64_t)r;
 		tf->active_ms = now_ms(t);
 		got += (size_t)r;
@@ -648,7 +795,7 @@ has_work(const struct tail *t)
 		return true;
 	for (size_t i = 0; i < t->nfiles; i++) {
 		const struct tfile *tf = t->files[i];
-		if (tf->fd >= 0 && tf->pending && tf->pred == NULL)
+		if (tf->fd >= 0 && tf->pending)
 			return true;
 	}
 	return false;
@@ -673,7 +820,7 @@ work_cb(uv_idle_t *h)
 		struct tfile *tf = t->files[(t->rr + i) % n];
 		size_t got;
 
-		if (tf->fd < 0 || !tf->pending || tf->pred != NULL)
+		if (tf->fd < 0 || !tf->pending)
 			continue;
 		got = read_file(t, tf, budget < FILE_CHUNK ? budget
 							   : FILE_CHUNK);
@@ -785,6 +932,8 @@ tail_start(struct input *in)
 		in->ic.rescan_ms = CONF_DEFAULT_RESCAN_MS;
 	if (in->ic.poll_ms <= 0)
 		in->ic.poll_ms = CONF_DEFAULT_POLL_MS;
+	if (in->ic.close_inactive_ms <= 0)
+		in->ic.close_inactive_ms = CONF_DEFAULT_CLOSE_INACTIVE_MS;
 	uv_timer_init(in->loop, &t->rescan);
 	uv_timer_init(in->loop, &t->poll);
 	uv_idle_init(in->loop, &t->work);

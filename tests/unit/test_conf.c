@@ -281,6 +281,10 @@ main(void)
 				struct sink_conf fs = conf_sink_default(SINK_FILE);
 				CHECK_EQ_INT(c->inputs[0].rescan_ms, fi.rescan_ms);
 				CHECK_EQ_INT(c->inputs[0].poll_ms, fi.poll_ms);
+				CHECK_EQ_INT(c->inputs[0].start_at_end,
+				    fi.start_at_end);
+				CHECK_EQ_INT(c->inputs[0].close_inactive_ms,
+				    fi.close_inactive_ms);
 				CHECK_EQ_INT(c->inputs[1].mode, ui.mode);
 				CHECK_EQ_INT(c->inputs[1].max_clients,
 				    ui.max_clients);
@@ -309,6 +313,25 @@ main(void)
 	}
 	CHECK(conf_load("/nonexistent/burstd.yaml", fopen("/dev/null", "w")) ==
 	    NULL);
+
+	/* A file input's defaults: start_at end, close_inactive 5m. */
+	{
+		FILE *f = fopen("inputs.yaml", "w");
+		fputs("inputs:\n  - {type: file, paths: [a]}\n"
+		      "  - {type: file, paths: [b], start_at: beginning, "
+		      "close_inactive: 90s}\n", f);
+		fclose(f);
+		c = conf_load("inputs.yaml", stderr);
+		CHECK(c != NULL && c->ninputs == 2);
+		if (c != NULL && c->ninputs == 2) {
+			CHECK(c->inputs[0].start_at_end);
+			CHECK_EQ_INT(c->inputs[0].close_inactive_ms, 300000);
+			CHECK(!c->inputs[1].start_at_end);
+			CHECK_EQ_INT(c->inputs[1].close_inactive_ms, 90000);
+		}
+		conf_free(c);
+		unlink("inputs.yaml");
+	}
 
 	/* Bad files: every message, in order. */
 	snprintf(path, sizeof(path), "%s/tests/data/conf", root);

@@ -39,6 +39,8 @@
 #define WAIT_MS 5000 /* longest wait for something expected */
 #define SETTLE_MS 200 /* how long to wait for something not to happen */
 
+static int64_t close_inactive_ms = 300; /* new_files(): close_inactive */
+
 static uv_loop_t loop;
 static char tmpdir[64];
 static struct conf *conf;
@@ -237,6 +239,15 @@ open_log(const char *path)
 	return fd;
 }
 
+static uint64_t
+size_of(const char *path)
+{
+	struct stat st;
+
+	CHECK(stat(path, &st) == 0);
+	return (uint64_t)st.st_size;
+}
+
 /* A file input, not started yet. */
 static struct input *
 new_files(const char *pattern, bool at_end, int64_t rescan_ms,
@@ -249,6 +260,7 @@ new_files(const char *pattern, bool at_end, int64_t rescan_ms,
 		.start_at_end = at_end,
 		.rescan_ms = rescan_ms,
 		.poll_ms = poll_ms,
+		.close_inactive_ms = close_inactive_ms,
 	};
 
 	return input_new(&loop, &ic, conf, eng);
@@ -564,8 +576,7 @@ test_inotify(void)
 	CHECK(rename(b, b1) == 0);     /* rotation */
 	append(b1, ev(3));
 	append(b, ev(4));
-	WAIT_MATCHED(5);
-	CHECK(wait_stat(&input_stats(in)->rotations, 1));
+	WAIT_MATCHED(5);               /* both read; b.log.1 closes idle */
 	CHECK(truncate(a, 0) == 0);    /* copytruncate */
 	append(a, ev(5));
 	WAIT_MATCHED(6);
@@ -671,6 +682,129 @@ test_fair(void)
 	stop(in);
 }
 
+/*
+ * A writer that reopens its log late: the renamed file, still open, is
+ * read while it grows, its successor meanwhile too, and it is closed
+ * only after close_inactive without growth.
+ */
+static void
+test_late_reopen(void)
+{
+	char d[128], path[192], old[192];
+	struct input *in;
+	int fd;
+
+	engine_reset();
+	close_inactive_ms = 1500;
+	subdir(d, sizeof(d), "late");
+	snprintf(path, sizeof(path), "%s/a.log", d);
+	snprintf(old, sizeof(old), "%s/a.log.1", d);
+	fd = open_log(path);
+	write_all(fd, ev(0));
+	in = start_files(path, false);
+	WAIT_MATCHED(1);
+	CHECK(rename(path, old) == 0);
+	append(path, ""); /* logrotate's create */
+	append(path, ev(1));
+	WAIT_MATCHED(2);
+	/* Several polls and rescans later, the writer writes on. */
+	run_until(NULL, 700);
+	CHECK_EQ_INT(input_stats(in)->rotations, 0);
+	for (int i = 2; i < 8; i++)
+		write_all(fd, ev(i));
+	WAIT_MATCHED(8);
+	append(path, ev(8));
+	WAIT_MATCHED(9);
+	run_until(NULL, 700);
+	write_all(fd, ev(9));
+	WAIT_MATCHED(10);
+	CHECK_EQ_INT(input_stats(in)->rotations, 0);
+	/* Then it reopens; the old file goes idle and is closed. */
+	close(fd);
+	CHECK(wait_stat(&input_stats(in)->rotations, 1));
+	CHECK_EQ_INT(input_stats(in)->closed_early, 0);
+	CHECK_EQ_INT(input_stats(in)->files_opened, 2);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 10);
+	CHECK_EQ_INT(m->v[M_json_invalid], 0);
+	stop(in);
+	CHECK_EQ_INT(last.partial_dropped, 0);
+	close_inactive_ms = 300;
+}
+
+/*
+ * More rotated files than MAX_DETACHED (64) that never go idle: the
+ * oldest are closed early, at their end, and counted; nothing is lost.
+ */
+static void
+test_detached_bound(void)
+{
+	char d[128], path[192], old[192];
+	struct input *in;
+	const int n = 70;
+
+	engine_reset();
+	close_inactive_ms = 3600 * 1000;
+	subdir(d, sizeof(d), "bound");
+	snprintf(path, sizeof(path), "%s/a.log", d);
+	append(path, ev(0));
+	in = start_files(path, false);
+	WAIT_MATCHED(1);
+	for (int i = 1; i <= n; i++) {
+		snprintf(old, sizeof(old), "%s/a.log.%d", d, i);
+		CHECK(rename(path, old) == 0);
+		append(path, ev(i));
+		WAIT_MATCHED((uint64_t)i + 1);
+	}
+	CHECK(wait_stat(&input_stats(in)->closed_early, n - 64));
+	settle();
+	CHECK_EQ_INT(input_stats(in)->closed_early, n - 64);
+	CHECK_EQ_INT(input_stats(in)->rotations, n - 64);
+	CHECK_EQ_INT(m->v[M_lines_read], n + 1);
+	stop(in);
+	close_inactive_ms = 300;
+}
+
+/*
+ * Truncated and written past the old offset before the tail looked: the
+ * size never fell below the offset, but the bytes before it changed.
+ */
+static void
+test_rewritten(void)
+{
+	char d[128], path[192], line[64];
+	struct input *in;
+	uint64_t off;
+	int n;
+
+	engine_reset();
+	subdir(d, sizeof(d), "rewritten");
+	snprintf(path, sizeof(path), "%s/w.log", d);
+	for (int i = 0; i < 3; i++)
+		append(path, ev(i));
+	in = start_files(path, false);
+	WAIT_MATCHED(3);
+	settle();
+	off = size_of(path);
+	/* The loop does not run meanwhile: no look in between. */
+	CHECK(truncate(path, 0) == 0);
+	for (n = 0; size_of(path) < off + 100; n++) {
+		snprintf(line, sizeof(line), "{\"rewritten\":%d}\n", n);
+		append(path, line);
+	}
+	CHECK(wait_metric(M_lines_read, 3 + (uint64_t)n));
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 3 + n);
+	CHECK_EQ_INT(input_stats(in)->truncations, 1);
+	/* Appends after that are not mistaken for another rewrite. */
+	append(path, ev(3));
+	WAIT_MATCHED(4);
+	settle();
+	CHECK_EQ_INT(input_stats(in)->truncations, 1);
+	CHECK_EQ_INT(m->v[M_lines_read], 4 + n);
+	stop(in);
+}
+
 /* ---- positions and resume ---- */
 
 #define MAX_POS 4 /* positions a test keeps */
@@ -720,24 +854,23 @@ check_position(const struct input_position *pos, const char *path,
 	close(fd);
 }
 
-static uint64_t
-size_of(const char *path)
+/* Restarted: npos positions taken at saved_ms. */
+static struct input *
+start_restarted(const char *path, bool at_end,
+    const struct input_position *pos, size_t npos, int64_t saved_ms)
 {
-	struct stat st;
+	struct input *in = new_files(path, at_end, 300, 50);
 
-	CHECK(stat(path, &st) == 0);
-	return (uint64_t)st.st_size;
+	input_set_resume(in, pos, npos, saved_ms);
+	CHECK_EQ_INT(input_start(in), 0);
+	return in;
 }
 
 static struct input *
 start_resumed(const char *path, bool at_end,
     const struct input_position *pos)
 {
-	struct input *in = new_files(path, at_end, 300, 50);
-
-	input_set_resume(in, pos, 1, real_now_ms());
-	CHECK_EQ_INT(input_start(in), 0);
-	return in;
+	return start_restarted(path, at_end, pos, 1, real_now_ms());
 }
 
 static void
@@ -808,7 +941,8 @@ test_resume(void)
 
 	/*
 	 * Rewritten in place (same inode, longer than the offset): the
-	 * bytes before the offset differ, so start_at decides.
+	 * bytes before the offset differ.  It changed since the positions
+	 * were taken, so it is read from its start, whatever start_at says.
 	 */
 	ino = saved.ino;
 	CHECK(truncate(path, 0) == 0);
@@ -817,7 +951,7 @@ test_resume(void)
 		append(path, line);
 	}
 	engine_reset();
-	in = start_resumed(path, false, &saved);
+	in = start_resumed(path, true, &saved);
 	CHECK(wait_metric(M_lines_read, (uint64_t)n));
 	settle();
 	CHECK_EQ_INT(m->v[M_lines_read], n);
@@ -826,8 +960,10 @@ test_resume(void)
 	CHECK_EQ_INT(ps.pos[0].ino, ino);
 	check_position(&ps.pos[0], path, size_of(path));
 	stop(in);
+	/* Positions taken after its last change: it starts at its end. */
 	engine_reset();
-	in = start_resumed(path, true, &saved);
+	in = start_restarted(path, false, &saved, 1,
+	    real_now_ms() + 3600 * 1000);
 	settle();
 	CHECK_EQ_INT(m->v[M_lines_read], 0);
 	append(path, ev(0));
@@ -843,6 +979,50 @@ test_resume(void)
 	settle();
 	CHECK_EQ_INT(m->v[M_lines_read], 1);
 	CHECK_EQ_INT(m->v[M_bytes_read], 12);
+	stop(in);
+}
+
+/*
+ * After a restart, files the positions do not list: read from their
+ * start if they changed since the positions were taken (or that time is
+ * unknown: a checkpoint that could not be read), from their end if not,
+ * whatever start_at says.
+ */
+static void
+test_restart_unlisted(void)
+{
+	char d[128], path[192];
+	struct input *in;
+
+	engine_reset();
+	subdir(d, sizeof(d), "unlisted");
+	snprintf(path, sizeof(path), "%s/u.log", d);
+	append(path, ev(0));
+	append(path, ev(1));
+	/* Written since the positions were taken. */
+	in = start_restarted(path, true, NULL, 0, real_now_ms() - 3600 * 1000);
+	WAIT_MATCHED(2);
+	stop(in);
+	/* The checkpoint was unreadable: no time. */
+	engine_reset();
+	in = start_restarted(path, true, NULL, 0, 0);
+	WAIT_MATCHED(2);
+	stop(in);
+	/* Unchanged since: at its end, though start_at is beginning. */
+	engine_reset();
+	in = start_restarted(path, false, NULL, 0, real_now_ms() + 3600 * 1000);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 0);
+	append(path, ev(2));
+	WAIT_MATCHED(1);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 1);
+	stop(in);
+	/* A first start: start_at says. */
+	engine_reset();
+	in = start_files(path, true);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 0);
 	stop(in);
 }
 
@@ -872,7 +1052,7 @@ test_positions_detached(void)
 	CHECK_EQ_INT(ps.n, 1);
 	CHECK_STR(ps.path[0], path);
 	check_position(&ps.pos[0], old, size_of(old) - strlen(half));
-	/* Still read; its successor waits until it is drained. */
+	/* Still read, and so is its successor, until it is idle. */
 	write_all(fd, ev(3) + 40);
 	WAIT_MATCHED(4);
 	append(path, ev(4));
@@ -1217,7 +1397,11 @@ main(void)
 	test_unreadable();
 	test_many_files();
 	test_fair();
+	test_late_reopen();
+	test_detached_bound();
+	test_rewritten();
 	test_resume();
+	test_restart_unlisted();
 	test_positions_detached();
 	test_unix_clients();
 	test_unix_max_clients();

@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the daemon under faults of the files it tails and
+of its own runs: a writer that reopens its log late after a rotation, a
+file truncated and written past the old offset between two looks,
+restarts (clean, kill -9, unreadable checkpoint) around rotations, and a
+reload whose new input cannot start.  The built binary runs in a
+temporary directory with real files, signals and sockets; the helpers
+are daemon_test.py's.
+
+usage: faults_test.py BURSTD [unittest args]
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemon_test as dt  # noqa: E402
+
+
+def counter(d, name, timeout=10):
+    """The last value of counter name that SIGUSR1 logs, asked anew."""
+    before = d.log_text().count("counter %s=" % name)
+    d.signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = d.log_text()
+        if text.count("counter %s=" % name) > before:
+            line = text[text.rindex("counter %s=" % name):].split("\n")[0]
+            return int(line.split("=")[1])
+        time.sleep(0.05)
+    raise AssertionError("no counter %s in the log" % name)
+
+
+def wait_counter(d, name, n, timeout=20):
+    """Asks for the counters until name reaches n; returns the last."""
+    deadline = time.monotonic() + timeout
+    v = None
+    while time.monotonic() < deadline:
+        v = counter(d, name)
+        if v >= n:
+            return v
+        time.sleep(0.2)
+    return v
+
+
+def input_stat(d, name):
+    """An input 0 counter (rotations, truncations...) as logged."""
+    counter(d, "lines_read")
+    text = d.log_text()
+    line = text[text.rindex("counters: input 0:"):].split("\n")[0]
+    return int(line.split(" %s=" % name)[1].split()[0])
+
+
+def lines(n0, n, parent, base):
+    return "".join(dt.event(base + 10 * i, parent, "%s %d" %
+                            (dt.CMDS[i % 6], i)) for i in range(n0, n0 + n))
+
+
+class FaultsTest(unittest.TestCase):
+    # daemon_test's fixtures, not its tests.
+    setUp = dt.DaemonTest.setUp
+    tearDown = dt.DaemonTest.tearDown
+    start = dt.DaemonTest.start
+    path = dt.DaemonTest.path
+
+    def file_conf(self, extra_input="", extra_daemon="", pattern=None):
+        return dt.conf(self.tmp,
+                       "  - type: file\n    paths: [%s]\n"
+                       "    poll_interval: 100ms\n"
+                       "    rescan_interval: 200ms\n" %
+                       (pattern or self.path("in/*.ndjson")) + extra_input,
+                       "  - type: file\n    path: %s\n" %
+                       self.path("alerts.ndjson"), extra=extra_daemon)
+
+    def state(self):
+        os.mkdir(self.path("state"))
+        return ("  state_dir: %s\n  checkpoint_interval: 100ms\n" %
+                self.path("state"))
+
+    def test_late_reopen(self):
+        """mv app app.1; : > app; the writer appends to its open file
+        1.5 s later: those lines are read, and the old file is closed
+        only once it has been idle for close_inactive."""
+        os.mkdir(self.path("in"))
+        log = self.path("in/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        w = open(log, "a")
+        d = self.start(self.file_conf("    close_inactive: 3s\n"))
+        w.write(lines(0, 4, "LATE", base))
+        w.flush()
+        self.assertEqual(wait_counter(d, "lines_read", 4), 4, d.log_text())
+        os.rename(log, log + ".1")
+        open(log, "w").close()
+        time.sleep(1.5)
+        w.write(lines(4, 6, "LATE", base))
+        w.flush()
+        self.assertEqual(wait_counter(d, "lines_read", 10), 10,
+                         d.log_text())
+        self.assertEqual(input_stat(d, "rotations"), 0, d.log_text())
+        w.close()                       # the writer reopens at last
+        with open(log, "a") as f:
+            f.write(lines(10, 2, "LATE", base))
+        self.assertEqual(wait_counter(d, "lines_read", 12), 12,
+                         d.log_text())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if input_stat(d, "rotations") == 1:
+                break
+            time.sleep(0.3)
+        self.assertEqual(input_stat(d, "rotations"), 1, d.log_text())
+        self.assertIn("rotated; idle, closed at offset", d.log_text())
+        self.assertEqual(counter(d, "lines_read"), 12)
+        self.assertEqual(d.stop(), 0)
+
+    def test_truncate_regrow(self):
+        """copytruncate, then more bytes than the old offset before the
+        next look: the bytes before the offset changed, so the file is
+        read again from its start."""
+        os.mkdir(self.path("in1"))
+        log = self.path("in1/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        with open(log, "w") as f:
+            f.write(lines(0, 5, "TR", base))
+        # A pattern in the directory part: no inotify, polls only, 3 s
+        # apart, so the rewrite below falls between two looks.
+        text = dt.conf(self.tmp,
+                       "  - type: file\n    paths: [%s]\n"
+                       "    start_at: beginning\n"
+                       "    poll_interval: 3s\n"
+                       "    rescan_interval: 1h\n" %
+                       self.path("in?/*.ndjson"),
+                       "  - type: file\n    path: %s\n" %
+                       self.path("alerts.ndjson"))
+        d = self.start(text)
+        self.assertEqual(wait_counter(d, "lines_read", 5), 5, d.log_text())
+        new = lines(100, 8, "TR", base)
+        self.assertGreater(len(new), os.path.getsize(log))
+        with open(log, "r+") as f:       # truncate and write in one go
+            f.truncate(0)
+            f.write(new)
+        self.assertEqual(wait_counter(d, "lines_read", 13), 13,
+                         d.log_text())
+        self.assertEqual(input_stat(d, "truncations"), 1, d.log_text())
+        self.assertEqual(counter(d, "json_invalid"), 0)
+        self.assertEqual(d.stop(), 0)
+
+    def test_restart_reads_rotated_file(self):
+        """Rotation while the daemon is down, start_at: end: after the
+        restart the new file is read from its start."""
+        os.mkdir(self.path("in"))
+        log = self.path("in/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        with open(log, "w") as f:
+            f.write(lines(0, 3, "RS", base))
+        text = self.file_conf("    start_at: end\n", self.state())
+        d = self.start(text)
+        with open(log, "a") as f:
+            f.write(lines(3, 4, "RS", base))
+        self.assertEqual(wait_counter(d, "lines_read", 4), 4, d.log_text())
+        self.assertEqual(d.stop(), 0)
+        os.rename(log, log + ".1")
+        with open(log, "w") as f:
+            f.write(lines(7, 5, "RS", base))
+        d2 = self.start(text)
+        self.assertEqual(wait_counter(d2, "lines_read", 5), 5,
+                         d2.log_text())
+        time.sleep(0.5)
+        self.assertEqual(counter(d2, "lines_read"), 5)
+        self.assertEqual(d2.stop(), 0)
+        # A third start with nothing new reads nothing again.
+        d3 = self.start(text)
+        self.assertTrue(d3.wait_log("resuming 1 file(s)"), d3.log_text())
+        time.sleep(0.5)
+        self.assertEqual(counter(d3, "lines_read"), 0, d3.log_text())
+        self.assertEqual(d3.stop(), 0)
+
+    def test_corrupt_checkpoint(self):
+        """An unreadable checkpoint: still a restart, so start_at: end
+        does not apply and every file is read from its start."""
+        os.mkdir(self.path("in"))
+        log = self.path("in/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        with open(log, "w") as f:
+            f.write(lines(0, 3, "CC", base))
+        text = self.file_conf("    start_at: end\n", self.state())
+        d = self.start(text)
+        time.sleep(0.5)
+        self.assertEqual(counter(d, "lines_read"), 0, d.log_text())
+        self.assertEqual(d.stop(), 0)
+        ck = self.path("state/checkpoint")
+        self.assertTrue(os.path.exists(ck))
+        with open(ck, "r+b") as f:
+            data = bytearray(f.read())
+            for i in range(8, len(data), 7):
+                data[i] ^= 0x5a
+            f.seek(0)
+            f.write(bytes(data))
+        with open(log, "a") as f:
+            f.write(lines(3, 2, "CC", base))
+        d2 = self.start(text)
+        self.assertEqual(wait_counter(d2, "lines_read", 5), 5,
+                         d2.log_text())
+        self.assertEqual(d2.stop(), 0)
+
+    def test_kill9_with_rotation(self):
+        """kill -9 while a writer writes, a rotation while the daemon is
+        down, start_at: end: every line is counted once and the alerts
+        are those a replay of the same data gives."""
+        os.mkdir(self.path("in"))
+        log = self.path("in/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 5) * 60000
+        text = self.file_conf("    start_at: end\n", self.state(),
+                              pattern=self.path("in/app.ndjson*")).replace(
+                                  "idle_close: 3s", "idle_close: 1h")
+        open(log, "w").close()
+        d = self.start(text)
+        data = []
+        n = 0
+
+        def write(path, count):
+            nonlocal n
+            with open(path, "a") as f:
+                for _ in range(count):
+                    # Groups of 30 lines, all in one minute: the files
+                    # are read side by side, none of them is late.
+                    t = base + n * 10
+                    e = dt.event(t, "K%d" % (n // 30), "%s %d" %
+                                 (dt.CMDS[n % 6], n))
+                    f.write(e)
+                    data.append(e)
+                    n += 1
+                    if n % 7 == 0:
+                        f.flush()
+                        time.sleep(0.002)
+
+        write(log, 200)
+        d.p.kill()                      # mid-stream, no goodbye
+        d.p.wait()
+        write(log, 40)
+        os.rename(log, log + ".1")      # rotated while down
+        write(log, 150)
+        d2 = self.start(text)
+        write(log, 100)
+        # Everything read before the watermark moves past the minute.
+        last, stable = -1, 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and stable < 3:
+            v = counter(d2, "lines_read")
+            stable = stable + 1 if v == last else 0
+            last = v
+            time.sleep(0.3)
+        with open(log, "a") as f:
+            e = dt.heartbeat(base + 2 * 60000)
+            f.write(e)
+            data.append(e)
+        deadline = time.monotonic() + 30
+        want = self.replay(data)
+        got = {}
+        while time.monotonic() < deadline and len(got) < len(want):
+            got = self.alerts()
+            time.sleep(0.2)
+        self.assertEqual(d2.stop(), 0)
+        got = self.alerts()
+        self.assertEqual(sorted(got), sorted(want), d2.log_text())
+        for k in want:
+            self.assertEqual(got[k], want[k], k)
+
+    def replay(self, data):
+        src = self.path("replay.ndjson")
+        with open(src, "w") as f:
+            f.write("".join(data))
+        cf = self.path("replay.yaml")
+        with open(cf, "w") as f:
+            f.write("window:\n  allowed_lateness: 1s\n")
+        out = subprocess.run([dt.BURSTD, "--replay", "-c", cf, src],
+                             capture_output=True, check=True, text=True)
+        return self.by_uuid(out.stdout.splitlines())
+
+    def alerts(self):
+        p = self.path("alerts.ndjson")
+        if not os.path.exists(p):
+            return {}
+        with open(p) as f:
+            return self.by_uuid(f.read().splitlines())
+
+    @staticmethod
+    def by_uuid(text_lines):
+        got = {}
+        for line in text_lines:
+            a = json.loads(line)
+            got[a["kibana.alert.uuid"]] = (
+                a["process.parent.entity_id"],
+                a["Esql.process_command_line_count_distinct"])
+        return got
+
+    def test_reload_all_or_nothing(self):
+        """A valid reload whose new input cannot start changes nothing:
+        the old input keeps running, no "reloaded", a counted failure."""
+        sock = self.path("in.sock")
+        inputs = "  - type: unix\n    path: %s\n" % sock
+        sinks = "  - type: file\n    path: %s\n" % self.path("alerts.ndjson")
+        d = self.start(dt.conf(self.tmp, inputs, sinks))
+        base = int(time.time() * 1000)
+        with open(d.conf, "w") as f:
+            f.write(dt.conf(self.tmp,
+                            "  - type: unix\n    path: %s\n"
+                            "  - type: unix\n    path: %s\n" %
+                            (self.path("other.sock"),
+                             self.path("no/such/dir/x.sock")), sinks))
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("reload failed: "), d.log_text())
+        self.assertNotIn("reloaded", d.log_text())
+        self.assertEqual(counter(d, "reloads_failed"), 1, d.log_text())
+        deadline = time.monotonic() + 10
+        while (time.monotonic() < deadline and
+               os.path.exists(self.path("other.sock"))):
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(self.path("other.sock")))
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(sock)
+        for i, cmd in enumerate(dt.CMDS[:3]):
+            c.sendall(dt.event(base + i, "RL", cmd).encode())
+        c.close()
+        self.assertTrue(d.wait_matched(3), d.log_text())
+        self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    dt.BURSTD = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
