@@ -51,6 +51,7 @@ struct stats_source {
 	uint64_t ckpt_duration_us;     /* the last one's build and write */
 	uint64_t ckpt_stall_us;        /* the loop's time for the last one */
 	uint64_t ckpt_age_s;           /* seconds since the last written */
+	uint64_t reloads_failed;       /* reloads that changed nothing */
 	const struct stats_sink *sinks; /* the live sinks */
 	size_t nsinks;                 /* entries in sinks */
 	const struct input_stats *const *inputs; /* the live inputs, labelled

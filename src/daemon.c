@@ -162,12 +162,13 @@ log_inputs(struct daemon *d, const char *why)
 	for (size_t i = 0; i < d->ninputs; i++) {
 		const struct input_stats *s = input_stats(d->inputs[i]);
 		log_info("%s: input %zu: files=%" PRIu64 " rotations=%" PRIu64
+			 " closed_early=%" PRIu64
 			 " truncations=%" PRIu64 " open_errors=%" PRIu64
 			 " clients=%" PRIu64 " refused=%" PRIu64
 			 " partial_dropped=%" PRIu64,
-		    why, i, s->files_opened, s->rotations, s->truncations,
-		    s->open_errors, s->clients, s->clients_refused,
-		    s->partial_dropped);
+		    why, i, s->files_opened, s->rotations, s->closed_early,
+		    s->truncations, s->open_errors, s->clients,
+		    s->clients_refused, s->partial_dropped);
 	}
 }
 
@@ -468,6 +469,7 @@ render_stats(void *arg, struct buf *out)
 		.ckpt_duration_us = d->ckpt_write_us,
 		.ckpt_stall_us = d->ckpt_stall_us,
 		.ckpt_age_s = age_ms > 0 ? (uint64_t)age_ms / 1000 : 0,
+		.reloads_failed = d->reloads_failed,
 		.sinks = sinks,
 		.nsinks = d->nsinks,
 		.inputs = inputs,

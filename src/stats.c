@@ -81,6 +81,9 @@ static const struct family daemon_families[] = {
 	{"checkpoint_age_seconds", "gauge",
 	    "seconds since the last checkpoint written",
 	    offsetof(struct stats_source, ckpt_age_s), false},
+	{"reloads_failed_total", "counter",
+	    "reloads refused: invalid file or an input that could not start",
+	    offsetof(struct stats_source, reloads_failed), false},
 };
 
 static const struct family sink_families[] = {
@@ -99,8 +102,12 @@ static const struct family sink_families[] = {
 static const struct family input_families[] = {
 	{"input_files_opened_total", "counter", "files opened for tailing",
 	    offsetof(struct input_stats, files_opened), false},
-	{"input_rotations_total", "counter", "files rotated and followed",
+	{"input_rotations_total", "counter",
+	    "rotated files closed, once idle for close_inactive or early",
 	    offsetof(struct input_stats, rotations), false},
+	{"input_closed_early_total", "counter",
+	    "rotated files closed before close_inactive: too many open",
+	    offsetof(struct input_stats, closed_early), false},
 	{"input_truncations_total", "counter",
 	    "files truncated and read again",
 	    offsetof(struct input_stats, truncations), false},

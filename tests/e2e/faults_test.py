@@ -311,11 +311,15 @@ class FaultsTest(unittest.TestCase):
                             "  - type: unix\n    path: %s\n"
                             "  - type: unix\n    path: %s\n" %
                             (self.path("other.sock"),
-                             self.path("no/such/dir/x.sock")), sinks))
+                             self.path("no/such/dir/x.sock")), sinks,
+                            extra="  stats_socket: %s\n" %
+                            self.path("stats.sock")))
         d.signal(signal.SIGHUP)
         self.assertTrue(d.wait_log("reload failed: "), d.log_text())
         self.assertNotIn("reloaded", d.log_text())
         self.assertEqual(counter(d, "reloads_failed"), 1, d.log_text())
+        stats = self.path("stats.sock")
+        self.assertFalse(os.path.exists(stats))  # nothing of it applied
         deadline = time.monotonic() + 10
         while (time.monotonic() < deadline and
                os.path.exists(self.path("other.sock"))):
