@@ -353,6 +353,37 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         lst.stop()
 
+    def test_sighup_hostile_conf(self):
+        """SIGHUP with a configuration nested 100000 levels deep, or with
+        a repeated key, logs why and keeps the running one; the loop goes
+        on reading events."""
+        inputs = "  - type: unix\n    path: %s\n" % self.path("in.sock")
+        sinks = "  - type: file\n    path: %s\n" % self.path("out.ndjson")
+        d = self.start(conf(self.tmp, inputs, sinks))
+        good = open(d.conf).read()
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(self.path("in.sock"))
+        n = 100000
+        with open(d.conf, "w") as f:
+            f.write("a: " + "[" * n + "]" * n + "\n")
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("%s:1: nested deeper than 64 levels"
+                                   % d.conf, 60), d.log_text())
+        self.assertTrue(d.wait_log("keeping the running configuration"),
+                        d.log_text())
+        with open(d.conf, "w") as f:
+            f.write(good + "inputs: []\n")
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log('duplicate key "inputs"', 60),
+                        d.log_text())
+        self.assertIsNone(d.p.poll())
+        for i, cmd in enumerate(CMDS[:3]):
+            c.sendall(event(base + i * 1000, "HOSTILE", cmd).encode())
+        self.assertTrue(d.wait_matched(3, 30), d.log_text())
+        c.close()
+        self.assertEqual(d.stop(), 0)
+
     def test_sighup_reload(self):
         """SIGHUP with an invalid file keeps the running configuration;
         with a valid one, a new sink starts and window state is kept."""
