@@ -7,7 +7,8 @@
  * the printed form must parse back to the same millisecond and print the
  * same again.  timefmt_floor() must return the largest multiple of the
  * unit not above the time, for the units the rules use and for one
- * derived from the input.
+ * derived from the input.  A text that is only epoch milliseconds with
+ * more than TIMEFMT_EPOCH_FRACTION fraction digits must not parse.
  */
 #include <string.h>
 
@@ -55,6 +56,22 @@ check_iso(int64_t ms)
 	FUZZ_CHECK(memcmp(again, out, 10) == 0);
 }
 
+/* Whether s is -?[0-9]+ '.' and more fraction digits than allowed. */
+static int
+long_epoch_fraction(const char *s, size_t len)
+{
+	size_t i = len > 0 && s[0] == '-', int0 = i, frac;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == int0 || i == len || s[i] != '.')
+		return 0;
+	frac = ++i;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i == len && len - frac > TIMEFMT_EPOCH_FRACTION;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0)
 		memcpy(s, data, size);
 	if (timefmt_parse(s, size, &ms) == 0) {
+		FUZZ_CHECK(!long_epoch_fraction(s, size));
 		FUZZ_CHECK(ms >= -EPOCH_MAX_MS && ms <= EPOCH_MAX_MS);
 		check_iso(ms);
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
