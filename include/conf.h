@@ -60,6 +60,8 @@
 #define CONF_DEFAULT_CLOSE_INACTIVE_MS (5 * 60 * 1000)
 #define CONF_DEFAULT_SOCKET_MODE 0660
 #define CONF_DEFAULT_MAX_CLIENTS 1024
+#define CONF_DEFAULT_MAX_BUFFER_BYTES ((size_t)64 << 20)
+#define CONF_DEFAULT_IDLE_TIMEOUT_MS (5 * 60 * 1000)
 /* Sinks. */
 #define CONF_DEFAULT_QUEUE_MAX 10000
 #define CONF_DEFAULT_BACKOFF_MIN_MS 100
@@ -81,6 +83,8 @@ struct input_conf {
 	char *path;               /* unix: socket path */
 	unsigned mode;            /* unix: socket file mode */
 	size_t max_clients;       /* unix: clients at once */
+	size_t max_buffer_bytes;  /* unix: partial lines held, all clients */
+	int64_t idle_timeout_ms;  /* unix: a silent client is closed; 0 never */
 };
 
 enum sink_type {

@@ -36,5 +36,10 @@ void framer_finish(struct framer *fr);
 void framer_reset(struct framer *fr);
 /* Bytes of an incomplete line currently held. */
 size_t framer_pending(const struct framer *fr);
+/*
+ * Bytes the framer has allocated for held lines: what a budget charges.
+ * At most 4 KiB once no line is held.
+ */
+size_t framer_footprint(const struct framer *fr);
 
 #endif

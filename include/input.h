@@ -34,6 +34,7 @@ struct input;
 
 #define INPUT_POSITION_HASH_MAX 64 /* bytes hashed before an offset */
 #define INPUT_MAX_RESUME 65536     /* positions input_set_resume() keeps */
+#define INPUT_MAX_FILES 1024       /* files one file input follows, open */
 
 struct input_stats {
 	uint64_t files_opened;    /* file: files opened for tailing */
@@ -43,8 +44,15 @@ struct input_stats {
 	uint64_t truncations;     /* file: truncated or rewritten: restarted */
 	uint64_t open_errors;     /* file: open or read failures (retried) */
 	uint64_t clients;         /* unix: clients accepted */
-	uint64_t clients_refused; /* unix: over max_clients */
+	uint64_t clients_refused; /* unix: over max_clients, or no descriptor */
 	uint64_t partial_dropped; /* partial lines lost at close/disconnect */
+	uint64_t clients_idle;    /* unix: closed, silent for idle_timeout */
+	uint64_t clients_over_buffer; /* unix: dropped, partial lines over
+	                           * max_buffer_bytes or the state budget */
+	uint64_t accept_errors;   /* unix: accept failures (EMFILE, ...) */
+	uint64_t clients_connected; /* unix: gauge, clients connected now */
+	uint64_t buffer_bytes;    /* unix: gauge, bytes held for partial
+	                           * lines (charged to the state budget) */
 };
 
 /*

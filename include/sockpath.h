@@ -22,7 +22,6 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include <uv.h>
 
 struct sockpath {
 	const char *what;  /* "unix input", "stats": names it in logs */
@@ -33,12 +32,14 @@ struct sockpath {
 };
 
 /*
- * Binds h, an initialised uv_pipe_t, to path, replacing a stale socket,
- * and sets mode on the file.  Returns 0, or -1 after logging why; if the
- * file was created (sp->bound) sockpath_remove() must still be called.
+ * Binds a new Unix stream socket to path, replacing a stale socket, and
+ * sets mode on the file.  Returns the socket (non-blocking, close on
+ * exec, not yet listening; the caller owns it: uv_pipe_open() or a
+ * uv_poll_t), or -1 after logging why; if the file was created
+ * (sp->bound) sockpath_remove() must still be called.
  */
-int sockpath_bind(struct sockpath *sp, uv_pipe_t *h, const char *what,
-    const char *path, unsigned mode);
+int sockpath_bind(struct sockpath *sp, const char *what, const char *path,
+    unsigned mode);
 /*
  * Unlinks the socket file if the path still names the one bound (same
  * dev and inode); else logs that it leaves it alone.  Idempotent.

@@ -66,6 +66,8 @@ struct stats_source {
  */
 void stats_render(const struct stats_source *src, struct buf *out);
 
+#define STATS_MAX_CLIENTS 16 /* stats clients at once; more are refused */
+
 /* Appends one snapshot to out. */
 typedef void stats_render_fn(void *arg, struct buf *out);
 typedef void stats_closed_cb(void *arg);

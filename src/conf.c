@@ -505,6 +505,9 @@ static const struct key input_keys[] = {
 	    7LL * 24 * 3600 * 1000),
 	IK("path", K_STRING, path, 0, 0),
 	IK("max_clients", K_SIZE, max_clients, 1, 65536),
+	IK("max_buffer_bytes", K_SIZE, max_buffer_bytes, 65536, 1LL << 40),
+	IK("idle_timeout", K_DURATION, idle_timeout_ms, 0,
+	    7 * 24 * 3600 * 1000LL),
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -748,6 +751,8 @@ conf_input_default(enum input_type type)
 		.close_inactive_ms = CONF_DEFAULT_CLOSE_INACTIVE_MS,
 		.mode = CONF_DEFAULT_SOCKET_MODE,
 		.max_clients = CONF_DEFAULT_MAX_CLIENTS,
+		.max_buffer_bytes = CONF_DEFAULT_MAX_BUFFER_BYTES,
+		.idle_timeout_ms = CONF_DEFAULT_IDLE_TIMEOUT_MS,
 	};
 }
 

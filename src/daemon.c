@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "input.h"
 #include "log.h"
+#include "nofile.h"
 #include "sink.h"
 #include "stats.h"
 #include "util.h"
@@ -704,6 +705,7 @@ reload(struct daemon *d)
 		return;
 	}
 	log_set_level(nc->log_level);
+	nofile_ensure(nofile_need(nc));
 	kept = engine_reload(d->engine, nc);
 	swap_sinks(d, nc);
 	swap_stats(d, nc);
@@ -843,6 +845,7 @@ daemon_run(const char *path, struct conf *conf)
 		free(d);
 		return 1;
 	}
+	nofile_ensure(nofile_need(conf));
 	d->engine = engine_new(conf, false, alert_out, d);
 	swap_sinks(d, conf);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++) {

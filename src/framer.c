@@ -5,6 +5,9 @@
  * that may end it, which is not content); `skipping` is set while the
  * rest of an over-long line is being discarded, and then carry is empty.
  * check() asserts them after every call that changes the carry.
+ * An empty carry holds at most CARRY_KEEP bytes allocated: the memory of
+ * one long line is given back once it is done, so what framers hold is
+ * what their partial lines need (framer_footprint()).
  */
 #include <assert.h>
 #include <stdbool.h>
@@ -13,6 +16,8 @@
 
 #include "framer.h"
 #include "util.h"
+
+#define CARRY_KEEP 4096 /* bytes an empty carry may keep */
 
 struct framer {
 	size_t max_line;         /* longest line passed, in bytes */
@@ -50,7 +55,17 @@ check(const struct framer *fr)
 {
 	assert(fr->carry.len <= fr->max_line + 1);
 	assert(!fr->skipping || fr->carry.len == 0);
+	assert(fr->carry.len > 0 || fr->carry.cap <= CARRY_KEEP);
 	(void)fr;
+}
+
+/* The carry's line is done (passed, skipped or dropped). */
+static void
+carry_done(struct framer *fr)
+{
+	fr->carry.len = 0;
+	if (fr->carry.cap > CARRY_KEEP)
+		buf_free(&fr->carry);
 }
 
 static bool
@@ -101,7 +116,7 @@ feed(struct framer *fr, const char *data, size_t len)
 			/* Keep the start of the line for the next chunk. */
 			size_t n = (size_t)(end - p);
 			if (fr->carry.len + n > fr->max_line + 1) {
-				fr->carry.len = 0;
+				carry_done(fr);
 				fr->skipping = true;
 				too_long(fr);
 				return;
@@ -128,7 +143,7 @@ feed(struct framer *fr, const char *data, size_t len)
 				buf_append(&fr->carry, p, n);
 				emit(fr, fr->carry.data, fr->carry.len);
 			}
-			fr->carry.len = 0;
+			carry_done(fr);
 		}
 		p = nl + 1;
 	}
@@ -155,7 +170,7 @@ framer_finish(struct framer *fr)
 		else
 			emit(fr, fr->carry.data, fr->carry.len);
 	}
-	fr->carry.len = 0;
+	carry_done(fr);
 	check(fr);
 }
 
@@ -163,7 +178,7 @@ void
 framer_reset(struct framer *fr)
 {
 	fr->skipping = false;
-	fr->carry.len = 0;
+	carry_done(fr);
 	check(fr);
 }
 
@@ -171,4 +186,10 @@ size_t
 framer_pending(const struct framer *fr)
 {
 	return fr->carry.len;
+}
+
+size_t
+framer_footprint(const struct framer *fr)
+{
+	return fr->carry.cap;
 }

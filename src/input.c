@@ -196,6 +196,8 @@ input_conf_equal(const struct input_conf *a, const struct input_conf *b)
 	    a->rescan_ms != b->rescan_ms || a->poll_ms != b->poll_ms ||
 	    a->close_inactive_ms != b->close_inactive_ms ||
 	    a->mode != b->mode || a->max_clients != b->max_clients ||
+	    a->max_buffer_bytes != b->max_buffer_bytes ||
+	    a->idle_timeout_ms != b->idle_timeout_ms ||
 	    !is_same_str(a->path, b->path))
 		return false;
 	return strlist_equal(&a->paths, &b->paths);

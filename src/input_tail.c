@@ -81,7 +81,7 @@
 #include "input_int.h"
 #include "util.h"
 
-#define MAX_FILES 1024             /* files followed at once, at most */
+#define MAX_FILES INPUT_MAX_FILES  /* files followed at once, at most */
 #define READ_BUF (64 * 1024)       /* bytes per read(2) */
 #define FILE_CHUNK (256 * 1024)    /* bytes from one file per work pass */
 #define PASS_BUDGET (1024 * 1024)  /* bytes from all files per work pass */

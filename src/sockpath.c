@@ -72,8 +72,8 @@ clear_stale(const char *what, const char *path)
 }
 
 int
-sockpath_bind(struct sockpath *sp, uv_pipe_t *h, const char *what,
-    const char *path, unsigned mode)
+sockpath_bind(struct sockpath *sp, const char *what, const char *path,
+    unsigned mode)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -94,7 +94,7 @@ sockpath_bind(struct sockpath *sp, uv_pipe_t *h, const char *what,
 	/*
 	 * Bound here, not by uv_pipe_bind(): libuv unlinks the path of a
 	 * pipe it bound when the handle closes, whoever's file is there by
-	 * then.  The socket is created with the umask's mode and chmod'ed
+	 * then; a socket it is given by uv_pipe_open() it leaves alone.  The socket is created with the umask's mode and chmod'ed
 	 * after; a tight umask meanwhile lets no one else connect in
 	 * between.
 	 */
@@ -114,14 +114,9 @@ sockpath_bind(struct sockpath *sp, uv_pipe_t *h, const char *what,
 		close(fd);
 		return -1;
 	}
-	if ((r = uv_pipe_open(h, fd)) != 0) {
-		log_warnx("%s %s: %s", what, path, uv_strerror(r));
-		close(fd);
-		(void)unlink(path);
-		return -1;
-	}
 	if (lstat(path, &st) != 0) {
 		log_warn("%s %s: lstat after bind", what, path);
+		close(fd);
 		return -1;
 	}
 	sp->bound = true;
@@ -130,9 +125,10 @@ sockpath_bind(struct sockpath *sp, uv_pipe_t *h, const char *what,
 	if (chmod(path, (mode_t)mode) != 0) {
 		log_warn("%s %s inode=%ju: chmod %04o", what, path,
 		    (uintmax_t)sp->ino, mode);
+		close(fd);
 		return -1;
 	}
-	return 0;
+	return fd;
 }
 
 void

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "input.h"
 #include "log.h"
@@ -28,6 +29,7 @@ struct stats_server {
 	bool closing;             /* stats_close() was called */
 	bool listener_closed;     /* the listener's close_cb ran */
 	stats_closed_cb *cb;      /* called once all is closed */
+	struct log_ratelimit rl;  /* refused clients */
 	void *cb_arg;             /* passed to cb */
 };
 
@@ -119,6 +121,23 @@ static const struct family input_families[] = {
 	{"input_partial_dropped_total", "counter",
 	    "partial lines lost at close or disconnect",
 	    offsetof(struct input_stats, partial_dropped), false},
+	{"input_clients_refused_total", "counter",
+	    "socket clients refused: max_clients, or no descriptor",
+	    offsetof(struct input_stats, clients_refused), false},
+	{"input_clients_idle_total", "counter",
+	    "socket clients closed after idle_timeout of silence",
+	    offsetof(struct input_stats, clients_idle), false},
+	{"input_clients_over_buffer_total", "counter",
+	    "socket clients dropped: partial lines over max_buffer_bytes",
+	    offsetof(struct input_stats, clients_over_buffer), false},
+	{"input_accept_errors_total", "counter",
+	    "accept failures on the socket (EMFILE, ENFILE, ...)",
+	    offsetof(struct input_stats, accept_errors), false},
+	{"input_clients_connected", "gauge", "socket clients connected now",
+	    offsetof(struct input_stats, clients_connected), false},
+	{"input_buffer_bytes", "gauge",
+	    "bytes held for socket clients' partial lines",
+	    offsetof(struct input_stats, buffer_bytes), false},
 };
 
 static uint64_t
@@ -266,6 +285,14 @@ connection_cb(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
 		return;
 	}
+	/* Each client costs a descriptor and a snapshot: a bounded few. */
+	if (st->clients > STATS_MAX_CLIENTS) {
+		if (log_ratelimit_ok(&st->rl))
+			log_warnx("stats %s: client refused: %d clients "
+			    "connected", st->path, st->clients - 1);
+		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+		return;
+	}
 	st->render(st->arg, &c->text);
 	b = uv_buf_init(c->text.data, (unsigned)c->text.len);
 	c->req.data = c;
@@ -287,16 +314,19 @@ stats_new(uv_loop_t *loop, const char *path, stats_render_fn *render,
     void *arg)
 {
 	struct stats_server *st = xcalloc(1, sizeof(*st));
-	int rc;
+	int fd, rc;
 
 	st->path = xstrdup(path);
+	st->rl = (struct log_ratelimit){.interval_ms = 10000, .burst = 5};
 	st->render = render;
 	st->arg = arg;
 	uv_pipe_init(loop, &st->listener, 0);
 	st->listener.data = st;
-	if (sockpath_bind(&st->sp, &st->listener, "stats", st->path,
-		0660) < 0) {
+	if ((fd = sockpath_bind(&st->sp, "stats", st->path, 0660)) < 0) {
 		rc = -1;
+	} else if ((rc = uv_pipe_open(&st->listener, fd)) != 0) {
+		log_warnx("stats %s: %s", path, uv_strerror(rc));
+		close(fd);
 	} else if ((rc = uv_listen((uv_stream_t *)&st->listener, 16,
 		 connection_cb)) != 0) {
 		log_warnx("stats %s: listen: %s", path, uv_strerror(rc));

@@ -5,7 +5,9 @@ sockets and signals.  Uses the harness of daemon_test.py.
 
 usage: socket_test.py BURSTD [unittest args]
 """
+import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -34,6 +36,61 @@ def can_connect(path):
         return False
     finally:
         s.close()
+
+
+def scrape(path):
+    """The stats socket's samples, as a dict."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
+                if line and not line.startswith("#"))
+
+
+def wait_stat(path, name, pred, timeout=20):
+    """Scrapes until pred(value of name) holds; returns the samples."""
+    deadline = time.monotonic() + timeout
+    m = {}
+    while time.monotonic() < deadline:
+        m = scrape(path)
+        if name in m and pred(int(m[name])):
+            return m
+        time.sleep(0.1)
+    raise AssertionError("%s never satisfied the test: %s" % (name, m))
+
+
+def closed_by_peer(s, timeout=15):
+    """Whether the daemon closes s (EOF or reset) within timeout."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def connect(path):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(path)
+    return c
+
+
+def padded_event(ts_ms, parent, cmd, pad):
+    """An event line with an unread field of pad bytes."""
+    ev = json.loads(dt.event(ts_ms, parent, cmd))
+    ev["pad"] = "x" * pad
+    return (json.dumps(ev) + "\n").encode()
 
 
 class OtherUserDaemon(dt.Daemon):
@@ -143,6 +200,189 @@ class SocketTest(dt.DaemonTest):
         self.assertEqual(os.lstat(insock).st_ino, ino, d.log_text())
         self.assertFalse(os.path.exists(self.path("stats2.sock")))
         other.close()
+
+    def unix_daemon(self, keys="", extra="", limits=None):
+        """A daemon with one unix input (more keys for it in keys) and a
+        stats socket; limits: (soft, hard) RLIMIT_NOFILE for it."""
+        text = dt.conf(self.tmp, "  - type: unix\n    path: %s\n%s"
+                       % (self.path("in.sock"), keys),
+                       "  - type: stdout\n",
+                       extra="  stats_socket: %s\n" % self.path("stats.sock")
+                       + extra)
+        if limits is None:
+            return self.start(text)
+
+        def lower():
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+        d = dt.Daemon.__new__(dt.Daemon)
+        d.tmp = self.tmp
+        d.conf = self.path("burstd.yaml")
+        with open(d.conf, "w") as f:
+            f.write(text)
+        d.log = open(self.path("burstd.log"), "w+")
+        d.logpath = d.log.name
+        d.p = subprocess.Popen([dt.BURSTD, "-c", d.conf],
+                               stdout=subprocess.DEVNULL, stderr=d.log,
+                               preexec_fn=lower)
+        self.daemons.append(d)
+        self.assertTrue(d.wait_log("started: "), d.log_text())
+        return d
+
+    def test_buffer_bound_drops_largest(self):
+        """Partial lines past max_buffer_bytes: the largest holder is
+        dropped and counted, the others' lines go through."""
+        d = self.unix_daemon("    max_buffer_bytes: 262144\n")
+        stats = self.path("stats.sock")
+        base = int(time.time() * 1000)
+        line = padded_event(base, "BUF", "id", 100000)
+        a = connect(self.path("in.sock"))
+        a.sendall(line[:100000])
+        wait_stat(stats, "burstd_bytes_read_total", lambda v: v >= 100000)
+        m = scrape(stats)
+        held = int(m['burstd_input_buffer_bytes{input="0"}'])
+        self.assertGreaterEqual(held, 100000)
+        self.assertGreaterEqual(int(m["burstd_state_bytes"]), held)
+        b = connect(self.path("in.sock"))
+        try:
+            b.sendall(b"y" * 200000)
+        except OSError:
+            pass                  # dropped while sending: as well
+        self.assertTrue(closed_by_peer(b), d.log_text())
+        m = wait_stat(stats, 'burstd_input_clients_over_buffer_total'
+                      '{input="0"}', lambda v: v == 1)
+        self.assertEqual(m['burstd_input_partial_dropped_total{input="0"}'],
+                         "1")
+        self.assertEqual(m['burstd_input_buffer_bytes{input="0"}'],
+                         str(held))
+        self.assertIn("client 1 dropped: its partial line holds",
+                      d.log_text())
+        # The smaller holder stays, and its line is whole.
+        a.sendall(line[100000:])
+        m = wait_stat(stats, "burstd_events_matched_total", lambda v: v == 1)
+        self.assertEqual(m["burstd_json_invalid_total"], "0")
+        self.assertEqual(m['burstd_input_buffer_bytes{input="0"}'], "0")
+        a.close()
+        b.close()
+        self.assertEqual(d.stop(), 0)
+
+    def test_idle_timeout(self):
+        """A client silent for idle_timeout is closed and counted, its
+        partial line dropped; a client that talks stays."""
+        d = self.unix_daemon("    idle_timeout: 2s\n")
+        stats = self.path("stats.sock")
+        silent = connect(self.path("in.sock"))
+        talker = connect(self.path("in.sock"))
+        silent.sendall(b'{"half": ')
+        t0 = time.monotonic()
+        stop = [False]
+
+        def talk():
+            while not stop[0]:
+                talker.sendall(b"\n")
+                time.sleep(0.2)
+        import threading
+        th = threading.Thread(target=talk, daemon=True)
+        th.start()
+        self.assertTrue(closed_by_peer(silent, 30), d.log_text())
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5)
+        m = wait_stat(stats, 'burstd_input_clients_idle_total{input="0"}',
+                      lambda v: v == 1)
+        self.assertEqual(m['burstd_input_partial_dropped_total{input="0"}'],
+                         "1")
+        self.assertIn("silent for", d.log_text())
+        time.sleep(2.5)           # more than idle_timeout, talking
+        stop[0] = True
+        th.join(5)
+        base = int(time.time() * 1000)
+        talker.sendall(dt.event(base, "IDLE", "id").encode())
+        m = wait_stat(stats, "burstd_events_matched_total", lambda v: v == 1)
+        self.assertEqual(m['burstd_input_clients_idle_total{input="0"}'],
+                         "1")
+        talker.close()
+        silent.close()
+        self.assertEqual(d.stop(), 0)
+
+    def test_max_clients_refused_and_counted(self):
+        """One client over max_clients is refused, counted and logged."""
+        d = self.unix_daemon("    max_clients: 2\n")
+        stats = self.path("stats.sock")
+        c = [connect(self.path("in.sock")) for _ in range(2)]
+        wait_stat(stats, 'burstd_input_clients_connected{input="0"}',
+                  lambda v: v == 2)
+        extra = connect(self.path("in.sock"))
+        self.assertTrue(closed_by_peer(extra), d.log_text())
+        m = wait_stat(stats, 'burstd_input_clients_refused_total{input="0"}',
+                      lambda v: v == 1)
+        self.assertEqual(m['burstd_input_clients_total{input="0"}'], "2")
+        self.assertIn("clients connected (max_clients)", d.log_text())
+        for s in c + [extra]:
+            s.close()
+        self.assertEqual(d.stop(), 0)
+
+    def test_out_of_descriptors(self):
+        """With too few descriptors the daemon says so at start; clients
+        past the limit are refused at once and counted, and once
+        descriptors are free again new clients are served."""
+        d = self.unix_daemon(limits=(48, 48))
+        self.assertIn("descriptor limit 48 (hard 48) is below",
+                      d.log_text())
+        n = 60
+        clients = [connect(self.path("in.sock")) for _ in range(n)]
+        self.assertTrue(d.wait_log("raise LimitNOFILE", 20), d.log_text())
+        # Every connection is taken or refused: a refused one sees its
+        # end at once, a taken one nothing.
+        refused = 0
+        deadline = time.monotonic() + 20
+        pending = list(clients)
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.5)
+            d.signal(signal.SIGUSR1)
+            for c in list(pending):
+                c.setblocking(False)
+                try:
+                    if c.recv(1) == b"":
+                        refused += 1
+                        pending.remove(c)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    refused += 1
+                    pending.remove(c)
+            # Every one is accounted for: taken, or refused and closed.
+            if d.wait_log("clients=%d refused=%d " % (n - refused, refused),
+                          0.2):
+                break
+        self.assertGreater(refused, 0, d.log_text())
+        self.assertGreater(n - refused, 10, d.log_text())
+        for c in clients:
+            c.close()
+        stats = self.path("stats.sock")
+        m = wait_stat(stats, 'burstd_input_clients_connected{input="0"}',
+                      lambda v: v == 0)
+        self.assertEqual(m['burstd_input_clients_refused_total{input="0"}'],
+                         str(refused))
+        self.assertEqual(m['burstd_input_clients_total{input="0"}'],
+                         str(n - refused))
+        self.assertGreaterEqual(
+            int(m['burstd_input_accept_errors_total{input="0"}']), refused)
+        # Descriptors are free again: a new client is served.
+        c = connect(self.path("in.sock"))
+        c.sendall(dt.event(int(time.time() * 1000), "FD", "id").encode())
+        wait_stat(stats, "burstd_events_matched_total", lambda v: v == 1)
+        c.close()
+        self.assertEqual(d.stop(), 0)
+
+    def test_descriptor_limit_raised(self):
+        """A soft limit below what the configuration needs is raised
+        toward the hard one."""
+        d = self.unix_daemon(limits=(256, 8192))
+        self.assertIn("descriptor limit raised from 256 to ", d.log_text())
+        self.assertNotIn("is below", d.log_text())
+        with open("/proc/%d/limits" % d.p.pid) as f:
+            soft = [l.split()[3] for l in f if l.startswith("Max open files")]
+        self.assertGreater(int(soft[0]), 1024 + 2)
+        self.assertLessEqual(int(soft[0]), 8192)
+        self.assertEqual(d.stop(), 0)
 
 
 # Only this file's tests, not the ones inherited from DaemonTest.

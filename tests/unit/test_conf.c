@@ -288,6 +288,10 @@ main(void)
 				CHECK_EQ_INT(c->inputs[1].mode, ui.mode);
 				CHECK_EQ_INT(c->inputs[1].max_clients,
 				    ui.max_clients);
+				CHECK_EQ_INT(c->inputs[1].max_buffer_bytes,
+				    ui.max_buffer_bytes);
+				CHECK_EQ_INT(c->inputs[1].idle_timeout_ms,
+				    ui.idle_timeout_ms);
 				CHECK_EQ_INT(c->sinks[0].queue_max, fs.queue_max);
 			}
 			CHECK(c->state_dir != NULL &&

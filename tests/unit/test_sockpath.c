@@ -70,13 +70,22 @@ inode_of(const char *path)
 	return lstat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Binds a fresh pipe at path; returns what sockpath_bind() did. */
+/*
+ * Binds at path and hands the socket to a fresh pipe, as the stats
+ * socket does; returns 0 or -1 as sockpath_bind() did.
+ */
 static int
 try_bind(uv_loop_t *loop, struct sockpath *sp, const char *path,
     unsigned mode, uv_pipe_t *h)
 {
+	int fd;
+
 	uv_pipe_init(loop, h, 0);
-	return sockpath_bind(sp, h, "test", path, mode);
+	if ((fd = sockpath_bind(sp, "test", path, mode)) < 0)
+		return -1;
+	CHECK(uv_pipe_open(h, fd) == 0);
+	CHECK(uv_listen((uv_stream_t *)h, 4, NULL) == 0);
+	return 0;
 }
 
 static void
