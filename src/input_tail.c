@@ -48,7 +48,10 @@
  * (input_set_resume() was called) start_at no longer applies: a file
  * that is not resumed starts at 0 if it changed (mtime or ctime) since
  * the positions were taken, less a margin, or if that time is unknown,
- * and at its end if it did not.  Resumes and refusals are logged, not
+ * and at its end if it did not.  A listed file that no pattern matches
+ * any more but that is still in a pattern's directory (rotated while the
+ * daemon was down) is found there by its (dev, inode) and read on from
+ * its saved offset as a detached file.  Resumes and refusals are logged, not
  * rate-limited: it happens once per listed file, at most
  * INPUT_MAX_RESUME times.
 
@@ -67,6 +70,7 @@
  * loop; the tail's handles are freed only by their close callbacks, and
  * the files and buffers only after the last of those has run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -545,8 +549,11 @@ add_file(struct tail *t, struct tfile *tf)
 	t->files[t->nfiles++] = tf;
 }
 
-/* Opens a file that matched a pattern and is not followed yet. */
-static void
+/*
+ * Opens a file that matched a pattern and is not followed yet.  Returns
+ * it, or NULL if it could not be opened (counted, logged).
+ */
+static struct tfile *
 open_file(struct tail *t, const char *path, struct watch *w,
     const struct stat *seen, bool initial)
 {
@@ -563,7 +570,7 @@ open_file(struct tail *t, const char *path, struct watch *w,
 			    "following %d files (%ju refused so far)", path,
 			    (uintmax_t)seen->st_ino, MAX_FILES,
 			    (uintmax_t)t->refused);
-		return;
+		return NULL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
@@ -571,13 +578,13 @@ open_file(struct tail *t, const char *path, struct watch *w,
 		if (input_log_ok(&t->rl_err))
 			log_warn("%s inode=%ju: open (retried at the next "
 			    "rescan)", path, (uintmax_t)seen->st_ino);
-		return;
+		return NULL;
 	}
 	/* The path may have changed between stat and open. */
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    find_ino(t, st.st_dev, st.st_ino) != NULL) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	tf = xcalloc(1, sizeof(*tf));
 	tf->path = xstrdup(path);
@@ -602,6 +609,7 @@ open_file(struct tail *t, const char *path, struct watch *w,
 		log_info("%s inode=%ju: following from offset %ju", path,
 		    (uintmax_t)tf->ino, (uintmax_t)tf->off);
 	kick(t);
+	return tf;
 }
 
 /* A detached file matched a pattern again, under path. */
@@ -641,7 +649,55 @@ consider(struct tail *t, const char *path, struct watch *w, bool initial)
 	tf = find_path(t, path);
 	if (tf != NULL)
 		detach(t, tf, "replaced by another file");
-	open_file(t, path, w, &st, initial);
+	(void)open_file(t, path, w, &st, initial);
+}
+
+/*
+ * After a restart: the files the positions list that the start scan did
+ * not find but that are still in a pattern's directory under another
+ * name (rotated while the daemon was down).  Each is read on from its
+ * saved offset, detached, and closed once idle like any rotated file.
+ */
+static void
+adopt_renamed(struct tail *t)
+{
+	for (size_t i = 0; i < t->nwatches; i++) {
+		struct watch *w = t->watches[i];
+		DIR *dir = opendir(w->dir);
+		struct dirent *de;
+
+		if (dir == NULL)
+			continue;
+		while ((de = readdir(dir)) != NULL) {
+			struct tfile *tf;
+			struct stat st;
+			char *path;
+
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			path = xmalloc(strlen(w->dir) + strlen(de->d_name) + 2);
+			sprintf(path, "%s/%s", w->dir, de->d_name);
+			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+			    input_resume_find(t->in, (uint64_t)st.st_dev,
+				(uint64_t)st.st_ino) == NULL ||
+			    find_ino(t, st.st_dev, st.st_ino) != NULL) {
+				free(path);
+				continue;
+			}
+			tf = open_file(t, path, w, &st, true);
+			if (tf != NULL) {
+				log_info("%s inode=%ju: renamed while stopped; "
+				    "read as a rotated file", path,
+				    (uintmax_t)tf->ino);
+				tf->detached = true;
+				t->ndetached++;
+				bound_detached(t);
+			}
+			free(path);
+		}
+		closedir(dir);
+	}
 }
 
 /* Starts, or restarts, the watch on a directory that is (again) there. */
@@ -942,6 +998,8 @@ tail_start(struct input *in)
 	for (size_t i = 0; i < np; i++)
 		t->pat_watch[i] = watch_for(t, in->ic.paths.v[i]);
 	scan(t, true);
+	if (in->restarted && in->nresume > 0)
+		adopt_renamed(t);
 	uv_timer_start(&t->rescan, rescan_cb, (uint64_t)in->ic.rescan_ms,
 	    (uint64_t)in->ic.rescan_ms);
 	uv_timer_start(&t->poll, poll_cb, (uint64_t)in->ic.poll_ms,

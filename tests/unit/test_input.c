@@ -1026,6 +1026,47 @@ test_restart_unlisted(void)
 	stop(in);
 }
 
+/*
+ * Rotated while stopped: the listed file, renamed to a name the pattern
+ * does not match, is found by its inode and read on from its position,
+ * as a detached file; the new file at the path is read whole.
+ */
+static void
+test_adopt_renamed(void)
+{
+	char d[128], path[192], old[192];
+	struct positions ps;
+	struct input_position saved;
+	struct input *in;
+
+	engine_reset();
+	subdir(d, sizeof(d), "adopt");
+	snprintf(path, sizeof(path), "%s/a.log", d);
+	snprintf(old, sizeof(old), "%s/a.log.1", d);
+	for (int i = 0; i < 3; i++)
+		append(path, ev(i));
+	in = start_files(path, false);
+	WAIT_MATCHED(3);
+	settle();
+	get_positions(in, &ps);
+	CHECK_EQ_INT(ps.n, 1);
+	saved = ps.pos[0];
+	stop(in);
+	append(path, ev(3));
+	CHECK(rename(path, old) == 0);
+	append(old, ev(4));
+	append(path, ev(5));
+	append(path, ev(6));
+	engine_reset();
+	in = start_resumed(path, true, &saved);
+	WAIT_MATCHED(4);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 4);
+	CHECK_EQ_INT(input_stats(in)->files_opened, 2);
+	CHECK(wait_stat(&input_stats(in)->rotations, 1));
+	stop(in);
+}
+
 /* A file renamed away is still reported, under its old name. */
 static void
 test_positions_detached(void)
@@ -1402,6 +1443,7 @@ main(void)
 	test_rewritten();
 	test_resume();
 	test_restart_unlisted();
+	test_adopt_renamed();
 	test_positions_detached();
 	test_unix_clients();
 	test_unix_max_clients();
