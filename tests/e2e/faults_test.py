@@ -151,7 +151,9 @@ class FaultsTest(unittest.TestCase):
 
     def test_restart_reads_rotated_file(self):
         """Rotation while the daemon is down, start_at: end: after the
-        restart the new file is read from its start."""
+        restart the new file is read from its start, and the rest of the
+        old one from its saved position though no pattern matches its
+        new name."""
         os.mkdir(self.path("in"))
         log = self.path("in/app.ndjson")
         base = (int(time.time() * 1000) // 60000 - 2) * 60000
@@ -163,18 +165,22 @@ class FaultsTest(unittest.TestCase):
             f.write(lines(3, 4, "RS", base))
         self.assertEqual(wait_counter(d, "lines_read", 4), 4, d.log_text())
         self.assertEqual(d.stop(), 0)
-        os.rename(log, log + ".1")
+        with open(log, "a") as f:           # the last lines before it
+            f.write(lines(7, 2, "RS", base))
+        os.rename(log, log + ".1")          # no pattern matches app.1
         with open(log, "w") as f:
-            f.write(lines(7, 5, "RS", base))
+            f.write(lines(9, 5, "RS", base))
         d2 = self.start(text)
-        self.assertEqual(wait_counter(d2, "lines_read", 5), 5,
+        # The 2 found by the old file's inode, the new file whole.
+        self.assertEqual(wait_counter(d2, "lines_read", 7), 7,
                          d2.log_text())
+        self.assertIn("renamed while stopped", d2.log_text())
         time.sleep(0.5)
-        self.assertEqual(counter(d2, "lines_read"), 5)
+        self.assertEqual(counter(d2, "lines_read"), 7)
         self.assertEqual(d2.stop(), 0)
         # A third start with nothing new reads nothing again.
         d3 = self.start(text)
-        self.assertTrue(d3.wait_log("resuming 1 file(s)"), d3.log_text())
+        self.assertTrue(d3.wait_log("resuming 2 file(s)"), d3.log_text())
         time.sleep(0.5)
         self.assertEqual(counter(d3, "lines_read"), 0, d3.log_text())
         self.assertEqual(d3.stop(), 0)
