@@ -18,7 +18,8 @@
  * (its fingerprint is in the file).
  *
  * A corrupt checkpoint is kept aside as DIR/checkpoint.corrupt-<epoch
- * seconds> for inspection, never read again nor overwritten.
+ * seconds> for inspection, never read again nor overwritten, with the
+ * spool files that were beside it (DIR/checkpoint.corrupt-<s>.pending.*).
  *
  * DIR/lock is flock()ed for the life of the process that owns DIR, so
  * that two daemons never share a state directory.

@@ -363,15 +363,46 @@ checkpoint_save(const char *dir, const struct checkpoint *cp,
 	return rc;
 }
 
+/*
+ * Renames the spool files beside a corrupt checkpoint kept as aside, to
+ * aside.pending.G.N: nothing vouches for them any more, but they are
+ * alert lines someone may want, and the next checkpoint would remove
+ * them.  Returns how many were kept.
+ */
+static int
+keep_spools(const char *dir, const char *aside)
+{
+	char from[4096], to[4096 + 512];
+	struct dirent *de;
+	DIR *dp;
+	int n = 0;
+
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (strncmp(de->d_name, SPOOL_PREFIX,
+			strlen(SPOOL_PREFIX)) != 0)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
+		snprintf(to, sizeof(to), "%s.%s", aside, de->d_name);
+		if (rename(from, to) == 0)
+			n++;
+		else
+			log_warn("checkpoint: rename %s", from);
+	}
+	closedir(dp);
+	return n;
+}
+
 /* Renames a corrupt checkpoint aside and says what is lost. */
 static void
 keep_aside(const char *dir, const char *path)
 {
-	char aside[4096];
+	char aside[4096], spools[64] = "";
 	struct stat st;
 	long long now = (long long)time(NULL);
 	int n = snprintf(aside, sizeof(aside), "%s/checkpoint.corrupt-%lld",
-	    dir, now);
+	    dir, now), kept;
 
 	/* Never over an earlier one (the directory is ours: locked). */
 	for (int i = 1; lstat(aside, &st) == 0 && i < 1000; i++)
@@ -380,11 +411,14 @@ keep_aside(const char *dir, const char *path)
 		log_warn("checkpoint %s: corrupt, and cannot be renamed to %s",
 		    path, aside);
 		aside[0] = '\0';
+	} else if ((kept = keep_spools(dir, aside)) > 0) {
+		snprintf(spools, sizeof(spools), " (%d spool file(s) of them "
+		    "kept beside it)", kept);
 	}
 	log_err("checkpoint %s: corrupt%s%s; lost: the window state, the "
 		"file positions (files are read from their start) and the "
-		"alerts that were waiting", path,
-	    aside[0] != '\0' ? ", kept as " : "", aside);
+		"alerts that were waiting%s", path,
+	    aside[0] != '\0' ? ", kept as " : "", aside, spools);
 }
 
 int
