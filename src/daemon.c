@@ -695,6 +695,18 @@ reload(struct daemon *d)
 		return;
 	}
 	free(errs);
+	/* The state directory is locked for the process's life: moving
+	 * to another one could share it with another daemon. */
+	if ((nc->state_dir == NULL) != (d->conf->state_dir == NULL) ||
+	    (nc->state_dir != NULL &&
+		strcmp(nc->state_dir, d->conf->state_dir) != 0)) {
+		d->reloads_failed++;
+		log_err("reload failed: state_dir cannot change while burstd "
+			"runs (restart it); keeping the running configuration "
+			"entirely");
+		conf_free(nc);
+		return;
+	}
 	/* Inputs first: the only part that can fail, and then nothing
 	 * changed. */
 	if (swap_inputs(d, nc, why, sizeof(why)) < 0) {

@@ -170,6 +170,27 @@ class CheckpointTest(unittest.TestCase):
         self.assertEqual(len(glob.glob(self.path("state/checkpoint.corrupt-*"))),
                          1)
 
+    def test_state_dir_fixed_at_reload(self):
+        """A reload that moves state_dir is refused whole: the lock is
+        on the directory the daemon started with."""
+        os.mkdir(self.path("state"))
+        os.mkdir(self.path("state2"))
+        stats = self.path("stats.sock")
+        text = self.text("  - type: stdout\n")
+        d = self.start(text)
+        with open(d.conf, "w") as f:
+            f.write(text.replace(self.path("state"), self.path("state2"))
+                    .replace("log_level: info", "log_level: debug"))
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("state_dir cannot change"), d.log_text())
+        m = self.poll(stats, lambda m: True)
+        n = int(m["burstd_checkpoints_total"])
+        self.poll(stats, lambda m: int(m["burstd_checkpoints_total"]) > n)
+        self.assertTrue(os.path.exists(self.path("state/checkpoint")))
+        self.assertEqual(os.listdir(self.path("state2")), [])
+        self.assertNotIn("reloaded", d.log_text())
+        self.assertEqual(d.stop(), 0)
+
     def test_second_instance_refused(self):
         """A second daemon on the same state_dir stops at start, saying
         which one holds it; the first is unharmed."""
