@@ -173,15 +173,15 @@ load_spool(const char *dir, struct checkpoint_sink *cs, const char *name,
 static int
 decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
 {
-	struct cursor r = {data, data + len, 0};
-	struct cursor pl;
+	struct cursor r, pl;
 	const char *payload;
 	size_t plen, n;
 	uint64_t count;
 
+	/* An empty file has no data at all (NULL): test before pointing. */
 	if (len < 8 || memcmp(data, MAGIC, 8) != 0)
 		return -1;
-	r.p += 8;
+	r = (struct cursor){data + 8, data + len, 0};
 	if (cursor_u64(&r) != VERSION)
 		return -1;
 	cp->fingerprint = cursor_u64(&r);
