@@ -118,8 +118,45 @@ window_ok(const struct window_store *ws, int64_t w)
 }
 
 /*
+ * Strict UTF-8 (RFC 3629), as the record parser demands of every value:
+ * restored values reach the alert's JSON, which must stay valid.
+ */
+static bool
+utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p++, lo = 0x80, hi = 0xbf;
+		size_t n;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			lo = c == 0xe0 ? 0xa0 : 0x80;
+			hi = c == 0xed ? 0x9f : 0xbf;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			lo = c == 0xf0 ? 0x90 : 0x80;
+			hi = c == 0xf4 ? 0x8f : 0xbf;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) < n || *p < lo || *p > hi)
+			return false;
+		for (size_t k = 1; k < n; k++)
+			if (p[k] < 0x80 || p[k] > 0xbf)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+/*
  * Whether key[0..len) is exactly nfields encoded fields (see key_put()
- * in window.c); if so and want < nfields, sets *fp and *flen to the
+ * in window.c), each value valid UTF-8; if so and want < nfields, sets *fp and *flen to the
  * bytes of field `want`.
  */
 static bool
@@ -141,7 +178,7 @@ key_ok(const char *key, size_t len, size_t nfields, size_t want,
 				return false;
 			memcpy(&n, p, sizeof(n));
 			p += sizeof(n);
-			if (n > (size_t)(end - p))
+			if (n > (size_t)(end - p) || !utf8_ok(p, n))
 				return false;
 			p += n;
 			break;
@@ -219,7 +256,7 @@ load_set(struct cursor *r, struct strset *s)
 	for (uint64_t j = 0; j < m && !r->bad; j++) {
 		size_t vlen;
 		const char *v = cursor_bytes(r, &vlen);
-		if (r->bad || strset_add(s, v, vlen) != 1)
+		if (r->bad || !utf8_ok(v, vlen) || strset_add(s, v, vlen) != 1)
 			return -1;
 	}
 	m = cursor_u64(r);

@@ -386,7 +386,7 @@ test_load_checks(void)
 	memcpy(gkey + glen, akey, 6), glen += 6;
 	memcpy(gkey + glen, "\1\1\0\0\0h", 6), glen += 6;
 
-	for (int c = 0; c <= 12; c++) {
+	for (int c = 0; c <= 13; c++) {
 		const char *k = gkey;
 		size_t klen = glen;
 		uint64_t window = (uint64_t)T0, labels = 1, flags = 0;
@@ -414,6 +414,11 @@ test_load_checks(void)
 		case 10: klen = 12; break;              /* two fields of three */
 		case 11: window = UINT64_C(1) << 62; break; /* out of range */
 		case 12: nagents = 2; break;            /* the agent twice */
+		case 13:                                 /* not UTF-8 */
+			memcpy(badkey, gkey, glen);
+			badkey[5] = (char)0xff;
+			k = badkey;
+			break;
 		}
 		bad.len = 0;
 		buf_put_u64(&bad, format);
@@ -445,8 +450,8 @@ test_load_checks(void)
 		window_free(b);
 	}
 
-	/* Sets: a member twice, a hash of zero. */
-	for (int c = 0; c < 2; c++) {
+	/* Sets: a member twice, a hash of zero, a member not UTF-8. */
+	for (int c = 0; c < 3; c++) {
 		bad.len = 0;
 		buf_put_u64(&bad, format);
 		buf_put_u64(&bad, nsets0);
@@ -467,6 +472,10 @@ test_load_checks(void)
 				buf_put_u64(&bad, 2);
 				buf_put_bytes(&bad, "v", 1);
 				buf_put_bytes(&bad, "v", 1);
+				buf_put_u64(&bad, 0);
+			} else if (c == 2) {
+				buf_put_u64(&bad, 1);
+				buf_put_bytes(&bad, "\xc3\x28", 2);
 				buf_put_u64(&bad, 0);
 			} else {
 				buf_put_u64(&bad, 0);
