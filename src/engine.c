@@ -235,6 +235,12 @@ engine_groups(const struct engine *e)
 }
 
 void
+engine_check(const struct engine *e)
+{
+	window_check(e->ws);
+}
+
+void
 engine_set_clock(struct engine *e, int64_t now_ms)
 {
 	e->clock_ms = now_ms;

@@ -16,7 +16,8 @@
  * holding one JSON object in valid UTF-8, and no kibana.alert.uuid may
  * come twice: one (group, window) alerts at most once.  The live
  * engines have a small state budget, so that eviction, tombstones and
- * the floors are part of every run.
+ * the floors are part of every run, and every engine's window store
+ * passes window_check() at every cut and at the end.
  */
 #include <string.h>
 #include <yajl/yajl_tree.h>
@@ -217,6 +218,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		now += (int64_t)(fuzz_next(&rng) % (10 * MINUTE));
 		engine_tick(runs[2].e, now);
 		engine_tick(runs[3].e, now);
+		for (int k = 0; k < 4; k++)
+			engine_check(runs[k].e);
 		if (i == ncuts / 2) {
 			FUZZ_CHECK(engine_reload(runs[2].e, live_pf[1]) == 1);
 			FUZZ_CHECK(engine_reload(runs[3].e, live_all[1]) == 1);
@@ -225,6 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int k = 0; k < 4; k++) {
 		framer_finish(runs[k].fr);
 		engine_flush(runs[k].e);
+		engine_check(runs[k].e);
 		check_sums(&runs[k]);
 		check_alerts(&runs[k]);
 	}
