@@ -35,6 +35,45 @@ run(const char *s, size_t chunk, size_t max_line, struct metrics *m)
 	framer_free(fr);
 }
 
+/*
+ * What a framer holds (framer_footprint(), what the socket input
+ * charges) covers its partial line while held, and a long line's memory
+ * is given back once the line is passed, skipped or dropped.
+ */
+static void
+test_footprint(void)
+{
+	struct metrics m = {0};
+	struct framer *fr = framer_new(1 << 20, line_cb, NULL, &m);
+	size_t big = 300000;
+	char *line = malloc(big + 1);
+
+	memset(line, 'x', big);
+	line[big] = '\n';
+	ngot = 0;
+	CHECK(framer_footprint(fr) <= 4096);
+	framer_feed(fr, line, big / 2);
+	CHECK_EQ_INT(framer_pending(fr), big / 2);
+	CHECK(framer_footprint(fr) >= big / 2);
+	framer_feed(fr, line + big / 2, big - big / 2 + 1);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(framer_pending(fr), 0);
+	CHECK(framer_footprint(fr) <= 4096);
+	/* Dropped (a client gone), and skipped as too long. */
+	framer_feed(fr, line, big / 2);
+	CHECK(framer_footprint(fr) >= big / 2);
+	framer_reset(fr);
+	CHECK(framer_footprint(fr) <= 4096);
+	framer_free(fr);
+	fr = framer_new(big / 4, line_cb, NULL, &m);
+	framer_feed(fr, line, big / 8);
+	framer_feed(fr, line + big / 8, big / 4);
+	CHECK_EQ_INT(m.v[M_lines_too_long], 1);
+	CHECK(framer_footprint(fr) <= 4096);
+	framer_free(fr);
+	free(line);
+}
+
 int
 main(void)
 {
@@ -121,5 +160,6 @@ main(void)
 		CHECK_STR(got[0], "def");
 		framer_free(fr);
 	}
+	test_footprint();
 	return check_exit();
 }
