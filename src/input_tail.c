@@ -18,7 +18,10 @@
  * pending) reads at most FILE_CHUNK bytes from each pending file per
  * pass and at most PASS_BUDGET bytes in all, starting where the last
  * pass stopped, then returns to the loop, so one huge file delays the
- * others (and the sockets) by one chunk at most.
+ * others (and the sockets) by one chunk at most.  Detached (rotated)
+ * files are served first in each pass, the least recently written
+ * first, each as far as the pass budget goes: their lines are the older
+ * ones.
  *
  * Identity and rotation.  A file is known by (dev, inode), not by name,
  * so a rename never makes it read twice.  When its path no longer names
@@ -51,7 +54,11 @@
  * and at its end if it did not.  A listed file that no pattern matches
  * any more but that is still in a pattern's directory (rotated while the
  * daemon was down) is found there by its (dev, inode) and read on from
- * its saved offset as a detached file.  Resumes and refusals are logged, not
+ * its saved offset as a detached file.  So is, from 0, one that is not
+ * listed but bears a rotated name (a name the pattern matches, then
+ * ".", "-" or "_" and more, not compressed) and was written since the
+ * positions were taken: created after the last checkpoint and rotated
+ * away before the restart.  Resumes and refusals are logged, not
  * rate-limited: it happens once per listed file, at most
  * INPUT_MAX_RESUME times.
 
@@ -73,6 +80,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -123,6 +131,7 @@ struct tfile {
 	bool pending;        /* may have bytes to read (or to check) */
 	bool detached;       /* its path no longer names it */
 	bool evict;          /* detached past MAX_DETACHED: close at its end */
+	uint64_t pass;       /* the last work pass that served it first */
 };
 
 struct tail {
@@ -138,6 +147,7 @@ struct tail {
 	size_t nfiles;               /* entries in files, <= MAX_FILES */
 	size_t capfiles;             /* entries allocated */
 	size_t rr;                   /* where the next work pass starts */
+	uint64_t pass;               /* work passes so far */
 	char *buf;                   /* READ_BUF bytes, for every file */
 	unsigned nhandles;           /* handles initialised, not yet closed */
 	bool need_scan;              /* glob before the next reads */
@@ -311,6 +321,13 @@ static bool
 is_same_time(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool
+is_older(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 /*
@@ -653,10 +670,60 @@ consider(struct tail *t, const char *path, struct watch *w, bool initial)
 }
 
 /*
+ * Whether name, in w's directory, is the rotated name of a file one of
+ * the patterns matches (that name, then '.', '-' or '_' and a suffix),
+ * not compressed, and written since the positions were taken.  Only
+ * mtime counts: renaming sets ctime, and rotation renames old files.
+ */
+static bool
+is_fresh_rotated(struct tail *t, struct watch *w, const char *name,
+    const struct stat *st)
+{
+	static const char *const packed[] = {".gz", ".bz2", ".xz", ".zst",
+		".lz4", ".Z", ".zip"};
+	const struct strlist *pats = &t->in->ic.paths;
+	int64_t since = t->in->resume_saved_ms, m;
+	size_t len = strlen(name);
+
+	if (since <= 0)
+		return false;
+	m = (int64_t)st->st_mtim.tv_sec * 1000 +
+	    st->st_mtim.tv_nsec / 1000000;
+	if (m < since - RESTART_MARGIN_MS - t->in->ic.rescan_ms)
+		return false;
+	for (size_t i = 0; i < sizeof(packed) / sizeof(*packed); i++) {
+		size_t n = strlen(packed[i]);
+		if (len > n && strcmp(name + len - n, packed[i]) == 0)
+			return false;
+	}
+	for (size_t i = 0; i < pats->n; i++) {
+		const char *bp = base_of(pats->v[i]);
+		char *prefix;
+		bool ok = false;
+
+		if (t->pat_watch[i] != w)
+			continue;
+		prefix = xstrdup(name);
+		for (size_t k = 1; k < len && !ok; k++) {
+			if (name[k] != '.' && name[k] != '-' && name[k] != '_')
+				continue;
+			prefix[k] = '\0';
+			ok = fnmatch(bp, prefix, FNM_PERIOD) == 0;
+			prefix[k] = name[k];
+		}
+		free(prefix);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/*
  * After a restart: the files the positions list that the start scan did
  * not find but that are still in a pattern's directory under another
- * name (rotated while the daemon was down).  Each is read on from its
- * saved offset, detached, and closed once idle like any rotated file.
+ * name (rotated while the daemon was down), and the unlisted ones
+ * is_fresh_rotated() accepts.  Each is read on from its saved offset, or
+ * from 0, detached, and closed once idle like any rotated file.
  */
 static void
 adopt_renamed(struct tail *t)
@@ -679,9 +746,10 @@ adopt_renamed(struct tail *t)
 			path = xmalloc(strlen(w->dir) + strlen(de->d_name) + 2);
 			sprintf(path, "%s/%s", w->dir, de->d_name);
 			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-			    input_resume_find(t->in, (uint64_t)st.st_dev,
-				(uint64_t)st.st_ino) == NULL ||
-			    find_ino(t, st.st_dev, st.st_ino) != NULL) {
+			    find_ino(t, st.st_dev, st.st_ino) != NULL ||
+			    (input_resume_find(t->in, (uint64_t)st.st_dev,
+				 (uint64_t)st.st_ino) == NULL &&
+				!is_fresh_rotated(t, w, de->d_name, &st))) {
 				free(path);
 				continue;
 			}
@@ -872,11 +940,33 @@ work_cb(uv_idle_t *h)
 		check_all(t);
 	}
 	n = t->nfiles;
+	/*
+	 * Detached files first, the least recently written first, each as
+	 * far as the budget goes: they hold the older lines, so a reader
+	 * that is behind keeps event time in order (a successor read ahead
+	 * would move the watermark past the rest of its predecessor).
+	 */
+	t->pass++;
+	while (budget > 0 && !t->closing) {
+		struct tfile *old = NULL;
+
+		for (i = 0; i < n; i++) {
+			struct tfile *tf = t->files[i];
+			if (tf->fd >= 0 && tf->pending && tf->detached &&
+			    tf->pass != t->pass &&
+			    (old == NULL || is_older(&tf->mtime, &old->mtime)))
+				old = tf;
+		}
+		if (old == NULL)
+			break;
+		old->pass = t->pass;
+		budget -= read_file(t, old, budget);
+	}
 	for (i = 0; i < n && budget > 0 && !t->closing; i++) {
 		struct tfile *tf = t->files[(t->rr + i) % n];
 		size_t got;
 
-		if (tf->fd < 0 || !tf->pending)
+		if (tf->fd < 0 || !tf->pending || tf->detached)
 			continue;
 		got = read_file(t, tf, budget < FILE_CHUNK ? budget
 							   : FILE_CHUNK);
@@ -998,7 +1088,7 @@ tail_start(struct input *in)
 	for (size_t i = 0; i < np; i++)
 		t->pat_watch[i] = watch_for(t, in->ic.paths.v[i]);
 	scan(t, true);
-	if (in->restarted && in->nresume > 0)
+	if (in->restarted)
 		adopt_renamed(t);
 	uv_timer_start(&t->rescan, rescan_cb, (uint64_t)in->ic.rescan_ms,
 	    (uint64_t)in->ic.rescan_ms);

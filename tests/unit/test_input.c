@@ -1067,6 +1067,57 @@ test_adopt_renamed(void)
 	stop(in);
 }
 
+/* Sets path's mtime to secs seconds ago. */
+static void
+age(const char *path, int secs)
+{
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= secs;
+	ts[1] = ts[0];
+	CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
+}
+
+/*
+ * Created and rotated away since the positions were taken, so not
+ * listed: a rotated name of the pattern written since then is read
+ * whole; one not written since, a compressed one, or another name, not.
+ */
+static void
+test_fresh_rotated(void)
+{
+	char d[128], path[192], p[192];
+	static const char *const names[] = {"a.log.1", "a.log-20240501",
+		"a.log.2", "a.log.3.gz", "b.log.1", "a.logx"};
+	struct input *in;
+
+	engine_reset();
+	subdir(d, sizeof(d), "fresh");
+	snprintf(path, sizeof(path), "%s/a.log", d);
+	append(path, ev(0));
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		snprintf(p, sizeof(p), "%s/%s", d, names[i]);
+		append(p, ev((int)i + 1));
+	}
+	snprintf(p, sizeof(p), "%s/a.log.2", d);
+	age(p, 7200);
+	in = start_restarted(path, true, NULL, 0,
+	    real_now_ms() - 3600 * 1000);
+	WAIT_MATCHED(3);                  /* a.log, a.log.1, a.log-2024... */
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 3);
+	CHECK_EQ_INT(input_stats(in)->files_opened, 3);
+	stop(in);
+	/* A first start looks for none. */
+	engine_reset();
+	in = start_files(path, false);
+	WAIT_MATCHED(1);
+	settle();
+	CHECK_EQ_INT(m->v[M_lines_read], 1);
+	stop(in);
+}
+
 /* A file renamed away is still reported, under its old name. */
 static void
 test_positions_detached(void)
@@ -1444,6 +1495,7 @@ main(void)
 	test_resume();
 	test_restart_unlisted();
 	test_adopt_renamed();
+	test_fresh_rotated();
 	test_positions_detached();
 	test_unix_clients();
 	test_unix_max_clients();
