@@ -17,6 +17,12 @@
 
 /* Descriptors for fixed needs and passing ones (checkpoints, reopens). */
 #define NOFILE_HEADROOM 64
+/*
+ * Descriptors socket clients never take: a client whose descriptor
+ * falls within this many of the soft limit is refused, so checkpoints,
+ * sinks and the stats socket still find some.
+ */
+#define NOFILE_RESERVE 32
 
 /* Returns how many descriptors c may need at once, at most. */
 size_t nofile_need(const struct conf *c);

@@ -26,6 +26,11 @@
  *   callback returns.
  * - A client silent for idle_timeout is closed (clients_idle); the sweep
  *   timer looks every quarter of it.
+ * - Descriptors: a client whose descriptor falls within NOFILE_RESERVE
+ *   of the soft RLIMIT_NOFILE is refused (clients_refused), so that
+ *   clients alone never starve checkpoints and sinks of descriptors.
+ *   (Descriptors are allocated lowest first, so the number tells how
+ *   many are in use.)
  * - Out of descriptors (EMFILE, ENFILE) at accept, the spare descriptor
  *   (/dev/null, opened at start) is given up to accept the waiting
  *   connection and close it, then taken again, so a shipper is told no
@@ -48,12 +53,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "input_int.h"
+#include "nofile.h"
 #include "sockpath.h"
 #include "util.h"
 
@@ -89,6 +97,7 @@ struct unixin {
 	bool sweep_init;             /* sweep is initialised */
 	bool paused;                 /* accepting stopped: no descriptor */
 	int spare;                   /* /dev/null, given up on EMFILE; or -1 */
+	size_t fd_limit;             /* soft RLIMIT_NOFILE, as last read */
 	struct sockpath sp;          /* the socket file */
 	struct budget *budget;       /* the engine's, borrowed */
 	size_t held;                 /* bytes charged for all framers */
@@ -233,7 +242,31 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	client_drop(c);
 }
 
-/* Takes one accepted connection on, or refuses it over max_clients. */
+/* The soft RLIMIT_NOFILE now (it may have been raised at a reload). */
+static size_t
+fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	return (size_t)rl.rlim_cur;
+}
+
+/* Whether fd lies within the descriptors kept from clients. */
+static bool
+in_reserve(struct unixin *u, int fd)
+{
+	if ((size_t)fd + NOFILE_RESERVE < u->fd_limit)
+		return false;
+	u->fd_limit = fd_limit();
+	return (size_t)fd + NOFILE_RESERVE >= u->fd_limit;
+}
+
+/*
+ * Takes one accepted connection on, or refuses it over max_clients or
+ * within the descriptor reserve.
+ */
 static void
 take(struct unixin *u, int fd)
 {
@@ -241,6 +274,18 @@ take(struct unixin *u, int fd)
 	uint64_t id = u->next_id++;
 	int r;
 
+	if (in_reserve(u, fd)) {
+		close(fd);
+		u->stats.clients_refused++;
+		if (input_log_ok(&u->rl_ref))
+			log_warnx("unix input %s: client %ju refused: %zu "
+			    "clients connected and fewer than %d descriptors "
+			    "left under the limit of %zu, kept for checkpoints "
+			    "and sinks; raise LimitNOFILE", u->path,
+			    (uintmax_t)id, u->nclients, NOFILE_RESERVE,
+			    u->fd_limit);
+		return;
+	}
 	if (u->nclients >= u->in->ic.max_clients) {
 		close(fd);
 		u->stats.clients_refused++;
@@ -439,6 +484,7 @@ unix_start(struct input *in)
 	u->path = in->ic.path;
 	u->fd = -1;
 	u->budget = engine_budget(in->engine);
+	u->fd_limit = fd_limit();
 	u->buf = xmalloc(READ_BUF);
 	if (uv_timer_init(in->loop, &u->sweep) != 0)
 		fatalx("unix input %s: uv_timer_init failed", u->path);

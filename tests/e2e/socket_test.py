@@ -319,18 +319,11 @@ class SocketTest(dt.DaemonTest):
             s.close()
         self.assertEqual(d.stop(), 0)
 
-    def test_out_of_descriptors(self):
-        """With too few descriptors the daemon says so at start; clients
-        past the limit are refused at once and counted, and once
-        descriptors are free again new clients are served."""
-        d = self.unix_daemon(limits=(48, 48))
-        self.assertIn("descriptor limit 48 (hard 48) is below",
-                      d.log_text())
-        n = 60
-        clients = [connect(self.path("in.sock")) for _ in range(n)]
-        self.assertTrue(d.wait_log("raise LimitNOFILE", 20), d.log_text())
-        # Every connection is taken or refused: a refused one sees its
-        # end at once, a taken one nothing.
+    def settle_clients(self, d, clients):
+        """Waits until every connection is taken or refused (a refused
+        one sees its end at once, a taken one nothing); returns how many
+        were refused."""
+        n = len(clients)
         refused = 0
         deadline = time.monotonic() + 20
         pending = list(clients)
@@ -352,6 +345,49 @@ class SocketTest(dt.DaemonTest):
             if d.wait_log("clients=%d refused=%d " % (n - refused, refused),
                           0.2):
                 break
+        return refused
+
+    def test_descriptor_reserve(self):
+        """With too few descriptors the daemon says so at start; clients
+        that would eat into the descriptors kept for checkpoints are
+        refused at once and counted, and checkpoints go on."""
+        os.mkdir(self.path("state"))
+        d = self.unix_daemon(extra="  state_dir: %s\n"
+                             "  checkpoint_interval: 100ms\n"
+                             % self.path("state"), limits=(64, 64))
+        self.assertIn("descriptor limit 64 (hard 64) is below",
+                      d.log_text())
+        n = 60
+        clients = [connect(self.path("in.sock")) for _ in range(n)]
+        refused = self.settle_clients(d, clients)
+        self.assertGreater(refused, 0, d.log_text())
+        self.assertGreater(n - refused, 5, d.log_text())
+        self.assertIn("kept for checkpoints and sinks", d.log_text())
+        stats = self.path("stats.sock")
+        m = scrape(stats)
+        done = int(m["burstd_checkpoints_total"])
+        m = wait_stat(stats, "burstd_checkpoints_total",
+                      lambda v: v >= done + 3)
+        self.assertEqual(m["burstd_checkpoints_failed_total"], "0")
+        self.assertEqual(m['burstd_input_clients_refused_total{input="0"}'],
+                         str(refused))
+        self.assertEqual(m['burstd_input_clients_connected{input="0"}'],
+                         str(n - refused))
+        for c in clients:
+            c.close()
+        self.assertEqual(d.stop(), 0)
+
+    def test_out_of_descriptors(self):
+        """Descriptors run out (the limit lowered under the running
+        daemon): clients past it are refused at once and counted, and
+        once descriptors are free again new clients are served."""
+        d = self.unix_daemon()
+        resource.prlimit(d.p.pid, resource.RLIMIT_NOFILE, (48, 48))
+        n = 60
+        clients = [connect(self.path("in.sock")) for _ in range(n)]
+        self.assertTrue(d.wait_log("raise LimitNOFILE", 20), d.log_text())
+        self.assertIn("Too many open files", d.log_text())
+        refused = self.settle_clients(d, clients)
         self.assertGreater(refused, 0, d.log_text())
         self.assertGreater(n - refused, 10, d.log_text())
         for c in clients:
