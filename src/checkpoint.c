@@ -80,11 +80,25 @@ spool_name(char *dst, size_t len, uint64_t gen, size_t i)
 	snprintf(dst, len, SPOOL_PREFIX "%" PRIu64 ".%zu", gen, i);
 }
 
+/* Bytes to write, one piece of a file. */
+struct piece {
+	const char *p;
+	size_t len;
+};
+
+/*
+ * Encodes cp as three pieces: head (the header and the payload up to the
+ * window's length), the window state itself, borrowed, not copied (it
+ * is most of a large checkpoint, and the writer should not need twice
+ * its memory), and tail (the checksum).
+ */
 static void
-encode(const struct checkpoint *cp, struct buf *out)
+encode(const struct checkpoint *cp, struct buf *head, struct buf *tail,
+    struct piece pc[3])
 {
 	struct buf pl = {0};
 	char name[64];
+	XXH3_state_t *xs;
 
 	buf_put_u64(&pl, cp->npos);
 	for (size_t i = 0; i < cp->npos; i++) {
@@ -108,16 +122,27 @@ encode(const struct checkpoint *cp, struct buf *out)
 		buf_put_u64(&pl, l->len);
 		buf_put_u64(&pl, XXH3_64bits(l->data, l->len));
 	}
-	buf_put_bytes(&pl, cp->window.data, cp->window.len);
+	buf_put_u64(&pl, cp->window.len);
 
-	buf_append(out, MAGIC, 8);
-	buf_put_u64(out, VERSION);
-	buf_put_u64(out, cp->fingerprint);
-	buf_put_u64(out, (uint64_t)cp->saved_ms);
-	buf_put_u64(out, cp->gen);
-	buf_put_bytes(out, pl.data, pl.len);
-	buf_put_u64(out, XXH3_64bits(pl.data, pl.len));
+	buf_append(head, MAGIC, 8);
+	buf_put_u64(head, VERSION);
+	buf_put_u64(head, cp->fingerprint);
+	buf_put_u64(head, (uint64_t)cp->saved_ms);
+	buf_put_u64(head, cp->gen);
+	buf_put_u64(head, pl.len + cp->window.len);
+	buf_append(head, pl.data, pl.len);
+	if ((xs = XXH3_createState()) == NULL)
+		fatalx("checkpoint: out of memory");
+	XXH3_64bits_reset(xs);
+	XXH3_64bits_update(xs, pl.data, pl.len);
+	if (cp->window.len > 0)
+		XXH3_64bits_update(xs, cp->window.data, cp->window.len);
+	buf_put_u64(tail, XXH3_64bits_digest(xs));
+	XXH3_freeState(xs);
 	buf_free(&pl);
+	pc[0] = (struct piece){head->data, head->len};
+	pc[1] = (struct piece){cp->window.data, cp->window.len};
+	pc[2] = (struct piece){tail->data, tail->len};
 }
 
 /* Reads all of dir/name into out.  Returns 0, or -1 with errno set. */
@@ -245,10 +270,11 @@ decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
  * Returns 0, or -1 after logging.
  */
 static int
-write_file(const char *dir, const char *name, const char *data, size_t len)
+write_file(const char *dir, const char *name, const struct piece *pc,
+    size_t npc)
 {
 	char path[4096], tmp[4096];
-	size_t off = 0;
+	size_t i, off = 0;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -265,15 +291,19 @@ write_file(const char *dir, const char *name, const char *data, size_t len)
 		log_warn("checkpoint %s", tmp);
 		return -1;
 	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	for (i = 0; i < npc; i++) {
+		for (off = 0; off < pc[i].len;) {
+			ssize_t n = write(fd, pc[i].p + off, pc[i].len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		if (off != pc[i].len)
 			break;
-		off += (size_t)n;
 	}
-	if (off != len || fsync(fd) != 0) {
+	if (i != npc || fsync(fd) != 0) {
 		log_warn("checkpoint %s: write", tmp);
 		close(fd);
 		unlink(tmp);
@@ -333,7 +363,8 @@ int
 checkpoint_save(const char *dir, const struct checkpoint *cp,
     uint64_t *bytes)
 {
-	struct buf out = {0};
+	struct buf head = {0}, tail = {0};
+	struct piece pc[3];
 	char name[64];
 	uint64_t total = 0;
 	int rc = -1;
@@ -343,21 +374,22 @@ checkpoint_save(const char *dir, const struct checkpoint *cp,
 		if (l->len == 0)
 			continue;
 		spool_name(name, sizeof(name), cp->gen, i);
-		if (write_file(dir, name, l->data, l->len) < 0)
+		if (write_file(dir, name, &(struct piece){l->data, l->len},
+			1) < 0)
 			return -1;
 		total += l->len;
 	}
 	/* The spools are durable before the checkpoint that names them. */
 	if (total > 0 && sync_dir(dir) < 0)
 		return -1;
-	encode(cp, &out);
-	if (write_file(dir, "checkpoint", out.data, out.len) == 0 &&
-	    sync_dir(dir) == 0) {
+	encode(cp, &head, &tail, pc);
+	if (write_file(dir, "checkpoint", pc, 3) == 0 && sync_dir(dir) == 0) {
 		remove_old_spools(dir, cp->gen);
-		total += out.len;
+		total += pc[0].len + pc[1].len + pc[2].len;
 		rc = 0;
 	}
-	buf_free(&out);
+	buf_free(&head);
+	buf_free(&tail);
 	if (bytes != NULL)
 		*bytes = total;
 	return rc;
