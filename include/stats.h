@@ -67,6 +67,7 @@ struct stats_source {
 void stats_render(const struct stats_source *src, struct buf *out);
 
 #define STATS_MAX_CLIENTS 16 /* stats clients at once; more are refused */
+#define STATS_WRITE_TIMEOUT_MS 5000 /* a client not reading is closed */
 
 /* Appends one snapshot to out. */
 typedef void stats_render_fn(void *arg, struct buf *out);

@@ -34,7 +34,9 @@ struct stats_server {
 };
 
 struct client {
-	uv_pipe_t pipe;           /* the connection; first member */
+	uv_pipe_t pipe;           /* the connection */
+	uv_timer_t timer;         /* gives up on a client that does not read */
+	int handles;              /* of pipe and timer, not yet closed */
 	uv_write_t req;           /* the one write */
 	struct buf text;          /* the snapshot being written */
 	struct stats_server *st;  /* owner */
@@ -248,13 +250,25 @@ maybe_free(struct stats_server *st)
 static void
 client_close_cb(uv_handle_t *h)
 {
-	struct client *c = (struct client *)h;
+	struct client *c = h->data;
 	struct stats_server *st = c->st;
 
+	if (--c->handles > 0)
+		return;
 	buf_free(&c->text);
 	free(c);
 	st->clients--;
 	maybe_free(st);
+}
+
+/* Closes both of c's handles; c is freed once both have closed. */
+static void
+client_close(struct client *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->pipe))
+		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+	if (!uv_is_closing((uv_handle_t *)&c->timer))
+		uv_close((uv_handle_t *)&c->timer, client_close_cb);
 }
 
 static void
@@ -262,10 +276,25 @@ write_cb(uv_write_t *req, int status)
 {
 	struct client *c = req->data;
 
-	if (status < 0)
+	if (status < 0 && status != UV_ECANCELED)
 		log_debug("stats %s: write: %s", c->st->path,
 		    uv_strerror(status));
-	uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+	client_close(c);
+}
+
+/*
+ * A client that has not taken its snapshot in STATS_WRITE_TIMEOUT_MS is
+ * closed: it would hold a slot, and stats_close(), for ever.
+ */
+static void
+timeout_cb(uv_timer_t *t)
+{
+	struct client *c = t->data;
+
+	if (log_ratelimit_ok(&c->st->rl))
+		log_warnx("stats %s: client closed: snapshot not read in %d ms",
+		    c->st->path, STATS_WRITE_TIMEOUT_MS);
+	client_close(c);
 }
 
 static void
@@ -280,9 +309,13 @@ connection_cb(uv_stream_t *server, int status)
 	c = xcalloc(1, sizeof(*c));
 	c->st = st;
 	uv_pipe_init(server->loop, &c->pipe, 0);
+	uv_timer_init(server->loop, &c->timer);
+	c->pipe.data = c;
+	c->timer.data = c;
+	c->handles = 2;
 	st->clients++;
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
-		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+		client_close(c);
 		return;
 	}
 	/* Each client costs a descriptor and a snapshot: a bounded few. */
@@ -290,14 +323,17 @@ connection_cb(uv_stream_t *server, int status)
 		if (log_ratelimit_ok(&st->rl))
 			log_warnx("stats %s: client refused: %d clients "
 			    "connected", st->path, st->clients - 1);
-		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+		client_close(c);
 		return;
 	}
 	st->render(st->arg, &c->text);
 	b = uv_buf_init(c->text.data, (unsigned)c->text.len);
 	c->req.data = c;
 	if (uv_write(&c->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0)
-		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+		client_close(c);
+	else
+		uv_timer_start(&c->timer, timeout_cb, STATS_WRITE_TIMEOUT_MS,
+		    0);
 }
 
 static void

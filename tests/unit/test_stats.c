@@ -2,8 +2,16 @@
  * stats: the Prometheus rendering.  Every engine counter, daemon value,
  * sink and input family is there with the value it was given, each
  * family's HELP and TYPE once and before its samples, the samples of a
- * family together, and label values escaped as the format asks.
+ * family together, and label values escaped as the format asks.  The
+ * server: at most STATS_MAX_CLIENTS at once, and a client that does not
+ * read its snapshot is closed after STATS_WRITE_TIMEOUT_MS, so that
+ * stats_close() ends.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,10 +184,114 @@ test_no_sinks_no_inputs(void)
 	buf_free(&out);
 }
 
+#define BIG (4 << 20) /* a snapshot no socket buffer holds */
+
+static void
+big_render(void *arg, struct buf *out)
+{
+	(void)arg;
+	buf_reserve(out, BIG);
+	memset(out->data + out->len, 'x', BIG);
+	out->len += BIG;
+}
+
+static bool server_closed;
+
+static void
+closed_cb(void *arg)
+{
+	(void)arg;
+	server_closed = true;
+}
+
+static void
+spin(uv_loop_t *loop, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(10000);
+	}
+}
+
+/* Reads what is there now: bytes, and whether the end came. */
+static size_t
+drain(int fd, bool *eof)
+{
+	char b[65536];
+	size_t total = 0;
+	ssize_t n;
+
+	*eof = false;
+	while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		*eof = true;
+	return total;
+}
+
+static void
+test_server_limits(void)
+{
+	char dir[] = "/tmp/test_stats.XXXXXX", path[64];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stats_server *st;
+	uv_loop_t loop;
+	int fd[STATS_MAX_CLIENTS + 4], n = STATS_MAX_CLIENTS + 4;
+	int served = 0, refused = 0;
+	bool eof;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/stats.sock", dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	uv_loop_init(&loop);
+	st = stats_new(&loop, path, big_render, NULL);
+	CHECK(st != NULL);
+	for (int i = 0; i < n; i++) {
+		fd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		CHECK(connect(fd[i], (struct sockaddr *)&sun, sizeof(sun)) ==
+		    0);
+		spin(&loop, 50);          /* accepted, one write under way */
+	}
+	spin(&loop, 200);
+	/* Served ones have bytes waiting; refused ones only the end. */
+	for (int i = 0; i < n; i++) {
+		size_t got = drain(fd[i], &eof);
+		if (got > 0 && !eof)
+			served++;
+		else if (got == 0 && eof)
+			refused++;
+	}
+	CHECK_EQ_INT(served, STATS_MAX_CLIENTS);
+	CHECK_EQ_INT(refused, n - STATS_MAX_CLIENTS);
+	/* Nobody reads on: every client is closed after the timeout, and
+	 * the server can close. */
+	spin(&loop, STATS_WRITE_TIMEOUT_MS + 1000);
+	for (int i = 0; i < STATS_MAX_CLIENTS; i++) {
+		size_t got = 0;
+		for (int k = 0; k < 100; k++) {
+			got += drain(fd[i], &eof);
+			if (eof)
+				break;
+			usleep(10000);
+		}
+		CHECK(eof);
+		CHECK(got < BIG);
+	}
+	stats_close(st, closed_cb, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CHECK(server_closed);
+	CHECK_EQ_INT(uv_loop_close(&loop), 0);
+	CHECK(access(path, F_OK) != 0);
+	for (int i = 0; i < n; i++)
+		close(fd[i]);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_render();
 	test_no_sinks_no_inputs();
+	test_server_limits();
 	return check_exit();
 }
