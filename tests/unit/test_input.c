@@ -695,7 +695,7 @@ test_late_reopen(void)
 	int fd;
 
 	engine_reset();
-	close_inactive_ms = 1500;
+	close_inactive_ms = 4000; /* well above the waits below */
 	subdir(d, sizeof(d), "late");
 	snprintf(path, sizeof(path), "%s/a.log", d);
 	snprintf(old, sizeof(old), "%s/a.log.1", d);
@@ -721,6 +721,7 @@ test_late_reopen(void)
 	CHECK_EQ_INT(input_stats(in)->rotations, 0);
 	/* Then it reopens; the old file goes idle and is closed. */
 	close(fd);
+	run_until(NULL, 3000);
 	CHECK(wait_stat(&input_stats(in)->rotations, 1));
 	CHECK_EQ_INT(input_stats(in)->closed_early, 0);
 	CHECK_EQ_INT(input_stats(in)->files_opened, 2);
