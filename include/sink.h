@@ -42,7 +42,10 @@ struct sink *sink_new(uv_loop_t *loop, const struct sink_conf *sc);
 void sink_push(struct sink *s, const char *line, size_t len);
 /* SIGHUP: a file sink reopens its path; others do nothing. */
 void sink_reopen(struct sink *s);
-/* Flushes without blocking, closes, calls cb(arg), frees the sink. */
+/*
+ * Flushes without blocking, closes, calls cb(arg), frees the sink.  During
+ * cb, sink_stats() and sink_name() still answer: the counters are final.
+ */
 void sink_close(struct sink *s, sink_closed_cb *cb, void *arg);
 const struct sink_stats *sink_stats(const struct sink *s);
 /*
@@ -51,6 +54,10 @@ const struct sink_stats *sink_stats(const struct sink *s);
  * restart sends it again.  cb must not push to, reopen or close s.
  */
 void sink_pending(const struct sink *s, sink_line_cb *cb, void *arg);
+/* Whether it is connected or open now. */
+bool sink_is_up(const struct sink *s);
+/* Loop time (uv_now) the oldest alert not yet written was queued; 0: none. */
+uint64_t sink_oldest_ms(const struct sink *s);
 /* A short description for logs, e.g. "tcp 127.0.0.1:5170". */
 const char *sink_name(const struct sink *s);
 /* Whether two configurations describe the same sink (reload keeps it). */

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -44,8 +45,9 @@ struct daemon {
 	const struct sink_conf **sconf;  /* the conf entry of each sink */
 	size_t nsinks;
 	struct sink_conf stdout_conf; /* the sink used when none is set */
-	uv_signal_t sig[5];        /* HUP, TERM, INT, USR1, CHLD */
+	uv_signal_t sig[6];        /* HUP, TERM, INT, USR1, USR2, CHLD */
 	uv_timer_t tick;           /* housekeeping */
+	uv_timer_t watchdog;       /* WATCHDOG=1, when systemd asks for it */
 	struct stats_server *stats; /* the stats socket, or NULL */
 	struct checkpoint *resume; /* positions to resume from, at start only */
 	uint64_t last_ckpt_ms;     /* monotonic time of the last checkpoint */
@@ -63,9 +65,15 @@ struct daemon {
 	int lock_fd;               /* state_dir's lock, held till exit */
 	uint64_t reloads_failed;   /* SIGHUPs that changed nothing: invalid
 	                            * file, or an input that could not start */
+	int start_errno;           /* errno of the last input that could not
+	                            * start, 0 if it did not say */
 	char *stats_path;          /* its path (owned) */
 	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
-	bool watchdog;             /* systemd asked for WATCHDOG=1 */
+	uint64_t watchdog_ms;      /* its period (half of WATCHDOG_USEC), or
+	                            * 0: systemd asked for none */
+	bool notifying;            /* NOTIFY_SOCKET is set */
+	char status_sent[256];     /* the last STATUS= sent */
+	uint64_t status_ms;        /* monotonic time it was sent */
 	enum {
 		RUNNING, STOP_INPUTS, STOP_SINKS, STOP_HANDLES,
 	} phase;                   /* shutdown progress */
@@ -73,7 +81,11 @@ struct daemon {
 	int status;                /* exit status */
 };
 
-static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGCHLD};
+static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2,
+    SIGCHLD};
+
+/* STATUS= is refreshed on the tick when it changed, at most this often. */
+#define STATUS_MIN_MS 5000
 
 /* What a checkpoint writer reports through its pipe before it exits. */
 struct ckpt_report {
@@ -117,6 +129,96 @@ notify(const char *msg)
 	close(fd);
 }
 
+/* The summary systemctl status shows: one line. */
+static void
+format_status(struct daemon *d, char *out, size_t len)
+{
+	const struct metrics *m = engine_metrics(d->engine);
+	uint64_t now = uv_now(&d->loop), oldest = 0;
+	size_t up = 0;
+	char age[64] = "no alert waiting";
+
+	for (size_t i = 0; i < d->nsinks; i++) {
+		uint64_t t = sink_oldest_ms(d->sinks[i]);
+		if (sink_is_up(d->sinks[i]))
+			up++;
+		if (t != 0 && (oldest == 0 || t < oldest))
+			oldest = t;
+	}
+	if (oldest != 0)
+		snprintf(age, sizeof(age), "oldest waiting alert %" PRIu64 " s",
+		    now > oldest ? (now - oldest) / 1000 : 0);
+	snprintf(out, len, "inputs %zu/%zu up, sinks %zu/%zu up; %" PRIu64
+	    " events, %" PRIu64 " alerts; %s", d->ninputs, d->conf->ninputs,
+	    up, d->nsinks, m->v[M_lines_read], m->v[M_alerts], age);
+}
+
+/*
+ * Sends STATUS= (with READY=1 when ready) if the summary changed and
+ * the last one is STATUS_MIN_MS old, or at once when forced.
+ */
+static void
+send_status(struct daemon *d, bool force, bool ready)
+{
+	char st[sizeof(d->status_sent)], msg[sizeof(st) + 32];
+	uint64_t now = mono_now_ms();
+
+	if (!d->notifying)
+		return;
+	if (!force && now - d->status_ms < STATUS_MIN_MS)
+		return;
+	format_status(d, st, sizeof(st));
+	if (!force && strcmp(st, d->status_sent) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "%sSTATUS=%s", ready ? "READY=1\n" : "",
+	    st);
+	notify(msg);
+	memcpy(d->status_sent, st, sizeof(st));
+	d->status_ms = now;
+}
+
+static void
+watchdog_cb(uv_timer_t *t)
+{
+	(void)t;
+	notify("WATCHDOG=1");
+}
+
+/*
+ * The period of WATCHDOG=1: half of WATCHDOG_USEC, if that is set and
+ * WATCHDOG_PID, when set, names this process (systemd sets both for the
+ * main process; a child that inherited them must stay quiet).  0: none.
+ */
+static uint64_t
+watchdog_period_ms(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+	unsigned long long us;
+	long p;
+	char *end;
+
+	if (usec == NULL)
+		return 0;
+	if (pid != NULL) {
+		errno = 0;
+		p = strtol(pid, &end, 10);
+		if (errno != 0 || end == pid || *end != '\0' ||
+		    p != (long)getpid())
+			return 0;
+	}
+	errno = 0;
+	us = strtoull(usec, &end, 10);
+	if (errno != 0 || end == usec || *end != '\0' || us == 0 ||
+	    usec[0] == '-') {
+		log_warnx("WATCHDOG_USEC=%s is not a positive number of "
+			  "microseconds; no watchdog", usec);
+		return 0;
+	}
+	us /= 2000;
+	return us > 0 ? us : 1;
+}
+
 static void
 alert_out(void *arg, const char *json, size_t len)
 {
@@ -127,6 +229,18 @@ alert_out(void *arg, const char *json, size_t len)
 }
 
 static void log_inputs(struct daemon *d, const char *why);
+
+static void
+log_sink(const struct sink *sk, const char *why)
+{
+	const struct sink_stats *s = sink_stats(sk);
+
+	log_info("%s: sink %s: queued=%" PRIu64 " sent=%" PRIu64
+		 " dropped_full=%" PRIu64 " dropped_close=%" PRIu64
+		 " errors=%" PRIu64 " connects=%" PRIu64 " depth=%zu",
+	    why, sink_name(sk), s->queued, s->sent, s->dropped_full,
+	    s->dropped_close, s->errors, s->connects, s->depth);
+}
 
 static void
 log_stats(struct daemon *d, const char *why)
@@ -146,14 +260,8 @@ log_stats(struct daemon *d, const char *why)
 	    m->v[M_groups_evicted] + m->v[M_agents_evicted] +
 		m->v[M_tombstones_evicted],
 	    engine_budget(d->engine)->used);
-	for (size_t i = 0; i < d->nsinks; i++) {
-		const struct sink_stats *s = sink_stats(d->sinks[i]);
-		log_info("%s: sink %s: queued=%" PRIu64 " sent=%" PRIu64
-			 " dropped_full=%" PRIu64 " errors=%" PRIu64
-			 " connects=%" PRIu64 " depth=%zu",
-		    why, sink_name(d->sinks[i]), s->queued, s->sent,
-		    s->dropped_full, s->errors, s->connects, s->depth);
-	}
+	for (size_t i = 0; i < d->nsinks; i++)
+		log_sink(d->sinks[i], why);
 	log_inputs(d, why);
 }
 
@@ -423,8 +531,6 @@ tick_cb(uv_timer_t *t)
 	uint64_t now = uv_now(&d->loop);
 
 	engine_tick(d->engine, real_now_ms());
-	if (d->watchdog)
-		notify("WATCHDOG=1");
 	reap(d, false);
 	if (d->conf->state_dir != NULL &&
 	    now - d->last_ckpt_ms >= (uint64_t)d->conf->checkpoint_ms)
@@ -434,6 +540,7 @@ tick_cb(uv_timer_t *t)
 		d->last_stats_ms = now;
 		log_stats(d, "stats");
 	}
+	send_status(d, false, false);
 }
 
 static void advance(struct daemon *d);
@@ -445,6 +552,23 @@ closed_one(void *arg)
 
 	if (--d->closing == 0 && d->phase != RUNNING)
 		advance(d);
+}
+
+/* A sink closing at stop, whose counters are logged once it drained. */
+struct sink_final {
+	struct daemon *d;
+	struct sink *s;
+};
+
+static void
+sink_final_cb(void *arg)
+{
+	struct sink_final *f = arg;
+	struct daemon *d = f->d;
+
+	log_sink(f->s, "final");
+	free(f);
+	closed_one(d);
 }
 
 /* The stats socket's snapshot: the source stats_render() shows. */
@@ -561,8 +685,10 @@ start_input(struct daemon *d, const struct input_conf *ic,
 	if (d->resume != NULL)
 		input_set_resume(in, d->resume->pos, d->resume->npos,
 		    d->resume->saved_ms);
+	errno = 0;
 	if (input_start(in) == 0)
 		return in;
+	d->start_errno = errno;
 	d->closing++;
 	input_close(in, closed_one, d);
 	return NULL;
@@ -666,8 +792,11 @@ swap_inputs(struct daemon *d, const struct conf *c, char *what,
 	return 0;
 }
 
-/* Loads the file again; an invalid one leaves everything as it was. */
-static void
+/*
+ * Loads the file again; an invalid one leaves everything as it was.
+ * Returns 0, or -1 if the running configuration stays.
+ */
+static int
 reload(struct daemon *d)
 {
 	char *errs = NULL;
@@ -679,7 +808,7 @@ reload(struct daemon *d)
 
 	if (mem == NULL) {
 		log_warn("reload: open_memstream");
-		return;
+		return -1;
 	}
 	nc = conf_load(d->path, mem);
 	fclose(mem);
@@ -692,7 +821,7 @@ reload(struct daemon *d)
 		log_err("reload: %s is invalid; keeping the running "
 			"configuration", d->path);
 		free(errs);
-		return;
+		return -1;
 	}
 	free(errs);
 	/* The state directory is locked for the process's life: moving
@@ -705,7 +834,7 @@ reload(struct daemon *d)
 			"runs (restart it); keeping the running configuration "
 			"entirely");
 		conf_free(nc);
-		return;
+		return -1;
 	}
 	/* Inputs first: the only part that can fail, and then nothing
 	 * changed. */
@@ -714,7 +843,7 @@ reload(struct daemon *d)
 		log_err("reload failed: %s; keeping the running configuration "
 			"entirely", why);
 		conf_free(nc);
-		return;
+		return -1;
 	}
 	log_set_level(nc->log_level);
 	nofile_ensure(nofile_need(nc));
@@ -728,6 +857,38 @@ reload(struct daemon *d)
 	log_info("reloaded %s (%s)", d->path, kept
 		? "rule unchanged, windows kept"
 		: "rule changed, windows flushed");
+	return 0;
+}
+
+/* Every file sink opens its path again: logrotate moved the file. */
+static void
+reopen_sinks(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nsinks; i++)
+		sink_reopen(d->sinks[i]);
+}
+
+/*
+ * SIGHUP.  systemd (Type=notify-reload, 253 and later) learns that a
+ * reload is under way and when it ended, whether it worked or not; 252
+ * and earlier ignore RELOADING=1 and see READY=1 again.  The output
+ * files are reopened even when the new file is invalid, so a logrotate
+ * run during an edit does not leave alerts going to the rotated file.
+ */
+static void
+sighup(struct daemon *d)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+		(unsigned long long)ts.tv_nsec / 1000);
+	notify(msg);
+	if (reload(d) < 0)
+		reopen_sinks(d);
+	send_status(d, true, true);
 }
 
 static void
@@ -745,6 +906,8 @@ handle_close_cb(uv_handle_t *h)
 static void
 advance(struct daemon *d)
 {
+	size_t nsinks;
+
 	switch (d->phase) {
 	case RUNNING:
 		d->phase = STOP_INPUTS;
@@ -766,12 +929,17 @@ advance(struct daemon *d)
 		d->phase = STOP_SINKS;
 		if (d->conf->state_dir == NULL)
 			engine_flush(d->engine);
-		log_stats(d, "final");
-		for (size_t j = 0; j < d->nsinks; j++) {
-			d->closing++;
-			sink_close(d->sinks[j], closed_one, d);
-		}
+		/* Each sink's own line follows once it has drained. */
+		nsinks = d->nsinks;
 		d->nsinks = 0;
+		log_stats(d, "final");
+		for (size_t j = 0; j < nsinks; j++) {
+			struct sink_final *f = xmalloc(sizeof(*f));
+			f->d = d;
+			f->s = d->sinks[j];
+			d->closing++;
+			sink_close(d->sinks[j], sink_final_cb, f);
+		}
 		if (d->stats != NULL) {
 			d->closing++;
 			stats_close(d->stats, closed_one, d);
@@ -783,6 +951,7 @@ advance(struct daemon *d)
 		for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++)
 			uv_close((uv_handle_t *)&d->sig[i], handle_close_cb);
 		uv_close((uv_handle_t *)&d->tick, handle_close_cb);
+		uv_close((uv_handle_t *)&d->watchdog, handle_close_cb);
 		return;
 	case STOP_HANDLES:
 		return;
@@ -809,7 +978,7 @@ signal_cb(uv_signal_t *h, int signum)
 	switch (signum) {
 	case SIGHUP:
 		if (d->phase == RUNNING)
-			reload(d);
+			sighup(d);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -817,6 +986,12 @@ signal_cb(uv_signal_t *h, int signum)
 		break;
 	case SIGUSR1:
 		log_counters(d);
+		break;
+	case SIGUSR2:
+		if (d->phase == RUNNING) {
+			log_info("reopening output files");
+			reopen_sinks(d);
+		}
 		break;
 	case SIGCHLD:
 		reap(d, false);
@@ -834,7 +1009,8 @@ daemon_run(const char *path, struct conf *conf)
 	d->path = path;
 	d->conf = conf;
 	d->stdout_conf = conf_sink_default(SINK_STDOUT);
-	d->watchdog = getenv("WATCHDOG_USEC") != NULL;
+	d->watchdog_ms = watchdog_period_ms();
+	d->notifying = getenv("NOTIFY_SOCKET") != NULL;
 	d->ckpt_fd = -1;
 	d->lock_fd = -1;
 	d->ckpt_ok_ms = real_now_ms();
@@ -869,12 +1045,29 @@ daemon_run(const char *path, struct conf *conf)
 	d->tick.data = d;
 	uv_timer_start(&d->tick, tick_cb, (uint64_t)conf->tick_ms,
 	    (uint64_t)conf->tick_ms);
+	/* Its own timer: the tick may be slower than the watchdog. */
+	uv_timer_init(&d->loop, &d->watchdog);
+	if (d->watchdog_ms > 0) {
+		notify("WATCHDOG=1");
+		uv_timer_start(&d->watchdog, watchdog_cb, d->watchdog_ms,
+		    d->watchdog_ms);
+	}
 	d->last_stats_ms = uv_now(&d->loop);
 	engine_tick(d->engine, real_now_ms());
 	restore(d);
 	d->last_ckpt_ms = uv_now(&d->loop);
 	if (swap_inputs(d, conf, why, sizeof(why)) < 0) {
+		int err = d->start_errno;
+		char msg[sizeof(why) + 128];
+
 		log_err("%s: %s", path, why);
+		/* systemctl status shows why; ERRNO= the cause. */
+		if (err != 0)
+			snprintf(msg, sizeof(msg), "STATUS=%s: %s\nERRNO=%d", why,
+			    strerror(err), err);
+		else
+			snprintf(msg, sizeof(msg), "STATUS=%s", why);
+		notify(msg);
 		d->status = 1;
 		stop(d);
 	} else {
@@ -882,7 +1075,7 @@ daemon_run(const char *path, struct conf *conf)
 		save_checkpoint(d);
 		log_info("started: %zu input(s), %zu sink(s)", d->ninputs,
 		    d->nsinks);
-		notify("READY=1");
+		send_status(d, true, true);
 	}
 	if (d->resume != NULL) {
 		checkpoint_clear(d->resume);

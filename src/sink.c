@@ -351,6 +351,7 @@ sink_push(struct sink *s, const char *line, size_t len)
 	}
 	l = xmalloc(sizeof(*l) + len);
 	l->next = NULL;
+	l->t_ms = uv_now(s->loop);
 	l->len = len;
 	memcpy(l->data, line, len);
 	if (s->tail != NULL)
@@ -439,6 +440,21 @@ sink_pending(const struct sink *s, sink_line_cb *cb, void *arg)
 		cb(arg, l->data, l->len);
 }
 
+bool
+sink_is_up(const struct sink *s)
+{
+	return s->state == SINK_UP;
+}
+
+uint64_t
+sink_oldest_ms(const struct sink *s)
+{
+	/* cur was taken from the front: it is older than any waiting line. */
+	if (s->cur != NULL)
+		return s->cur->t_ms;
+	return s->head != NULL ? s->head->t_ms : 0;
+}
+
 const char *
 sink_name(const struct sink *s)
 {
@@ -475,9 +491,10 @@ sink_up(struct sink *s)
 	s->up_ms = uv_now(s->loop);
 	s->up_sent = s->stats.sent;
 	if (s->failures > 0) {
-		if (log_ratelimit_ok(&s->rl))
-			log_info("sink %s: connected after %llu failure(s)",
-			    s->name, (unsigned long long)s->failures);
+		/* Not rate-limited: the failures may have used up the
+		 * burst, and this is the line that says they are over. */
+		log_info("sink %s: connected after %llu failure(s)",
+		    s->name, (unsigned long long)s->failures);
 		s->failures = 0;
 	} else {
 		log_debug("sink %s: connected", s->name);

@@ -72,6 +72,7 @@ enum sink_state {
 /* One queued alert line, a copy owned by the sink. */
 struct sink_line {
 	struct sink_line *next; /* toward the newest */
+	uint64_t t_ms;          /* loop time it was queued */
 	size_t len;             /* bytes in data */
 	char data[];            /* the line as pushed, "\n" included */
 };
