@@ -87,6 +87,9 @@ static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2,
 /* STATUS= is refreshed on the tick when it changed, at most this often. */
 #define STATUS_MIN_MS 5000
 
+/* How long a stop waits for a checkpoint writer still running. */
+#define WRITER_STOP_MS 20000
+
 /* What a checkpoint writer reports through its pipe before it exits. */
 struct ckpt_report {
 	int rc;           /* checkpoint_save()'s */
@@ -409,6 +412,42 @@ reap(struct daemon *d, bool block)
 	close(d->ckpt_fd);
 	d->ckpt_fd = -1;
 	d->ckpt_pid = 0;
+}
+
+/*
+ * At stop: waits for the writer, up to WRITER_STOP_MS, then kills one
+ * still running (a disk that hangs), so that stopping never waits
+ * forever.  A process sent SIGKILL runs none of its code again, even
+ * before it can be reaped, so it can never rename an older checkpoint
+ * over the last one, written next.
+ */
+static void
+stop_writer(struct daemon *d)
+{
+	pid_t p = d->ckpt_pid;
+
+	for (int ms = 0; d->ckpt_pid != 0 && ms < WRITER_STOP_MS; ms += 10) {
+		reap(d, false);
+		if (d->ckpt_pid != 0)
+			usleep(10 * 1000);
+	}
+	if (d->ckpt_pid == 0)
+		return;
+	log_warnx("checkpoint writer %ld: still running after %d s; killed",
+	    (long)p, WRITER_STOP_MS / 1000);
+	kill(p, SIGKILL);
+	for (int ms = 0; d->ckpt_pid != 0 && ms < WRITER_STOP_MS; ms += 10) {
+		reap(d, false);
+		if (d->ckpt_pid != 0)
+			usleep(10 * 1000);
+	}
+	if (d->ckpt_pid != 0) {
+		/* Stuck in the kernel; it dies when its I/O returns. */
+		d->ckpt_failed++;
+		close(d->ckpt_fd);
+		d->ckpt_fd = -1;
+		d->ckpt_pid = 0;
+	}
 }
 
 /*
@@ -916,7 +955,7 @@ advance(struct daemon *d)
 		/* With a checkpoint the open windows carry over to the next
 		 * start; without one they are closed and checked below.  The
 		 * last one is written here, after any writer still running. */
-		reap(d, true);
+		stop_writer(d);
 		if (d->conf->state_dir != NULL)
 			save_sync(d);
 		for (size_t j = 0; j < d->ninputs; j++) {

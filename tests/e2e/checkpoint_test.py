@@ -191,6 +191,51 @@ class CheckpointTest(unittest.TestCase):
         self.assertNotIn("reloaded", d.log_text())
         self.assertEqual(d.stop(), 0)
 
+    def test_stop_kills_a_hung_writer(self):
+        """A checkpoint writer that never finishes (stopped here, as a
+        hung disk would hold it) does not hold up SIGTERM for ever: it is
+        killed after 20 s, the last checkpoint is written and the daemon
+        exits 0."""
+        os.mkdir(self.path("state"))
+        d = self.start(self.text("  - type: stdout\n"))
+        base = (int(time.time() * 1000) // 60000) * 60000
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(self.path("in.sock"))
+        # Enough groups that a writer lives long enough to be caught.
+        c.sendall("".join(dt.event(base, "HUNG%d" % i, "id")
+                          for i in range(30000)).encode())
+        c.close()
+        children = "/proc/%d/task/%d/children" % (d.p.pid, d.p.pid)
+        if not os.path.exists(children):
+            self.skipTest("no " + children)
+        writer = None
+        deadline = time.monotonic() + 120
+        while writer is None and time.monotonic() < deadline:
+            with open(children) as f:
+                kids = f.read().split()
+            if not kids:
+                time.sleep(0.001)
+                continue
+            os.kill(int(kids[0]), signal.SIGSTOP)
+            # Caught alive, not as it was exiting.
+            try:
+                with open("/proc/%s/stat" % kids[0]) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                state = "gone"
+            if state == "T":
+                writer = int(kids[0])
+        self.assertIsNotNone(writer, d.log_text())
+        stopping = time.time()
+        self.assertEqual(d.stop(timeout=90), 0)
+        log = d.log_text()
+        self.assertIn("checkpoint writer %d: still running after 20 s; "
+                      "killed" % writer, log)
+        # The last checkpoint was written after the writer was killed.
+        self.assertGreaterEqual(
+            os.path.getmtime(self.path("state/checkpoint")), stopping + 19)
+        self.assertEqual(glob.glob(self.path("state/*.tmp")), [])
+
     def test_second_instance_refused(self):
         """A second daemon on the same state_dir stops at start, saying
         which one holds it; the first is unharmed."""
