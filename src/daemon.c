@@ -277,10 +277,12 @@ log_inputs(struct daemon *d, const char *why)
 			 " closed_early=%" PRIu64
 			 " truncations=%" PRIu64 " open_errors=%" PRIu64
 			 " clients=%" PRIu64 " refused=%" PRIu64
-			 " partial_dropped=%" PRIu64,
+			 " partial_dropped=%" PRIu64 " idle=%" PRIu64
+			 " over_buffer=%" PRIu64 " accept_errors=%" PRIu64,
 		    why, i, s->files_opened, s->rotations, s->closed_early,
 		    s->truncations, s->open_errors, s->clients,
-		    s->clients_refused, s->partial_dropped);
+		    s->clients_refused, s->partial_dropped, s->clients_idle,
+		    s->clients_over_buffer, s->accept_errors);
 	}
 }
 

@@ -290,6 +290,9 @@ class SocketTest(dt.DaemonTest):
         self.assertEqual(m['burstd_input_partial_dropped_total{input="0"}'],
                          "1")
         self.assertIn("silent for", d.log_text())
+        d.signal(signal.SIGUSR1)
+        self.assertTrue(d.wait_log(" partial_dropped=1 idle=1 over_buffer=0 "
+                                   "accept_errors=0"), d.log_text())
         time.sleep(2.5)           # more than idle_timeout, talking
         stop[0] = True
         th.join(5)
