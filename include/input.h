@@ -95,13 +95,18 @@ void input_positions(const struct input *in, input_position_cb *cb,
  * INPUT_MAX_RESUME, the rest are dropped and logged; a later call
  * replaces them).  A file the start scan finds whose (dev, ino) is
  * listed, whose size is at least offset and whose bytes before offset
- * hash to tail_hash is read from offset, whatever start_at says; a listed
- * file that fails a check is read as start_at says, and the mismatch is
- * logged.  Files that appear later are read from 0 as before.  The list
- * may hold the positions of many inputs: each uses those of the files it
- * finds, and of two entries for one (dev, ino) the lower offset, since
- * reading a line twice is better than losing it.  Inputs other than file
- * ignore the positions.  After input_start() it logs and does nothing.
+ * hash to tail_hash is read from offset; a listed file that fails a
+ * check is logged and read like an unlisted one: from 0 if it changed
+ * (mtime or ctime) since saved_ms less a margin, or saved_ms is 0, else
+ * from its end.  A listed file no pattern matches any more but that is
+ * still in a pattern's directory (rotated while stopped) is read on from
+ * its offset, as are, from 0, unlisted rotated forms of matched names
+ * written since saved_ms.  Files that appear later are read from 0 as
+ * before.  The list may hold the positions of many inputs: each uses
+ * those of the files it finds, and of two entries for one (dev, ino) the
+ * lower offset, since reading a line twice is better than losing it.
+ * Inputs other than file ignore the positions.  After input_start() it
+ * logs and does nothing.
  *
  * saved_ms is the wall-clock time (epoch ms) the positions were taken,
  * or 0 when a checkpoint existed but could not be read (no positions).
