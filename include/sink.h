@@ -3,7 +3,7 @@
  * alert lines; a sink that is slow, absent or failing never stalls the
  * loop or the inputs: when its queue is full the oldest alert is dropped
  * and counted.  Backends are ops structs (sink_int.h): stdout, file
- * (append, reopened on SIGHUP), Unix stream client, Unix datagram, TCP;
+ * (append, reopened on SIGHUP and SIGUSR2), Unix stream client, Unix datagram, TCP;
  * connection-based ones reconnect with exponential backoff and jitter.
  *
  * A sink owns its queue (copies of the lines) and its libuv handles; it
@@ -40,7 +40,7 @@ typedef void sink_line_cb(void *arg, const char *line, size_t len);
 struct sink *sink_new(uv_loop_t *loop, const struct sink_conf *sc);
 /* Queues a copy of one alert line (JSON and "\n"). */
 void sink_push(struct sink *s, const char *line, size_t len);
-/* SIGHUP: a file sink reopens its path; others do nothing. */
+/* SIGHUP, SIGUSR2: a file sink reopens its path; others do nothing. */
 void sink_reopen(struct sink *s);
 /*
  * Flushes without blocking, closes, calls cb(arg), frees the sink.  During
