@@ -14,6 +14,9 @@
  *
  * A spool file holds one sink's waiting lines as they are, so a reader
  * can look at it with ordinary tools.
+ *
+ * Version 2, still read: no gen, and each sink's lines inline (u64
+ * length, bytes) in place of the spool's name, size and checksum.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +36,10 @@
 
 #define MAGIC "BURSTDCK"
 #define VERSION 3
+/* The version before: no generation, each sink's lines inline in the
+ * payload (as bytes after its name).  Still read, so that an upgrade
+ * resumes from the last checkpoint of the version before. */
+#define VERSION_INLINE 2
 #define SPOOL_PREFIX "pending."
 
 void
@@ -201,17 +208,19 @@ decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
 	struct cursor r, pl;
 	const char *payload;
 	size_t plen, n;
-	uint64_t count;
+	uint64_t count, version;
 
 	/* An empty file has no data at all (NULL): test before pointing. */
 	if (len < 8 || memcmp(data, MAGIC, 8) != 0)
 		return -1;
 	r = (struct cursor){data + 8, data + len, 0};
-	if (cursor_u64(&r) != VERSION)
+	version = cursor_u64(&r);
+	if (version != VERSION && version != VERSION_INLINE)
 		return -1;
 	cp->fingerprint = cursor_u64(&r);
 	cp->saved_ms = (int64_t)cursor_u64(&r);
-	cp->gen = cursor_u64(&r);
+	if (version == VERSION)
+		cp->gen = cursor_u64(&r);
 	payload = cursor_bytes(&r, &plen);
 	if (r.bad || cursor_u64(&r) != XXH3_64bits(payload, plen) || r.bad ||
 	    r.p != r.end)
@@ -241,6 +250,11 @@ decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
 		struct checkpoint_sink *cs = checkpoint_add_sink(cp, s);
 		uint64_t size, sum;
 		free(s);
+		if (version == VERSION_INLINE) {
+			const char *lines = cursor_bytes(&pl, &n);
+			buf_append(&cs->lines, lines, n);
+			continue;
+		}
 		file = cursor_bytes(&pl, &n);
 		size = cursor_u64(&pl);
 		sum = cursor_u64(&pl);

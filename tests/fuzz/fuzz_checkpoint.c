@@ -5,7 +5,8 @@
  * lies on disk, so the magic, version, lengths and checksum are what is
  * fuzzed.  Odd: a payload, wrapped here in a valid header and checksum,
  * so the decoder behind the checksum is fuzzed (a checksum proves only
- * that the bytes are the ones written).  The file is put in a directory
+ * that the bytes are the ones written; the wrapped form is version 3,
+ * a raw file may be either version).  The file is put in a directory
  * of its own and read with checkpoint_load(), which must either refuse
  * it, leaving the checkpoint empty, marked corrupt, and the file moved
  * aside, or accept it; what it accepts must save and load back equal,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "check.h"
 #include "checkpoint.h"
@@ -217,6 +218,47 @@ main(void)
 	checkpoint_clear(&b);
 	CHECK(rmdir(tmp) == 0);
 	CHECK_EQ_INT(checkpoint_save(dir, &a, NULL), 0);
+
+	/* The version before, with the waiting lines inline, is still
+	 * read: an upgrade resumes where the old daemon stopped. */
+	{
+		struct buf pl = {0}, v2 = {0};
+		buf_put_u64(&pl, 1);
+		buf_put_u64(&pl, 5);
+		buf_put_u64(&pl, 6);
+		buf_put_u64(&pl, 700);
+		buf_put_u64(&pl, 0xdef);
+		buf_put_u64(&pl, 64);
+		buf_put_bytes(&pl, "/var/log/c.ndjson", 17);
+		buf_put_u64(&pl, 1);
+		buf_put_bytes(&pl, "stdout", 6);
+		buf_put_bytes(&pl, "{\"c\":3}\n", 8);
+		buf_put_bytes(&pl, "win", 3);
+		buf_append(&v2, "BURSTDCK", 8);
+		buf_put_u64(&v2, 2);
+		buf_put_u64(&v2, 77);
+		buf_put_u64(&v2, 1700000000000);
+		buf_put_bytes(&v2, pl.data, pl.len);
+		buf_put_u64(&v2, XXH3_64bits(pl.data, pl.len));
+		fd = open(path, O_WRONLY | O_TRUNC);
+		CHECK(fd >= 0 && write(fd, v2.data, v2.len) == (ssize_t)v2.len);
+		close(fd);
+		CHECK_EQ_INT(checkpoint_load(dir, &b), 0);
+		CHECK_EQ_INT(b.fingerprint, 77);
+		CHECK_EQ_INT(b.saved_ms, 1700000000000);
+		CHECK_EQ_INT(b.gen, 0);
+		CHECK(b.npos == 1 && b.pos[0].offset == 700 &&
+		    b.pos[0].tail_hash == 0xdef);
+		CHECK(b.npos == 1 && strcmp(b.paths[0], "/var/log/c.ndjson") == 0);
+		CHECK(b.nsinks == 1 && strcmp(b.sinks[0].name, "stdout") == 0);
+		CHECK(b.nsinks == 1 && b.sinks[0].lines.len == 8 &&
+		    memcmp(b.sinks[0].lines.data, "{\"c\":3}\n", 8) == 0);
+		CHECK(b.window.len == 3 && memcmp(b.window.data, "win", 3) == 0);
+		checkpoint_clear(&b);
+		buf_free(&pl);
+		buf_free(&v2);
+		CHECK_EQ_INT(checkpoint_save(dir, &a, NULL), 0);
+	}
 
 	/* One flipped bit anywhere in the payload: refused, nothing kept,
 	 * the file set aside for inspection. */
