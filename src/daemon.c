@@ -853,9 +853,8 @@ reload(struct daemon *d)
 	}
 	nc = conf_load(d->path, mem);
 	fclose(mem);
-	if (nc == NULL)
-		d->reloads_failed++;
 	if (nc == NULL) {
+		d->reloads_failed++;
 		for (char *line = strtok(errs, "\n"); line != NULL;
 		     line = strtok(NULL, "\n"))
 			log_err("%s", line);
@@ -877,6 +876,9 @@ reload(struct daemon *d)
 		conf_free(nc);
 		return -1;
 	}
+	/* Descriptors for what the new conf needs before its inputs open;
+	 * a higher limit does no harm if the reload then fails. */
+	nofile_ensure(nofile_need(nc));
 	/* Inputs first: the only part that can fail, and then nothing
 	 * changed. */
 	if (swap_inputs(d, nc, why, sizeof(why)) < 0) {
@@ -887,7 +889,6 @@ reload(struct daemon *d)
 		return -1;
 	}
 	log_set_level(nc->log_level);
-	nofile_ensure(nofile_need(nc));
 	kept = engine_reload(d->engine, nc);
 	swap_sinks(d, nc);
 	swap_stats(d, nc);
