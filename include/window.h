@@ -73,10 +73,12 @@ void window_add(struct window_store *ws, const struct record *rec,
 
 /*
  * Live mode: tells the store the wall-clock time (epoch ms).  Closes the
- * windows of agents silent for idle_close_ms, forgets closed groups of
- * agents silent for idle_close_ms + late_horizon_ms.  From the first
- * call on, event times more than max_future_ms ahead of now_ms are kept
- * in their windows but do not move their agent's watermark.
+ * windows of agents silent for idle_close_ms, forgets agents silent for
+ * idle_close_ms + late_horizon_ms (their groups go, a tombstone stays).
+ * An agent seen before the first call, or restored by window_load(),
+ * starts its idle clock at the next call.  From the first call on,
+ * event times more than max_future_ms ahead of now_ms are kept in their
+ * windows but do not move their agent's watermark.
  */
 void window_tick(struct window_store *ws, int64_t now_ms);
 
