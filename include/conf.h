@@ -122,6 +122,7 @@ struct conf {
 	int64_t tick_ms;            /* daemon.tick_interval */
 	int64_t stats_ms;           /* daemon.stats_interval */
 	char *stats_socket;         /* daemon.stats_socket, or NULL */
+	char *metrics_listen;       /* daemon.metrics_listen, or NULL */
 	char *state_dir;            /* daemon.state_dir, or NULL */
 	int64_t checkpoint_ms;      /* daemon.checkpoint_interval */
 	struct input_conf *inputs;  /* inputs */

@@ -24,6 +24,7 @@
 
 #include "util.h"
 
+struct http_stats;
 struct input_stats;
 struct metrics;
 struct sink_stats;
@@ -57,6 +58,7 @@ struct stats_source {
 	const struct input_stats *const *inputs; /* the live inputs, labelled
 	                                * by their index */
 	size_t ninputs;                /* entries in inputs */
+	const struct http_stats *http; /* the metrics listener's, or NULL */
 };
 
 /*

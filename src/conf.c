@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "httpreq.h"
 #include "util.h"
 
 enum ktype {
@@ -489,6 +490,7 @@ static const struct key daemon_keys[] = {
 	CK("tick_interval", K_DURATION, tick_ms, 10, 60 * 1000),
 	CK("stats_interval", K_DURATION, stats_ms, 0, 24LL * 3600 * 1000),
 	CK("stats_socket", K_STRING, stats_socket, 0, 0),
+	CK("metrics_listen", K_STRING, metrics_listen, 0, 0),
 	CK("state_dir", K_STRING, state_dir, 0, 0),
 	CK("checkpoint_interval", K_DURATION, checkpoint_ms, 100,
 	    3600 * 1000),
@@ -685,6 +687,19 @@ static const struct key window_keys[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+static void
+read_daemon(struct loader *ld, yaml_node_t *v, struct conf *c)
+{
+	struct httpreq_addr a;
+	const char *why;
+
+	read_map(ld, v, "daemon", daemon_keys, NULL, c);
+	if (c->metrics_listen != NULL &&
+	    httpreq_parse_addr(c->metrics_listen, &a, &why) < 0)
+		err_at(ld, v, "daemon.metrics_listen \"%s\": %s",
+		    c->metrics_listen, why);
+}
+
 static const struct key top_keys[] = {
 	CK("log_level", K_LOGLEVEL, log_level, 0, 0),
 	{NULL, 0, 0, 0, 0},
@@ -700,7 +715,7 @@ top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 	else if (strcmp(key, "window") == 0)
 		read_map(ld, v, "window", window_keys, NULL, c);
 	else if (strcmp(key, "daemon") == 0)
-		read_map(ld, v, "daemon", daemon_keys, NULL, c);
+		read_daemon(ld, v, c);
 	else if (strcmp(key, "inputs") == 0)
 		read_inputs(ld, v, c);
 	else if (strcmp(key, "sinks") == 0)
@@ -783,6 +798,7 @@ conf_free(struct conf *c)
 	}
 	free(c->sinks);
 	free(c->stats_socket);
+	free(c->metrics_listen);
 	free(c->state_dir);
 	rule_free(c->rule);
 	free(c);

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "input.h"
+#include "http.h"
 #include "log.h"
 #include "nofile.h"
 #include "sink.h"
@@ -49,6 +50,8 @@ struct daemon {
 	uv_timer_t tick;           /* housekeeping */
 	uv_timer_t watchdog;       /* WATCHDOG=1, when systemd asks for it */
 	struct stats_server *stats; /* the stats socket, or NULL */
+	struct http_server *http;  /* the metrics listener, or NULL */
+	char *http_addr;           /* its address (owned) */
 	struct checkpoint *resume; /* positions to resume from, at start only */
 	uint64_t last_ckpt_ms;     /* monotonic time of the last checkpoint */
 	uint64_t ckpt_written;     /* checkpoints written */
@@ -640,6 +643,7 @@ render_stats(void *arg, struct buf *out)
 		.nsinks = d->nsinks,
 		.inputs = inputs,
 		.ninputs = d->ninputs,
+		.http = d->http != NULL ? http_stats(d->http) : NULL,
 	};
 
 	for (size_t i = 0; i < d->nsinks; i++) {
@@ -651,6 +655,61 @@ render_stats(void *arg, struct buf *out)
 	stats_render(&src, out);
 	free(sinks);
 	free(inputs);
+}
+
+/*
+ * /health: unhealthy while stopping, while an input configured is not
+ * running, or while a sink is down (a sink that never needs a connection
+ * is always up).
+ */
+static bool
+health(void *arg, struct buf *why)
+{
+	struct daemon *d = arg;
+	char line[256];
+	int n;
+
+	if (d->phase != RUNNING) {
+		buf_append(why, "stopping", 8);
+		return false;
+	}
+	if (d->ninputs < d->conf->ninputs) {
+		n = snprintf(line, sizeof(line), "%zu of %zu inputs running",
+		    d->ninputs, d->conf->ninputs);
+		buf_append(why, line, (size_t)n);
+		return false;
+	}
+	for (size_t i = 0; i < d->nsinks; i++) {
+		if (sink_is_up(d->sinks[i]))
+			continue;
+		n = snprintf(line, sizeof(line), "sink %s is down",
+		    sink_name(d->sinks[i]));
+		buf_append(why, line, n > 0 && (size_t)n < sizeof(line)
+		    ? (size_t)n : 0);
+		return false;
+	}
+	return true;
+}
+
+/* Opens, moves or closes the metrics listener as conf says. */
+static void
+swap_http(struct daemon *d, const struct conf *c)
+{
+	const char *want = c->metrics_listen;
+
+	if (d->http_addr != NULL && want != NULL &&
+	    strcmp(d->http_addr, want) == 0)
+		return;
+	if (d->http != NULL) {
+		d->closing++;
+		http_close(d->http, closed_one, d);
+		d->http = NULL;
+	}
+	free(d->http_addr);
+	d->http_addr = NULL;
+	if (want != NULL && (d->http = http_new(&d->loop, want, render_stats,
+				 health, d)) != NULL)
+		d->http_addr = xstrdup(want);
 }
 
 /* Opens, moves or closes the stats socket as conf says. */
@@ -892,6 +951,7 @@ reload(struct daemon *d)
 	kept = engine_reload(d->engine, nc);
 	swap_sinks(d, nc);
 	swap_stats(d, nc);
+	swap_http(d, nc);
 	/* Nothing refers to the old conf any more. */
 	conf_free(d->conf);
 	d->conf = nc;
@@ -986,6 +1046,11 @@ advance(struct daemon *d)
 			d->closing++;
 			stats_close(d->stats, closed_one, d);
 			d->stats = NULL;
+		}
+		if (d->http != NULL) {
+			d->closing++;
+			http_close(d->http, closed_one, d);
+			d->http = NULL;
 		}
 		break;
 	case STOP_SINKS:
@@ -1114,6 +1179,7 @@ daemon_run(const char *path, struct conf *conf)
 		stop(d);
 	} else {
 		swap_stats(d, conf);
+		swap_http(d, conf);
 		save_checkpoint(d);
 		log_info("started: %zu input(s), %zu sink(s)", d->ninputs,
 		    d->nsinks);
@@ -1134,6 +1200,7 @@ daemon_run(const char *path, struct conf *conf)
 	free(d->sinks);
 	free(d->sconf);
 	free(d->stats_path);
+	free(d->http_addr);
 	conf_free(d->conf);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);

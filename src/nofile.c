@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "http.h"
 #include "input.h"
 #include "log.h"
 #include "nofile.h"
@@ -34,6 +35,8 @@ nofile_need(const struct conf *c)
 	need += 2 * (c->nsinks > 0 ? c->nsinks : 1);
 	if (c->stats_socket != NULL)
 		need += 1 + STATS_MAX_CLIENTS;
+	if (c->metrics_listen != NULL)
+		need += 1 + HTTP_MAX_CLIENTS;
 	return need;
 }
 

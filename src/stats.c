@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "input.h"
 #include "log.h"
 #include "metrics.h"
@@ -142,6 +143,22 @@ static const struct family input_families[] = {
 	    offsetof(struct input_stats, buffer_bytes), false},
 };
 
+/* The metrics listener's, fields of struct http_stats. */
+static const struct family http_families[] = {
+	{"http_requests_total", "counter",
+	    "metrics listener requests answered (200, 404, 405, 503)",
+	    offsetof(struct http_stats, requests), false},
+	{"http_bad_requests_total", "counter",
+	    "metrics listener requests refused as malformed (400, 414, 431, "
+	    "505)", offsetof(struct http_stats, bad), false},
+	{"http_timeouts_total", "counter",
+	    "metrics listener clients closed: head or answer not done in time",
+	    offsetof(struct http_stats, timeouts), false},
+	{"http_refused_total", "counter",
+	    "metrics listener clients closed at once: too many connected",
+	    offsetof(struct http_stats, refused), false},
+};
+
 static uint64_t
 value(const void *base, const struct family *fam)
 {
@@ -213,6 +230,12 @@ stats_render(const struct stats_source *src, struct buf *out)
 		header(out, &daemon_families[f]);
 		sample(out, daemon_families[f].name, "",
 		    value(src, &daemon_families[f]));
+	}
+	for (size_t f = 0; f < NELEM(http_families) && src->http != NULL;
+	     f++) {
+		header(out, &http_families[f]);
+		sample(out, http_families[f].name, "",
+		    value(src->http, &http_families[f]));
 	}
 	/* One family at a time: Prometheus wants each family's samples
 	 * together. */
