@@ -900,6 +900,51 @@ test_queue_bound(void)
 	buf_free(&want);
 }
 
+/*
+ * What the daemon's status line shows: whether the sink is up, and when
+ * the oldest alert not yet written was queued (the one the queue dropped
+ * does not count).
+ */
+static void
+test_oldest(void)
+{
+	char path[256];
+	struct peer p = {0};
+	struct sink_conf sc;
+	struct sink *s;
+	uint64_t t0, t1;
+
+	begin();
+	in_dir(path, sizeof(path), "oldest.sock");
+	sc = conf_of(SINK_UNIX, path, 2);
+	s = sink_new(loop, &sc);
+	CHECK(!sink_is_up(s));
+	CHECK_EQ_INT(sink_oldest_ms(s), 0);
+	run_for(20);
+	t0 = uv_now(loop);
+	push_range(s, 0, 1);
+	CHECK_EQ_INT(sink_oldest_ms(s), t0);
+	run_for(50);
+	t1 = uv_now(loop);
+	CHECK(t1 > t0);
+	push_range(s, 1, 2);
+	CHECK_EQ_INT(sink_oldest_ms(s), t0);
+	/* Full: the oldest goes, the next one is the oldest now. */
+	push_range(s, 2, 3);
+	CHECK_EQ_INT(sink_stats(s)->dropped_full, 1);
+	CHECK_EQ_INT(sink_oldest_ms(s), t1);
+	CHECK(!sink_is_up(s));
+	peer_listen_unix(&p, path);
+	CHECK(wait_got(&p, 2));
+	CHECK(wait_sent(s, 2));
+	CHECK(sink_is_up(s));
+	CHECK_EQ_INT(sink_oldest_ms(s), 0);
+	(void)close_sink(s);
+	peer_stop(&p);
+	end();
+	buf_free(&p.got);
+}
+
 static void
 tcp_against(const char *addr)
 {
@@ -1434,6 +1479,7 @@ main(void)
 	test_file_write_error();
 	test_unix_stream();
 	test_queue_bound();
+	test_oldest();
 	test_tcp();
 	test_backoff();
 	test_close_pending();
