@@ -385,12 +385,10 @@ writer(struct daemon *d, pid_t parent, int fd)
 	_exit(r.rc == 0 ? 0 : 1);
 }
 
-/*
- * Collects the writer if it has exited (or, with block, once it has):
- * counts its checkpoint written or failed.
- */
+/* Collects the writer if it has exited: counts its checkpoint written or
+ * failed.  Never waits. */
 static void
-reap(struct daemon *d, bool block)
+reap(struct daemon *d)
 {
 	struct ckpt_report r = {.rc = -1};
 	int st;
@@ -398,8 +396,7 @@ reap(struct daemon *d, bool block)
 
 	if (d->ckpt_pid == 0)
 		return;
-	while ((p = waitpid(d->ckpt_pid, &st, block ? 0 : WNOHANG)) < 0 &&
-	    errno == EINTR)
+	while ((p = waitpid(d->ckpt_pid, &st, WNOHANG)) < 0 && errno == EINTR)
 		;
 	if (p == 0)
 		return;
@@ -432,7 +429,7 @@ stop_writer(struct daemon *d)
 	pid_t p = d->ckpt_pid;
 
 	for (int ms = 0; d->ckpt_pid != 0 && ms < WRITER_STOP_MS; ms += 10) {
-		reap(d, false);
+		reap(d);
 		if (d->ckpt_pid != 0)
 			usleep(10 * 1000);
 	}
@@ -442,7 +439,7 @@ stop_writer(struct daemon *d)
 	    (long)p, WRITER_STOP_MS / 1000);
 	kill(p, SIGKILL);
 	for (int ms = 0; d->ckpt_pid != 0 && ms < WRITER_STOP_MS; ms += 10) {
-		reap(d, false);
+		reap(d);
 		if (d->ckpt_pid != 0)
 			usleep(10 * 1000);
 	}
@@ -575,7 +572,7 @@ tick_cb(uv_timer_t *t)
 	uint64_t now = uv_now(&d->loop);
 
 	engine_tick(d->engine, real_now_ms());
-	reap(d, false);
+	reap(d);
 	if (d->conf->state_dir != NULL &&
 	    now - d->last_ckpt_ms >= (uint64_t)d->conf->checkpoint_ms)
 		save_checkpoint(d);
@@ -1101,7 +1098,7 @@ signal_cb(uv_signal_t *h, int signum)
 		}
 		break;
 	case SIGCHLD:
-		reap(d, false);
+		reap(d);
 		break;
 	}
 }
