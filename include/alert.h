@@ -44,6 +44,21 @@ unsigned alert_label_count(uint64_t labels);
  */
 int alert_format(const struct alert *a, int64_t now_ms, struct buf *out);
 
+/*
+ * As alert_format(), with the JSON (newline excluded) kept to max_bytes
+ * (0: no cap) by leaving out value set members: one at a time from the
+ * set that prints the most bytes, its last member in sort order first,
+ * until the document fits.  A trimmed alert names the sets it trimmed in
+ * "burstd.truncated" and counts the members left out in
+ * "burstd.values_omitted"; the distinct counts still count them.  When
+ * even empty sets do not fit (keys and reason alone are longer), the
+ * alert is appended over the cap rather than dropped or split.  Returns
+ * 0 (untouched), 1 (members were left out) or -1 (generator failure,
+ * nothing appended).
+ */
+int alert_format_max(const struct alert *a, int64_t now_ms, size_t max_bytes,
+    struct buf *out);
+
 /* Writes the alert's 36-character uuid and a NUL into out[37]. */
 void alert_uuid(const struct alert *a, char out[37]);
 

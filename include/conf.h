@@ -44,6 +44,13 @@
 #define CONF_DEFAULT_MAX_STATE_BYTES ((size_t)256 << 20)
 #define CONF_DEFAULT_MAX_VALUES 1000
 #define CONF_DEFAULT_MAX_KEY_COMBOS 64
+/*
+ * 60 KiB: with an RFC 5424 header and an octet count it stays within
+ * 64 KiB, the message size syslog-ng takes by default (log-msg-size) and
+ * the largest UDP payload; a Unix datagram of it fits the default socket
+ * buffer (net.core.wmem_default).
+ */
+#define CONF_DEFAULT_MAX_ALERT_BYTES ((size_t)60 << 10)
 #define CONF_DEFAULT_PREFILTER true
 #define CONF_DEFAULT_ALLOWED_LATENESS_MS (30 * 1000)
 #define CONF_DEFAULT_LATE_HORIZON_MS (5 * 60 * 1000)
@@ -103,6 +110,7 @@ struct sink_conf {
 	size_t queue_max;         /* alerts waiting, at most */
 	int64_t backoff_min_ms;   /* first reconnect delay */
 	int64_t backoff_max_ms;   /* longest reconnect delay */
+	size_t max_alert_bytes;   /* limits.max_alert_bytes, copied here */
 };
 
 struct conf {
@@ -113,6 +121,7 @@ struct conf {
 	size_t max_state_bytes;     /* limits.max_state_bytes */
 	size_t max_values;          /* limits.max_values */
 	size_t max_key_combos;      /* limits.max_key_combos */
+	size_t max_alert_bytes;     /* limits.max_alert_bytes */
 	int64_t allowed_lateness_ms; /* window.allowed_lateness */
 	int64_t late_horizon_ms;    /* window.late_horizon */
 	bool replay_exact;          /* window.replay_exact */

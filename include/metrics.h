@@ -47,7 +47,9 @@
 	X(alerts, "alerts emitted")                                           \
 	X(alerts_late, "alerts emitted for a window after it closed")         \
 	X(alerts_suppressed, "alerts over max_alerts per window, dropped")   \
-	X(alerts_unformatted, "alerts the JSON generator failed on, dropped")
+	X(alerts_unformatted, "alerts the JSON generator failed on, dropped") \
+	X(alerts_trimmed, "alerts whose value sets were trimmed to "         \
+	    "max_alert_bytes, emitted")
 
 enum metric {
 #define METRIC_ENUM(name, help) M_##name,

@@ -27,6 +27,8 @@ struct sink_stats {
 	uint64_t sent;          /* alerts fully written */
 	uint64_t dropped_full;  /* alerts dropped: queue full (oldest first) */
 	uint64_t dropped_close; /* alerts still queued when the sink closed */
+	uint64_t rejected;      /* alerts the receiver can never take (a
+				 * datagram too long: EMSGSIZE), dropped */
 	uint64_t errors;        /* write, open or connect failures */
 	uint64_t connects;      /* successful (re)connections or opens */
 	size_t depth;           /* alerts waiting now */

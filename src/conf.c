@@ -482,6 +482,7 @@ static const struct key limits_keys[] = {
 	CK("max_state_bytes", K_SIZE, max_state_bytes, 1 << 20, 1LL << 40),
 	CK("max_values", K_SIZE, max_values, 1, 1LL << 24),
 	CK("max_key_combos", K_SIZE, max_key_combos, 1, 1LL << 16),
+	CK("max_alert_bytes", K_SIZE, max_alert_bytes, 4096, 64LL << 20),
 	CK("prefilter", K_BOOL, prefilter, 0, 1),
 	{NULL, 0, 0, 0, 0},
 };
@@ -740,6 +741,7 @@ conf_default(void)
 	c->max_state_bytes = CONF_DEFAULT_MAX_STATE_BYTES;
 	c->max_values = CONF_DEFAULT_MAX_VALUES;
 	c->max_key_combos = CONF_DEFAULT_MAX_KEY_COMBOS;
+	c->max_alert_bytes = CONF_DEFAULT_MAX_ALERT_BYTES;
 	c->allowed_lateness_ms = CONF_DEFAULT_ALLOWED_LATENESS_MS;
 	c->late_horizon_ms = CONF_DEFAULT_LATE_HORIZON_MS;
 	c->replay_exact = CONF_DEFAULT_REPLAY_EXACT;
@@ -779,6 +781,7 @@ conf_sink_default(enum sink_type type)
 		.queue_max = CONF_DEFAULT_QUEUE_MAX,
 		.backoff_min_ms = CONF_DEFAULT_BACKOFF_MIN_MS,
 		.backoff_max_ms = CONF_DEFAULT_BACKOFF_MAX_MS,
+		.max_alert_bytes = CONF_DEFAULT_MAX_ALERT_BYTES,
 	};
 }
 
@@ -1230,5 +1233,9 @@ conf_load(const char *path, FILE *errf)
 		conf_free(ld.conf);
 		return NULL;
 	}
+	/* Whichever came first in the file, the sinks size their buffers
+	 * for the cap. */
+	for (size_t i = 0; i < ld.conf->nsinks; i++)
+		ld.conf->sinks[i].max_alert_bytes = ld.conf->max_alert_bytes;
 	return ld.conf;
 }

@@ -243,9 +243,10 @@ log_sink(const struct sink *sk, const char *why)
 
 	log_info("%s: sink %s: queued=%" PRIu64 " sent=%" PRIu64
 		 " dropped_full=%" PRIu64 " dropped_close=%" PRIu64
-		 " errors=%" PRIu64 " connects=%" PRIu64 " depth=%zu",
+		 " rejected=%" PRIu64 " errors=%" PRIu64 " connects=%" PRIu64
+		 " depth=%zu",
 	    why, sink_name(sk), s->queued, s->sent, s->dropped_full,
-	    s->dropped_close, s->errors, s->connects, s->depth);
+	    s->dropped_close, s->rejected, s->errors, s->connects, s->depth);
 }
 
 static void

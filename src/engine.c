@@ -33,12 +33,19 @@ alert_cb(void *arg, const struct alert *a)
 	int64_t now = e->clock_ms ? e->clock_ms : real_now_ms();
 
 	e->alert.len = 0;
-	if (alert_format(a, now, &e->alert) < 0) {
+	switch (alert_format_max(a, now, e->conf->max_alert_bytes, &e->alert)) {
+	case -1:
 		/* Not expected: yajl_gen only fails on a misuse.  Counted. */
 		e->metrics.v[M_alerts_unformatted]++;
 		log_err("an alert could not be written as JSON; dropped");
 		return;
+	case 1:
+		e->metrics.v[M_alerts_trimmed]++;
+		break;
 	}
+	if (e->alert.len > e->conf->max_alert_bytes + 1)
+		log_warnx("an alert of %zu bytes is over max_alert_bytes even "
+		    "with its value sets empty; sent as it is", e->alert.len);
 	e->out(e->arg, e->alert.data, e->alert.len);
 }
 

@@ -53,7 +53,7 @@ set_depth(struct sink *s)
 	s->stats.depth = s->nwait + s->ncur;
 	assert((s->cur == NULL) == (s->ncur == 0));
 	assert(s->stats.queued == s->stats.sent + s->stats.dropped_full +
-	    s->stats.dropped_close + s->rejected + s->stats.depth);
+	    s->stats.dropped_close + s->stats.rejected + s->stats.depth);
 }
 
 static uint64_t
@@ -476,7 +476,8 @@ sink_conf_equal(const struct sink_conf *a, const struct sink_conf *b)
 	    str_equal(a->host, b->host) && a->port == b->port &&
 	    a->queue_max == b->queue_max &&
 	    a->backoff_min_ms == b->backoff_min_ms &&
-	    a->backoff_max_ms == b->backoff_max_ms;
+	    a->backoff_max_ms == b->backoff_max_ms &&
+	    a->max_alert_bytes == b->max_alert_bytes;
 }
 
 /* Calls from the backends. */
@@ -559,8 +560,7 @@ sink_reject(struct sink *s, const char *what, int err)
 	size_t len = s->cur != NULL ? s->cur->len : 0;
 
 	assert(s->ops->writev == NULL && s->ncur <= 1);
-	s->stats.errors++;
-	s->rejected += s->ncur;
+	s->stats.rejected += s->ncur;
 	if (log_ratelimit_ok(&s->rl))
 		log_warnx("sink %s: %s: %s: alert of %zu bytes dropped",
 		    s->name, what, uv_strerror(err), len);

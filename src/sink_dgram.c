@@ -11,16 +11,25 @@
  * - EAGAIN/ENOBUFS (the receiver's queue is full): the line stays in hand
  *   and the poll handle waits for the socket to become writable;
  * - EMSGSIZE (longer than any datagram the socket can carry): retrying
- *   cannot help, so the line is rejected, logged and counted in errors;
+ *   cannot help, so the line is rejected, logged and counted (rejected);
  * - anything else, ECONNREFUSED above all (the receiver closed; a new one
  *   bound to the same path is a different socket): the socket is closed
  *   and sink.c reconnects with backoff.  A connect that finds no socket
  *   (ENOENT) or nobody bound (ECONNREFUSED) is retried the same way.
  * The line being sent when a failure hits is sent again on the next
- * socket (at least once).  The poll handle is closed before the socket,
+ * socket (at least once).
+ *
+ * Linux refuses a Unix datagram longer than the sender's send buffer
+ * (less a little), so the socket's buffer is raised to carry an alert of
+ * max_alert_bytes; the kernel caps that at net.core.wmem_max, and when
+ * the cap bites the sink says so once per connection and longer alerts
+ * are rejected.  A datagram is charged to the sender's buffer until the
+ * receiver reads it, so a buffer raised for the cap is raised to hold a
+ * few such alerts, not just one.  The poll handle is closed before the socket,
  * as libuv requires.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,6 +64,39 @@ dgram_free(struct sink *s)
 	s->be = NULL;
 }
 
+/*
+ * Room in the send buffer for a datagram of the cap: the kernel wants
+ * the datagram's length plus a little (32 bytes, rounded up here) below
+ * the buffer's size.
+ */
+#define SNDBUF_SLACK 1024
+/* Alerts of the cap a raised buffer holds unread. */
+#define SNDBUF_ALERTS 4
+
+static void
+size_sndbuf(struct sink *s, int fd)
+{
+	size_t want = s->conf.max_alert_bytes + SNDBUF_SLACK;
+	size_t ask = want * SNDBUF_ALERTS;
+	int v = 0, req;
+	socklen_t vl = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &vl) == 0 && v > 0 &&
+	    (size_t)v >= want)
+		return;
+	/* The kernel doubles what it is given (bookkeeping), up to twice
+	 * net.core.wmem_max. */
+	req = ask / 2 + 1 > INT_MAX ? INT_MAX : (int)(ask / 2 + 1);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &req, sizeof(req));
+	vl = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &vl) == 0 &&
+	    (v < 0 || (size_t)v < want))
+		log_warnx("sink %s: send buffer %d bytes, less than "
+		    "max_alert_bytes %zu needs (net.core.wmem_max); longer "
+		    "alerts are rejected", s->name, v,
+		    s->conf.max_alert_bytes);
+}
+
 static void
 dgram_connect(struct sink *s)
 {
@@ -75,6 +117,7 @@ dgram_connect(struct sink *s)
 		sink_fail(s, "socket", uv_translate_sys_error(errno));
 		return;
 	}
+	size_sndbuf(s, fd);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		r = uv_translate_sys_error(errno);
 		close(fd);

@@ -117,7 +117,6 @@ struct sink {
 	uint64_t up_sent;           /* stats.sent at that time */
 	uint64_t rng;               /* splitmix64 state for the jitter */
 	uint64_t failures;          /* failures since the last sink_up() */
-	uint64_t rejected;          /* lines no backend can ever write */
 	struct log_ratelimit rl;    /* keeps a dead sink's messages few */
 	struct sink_stats stats;    /* counters; depth kept current */
 	sink_closed_cb *closed_cb;  /* called once everything is closed */

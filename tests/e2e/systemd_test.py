@@ -292,7 +292,8 @@ class SystemdTest(unittest.TestCase):
             d.signal(signal.SIGUSR1)
             if d.wait_log("suppressed", 0.5) or re.search(
                     r"sink unix \S+: queued=0 sent=0 dropped_full=0 "
-                    r"dropped_close=0 errors=([1-9]\d|[4-9])", d.log_text()):
+                    r"dropped_close=0 rejected=0 errors=([1-9]\d|[4-9])",
+                    d.log_text()):
                 break
         # The failures' own messages were held back after the burst.
         self.assertLessEqual(d.log_text().count("sink unix %s: connect" %
@@ -323,7 +324,8 @@ class SystemdTest(unittest.TestCase):
             self.assertEqual(f.read().count('"F1"'), 1)
         log = d.log_text()
         self.assertIn("final: sink file %s: queued=1 sent=1 dropped_full=0 "
-                      "dropped_close=0 errors=0 connects=1 depth=0\n" % sink,
+                      "dropped_close=0 rejected=0 errors=0 connects=1 "
+                      "depth=0\n" % sink,
                       log)
         self.assertLess(log.index("final: bytes="),
                         log.index("final: sink file"))

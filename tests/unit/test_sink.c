@@ -1339,7 +1339,8 @@ test_dgram(void)
 	expect_range(&want, 0, 3 + (int)many);
 	CHECK(buf_equal(&d.got, &want));
 
-	/* Too long for any datagram: dropped, counted, the next one goes. */
+	/* Too long for any datagram: dropped, counted as rejected (not as
+	 * an error of the connection), the next one goes. */
 	{
 		size_t blen = 1 << 20;
 		char *huge = xmalloc(blen);
@@ -1352,7 +1353,8 @@ test_dgram(void)
 		free(huge);
 		sink_push(s, l, line(l, sizeof(l), 3 + (int)many));
 		CHECK(wait_sent(s, 4 + many));
-		CHECK_EQ_INT(sink_stats(s)->errors, errors + 1);
+		CHECK_EQ_INT(sink_stats(s)->errors, errors);
+		CHECK_EQ_INT(sink_stats(s)->rejected, 1);
 		CHECK_EQ_INT(sink_stats(s)->depth, 0);
 		many++;
 	}
@@ -1372,11 +1374,91 @@ test_dgram(void)
 	CHECK_EQ_INT(st.connects, 2);
 	CHECK_EQ_INT(st.dropped_close, 0);
 	CHECK_EQ_INT(st.dropped_full, 0);
+	CHECK_EQ_INT(st.rejected, 1);
 	end();
 	close(d.fd);
 	unlink(path);
 	buf_free(&d.got);
 	buf_free(&want);
+}
+
+static size_t
+proc_size(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long v = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return (size_t)v;
+}
+
+/*
+ * Sends one datagram of len bytes (a newline added) on a sink with the
+ * given max_alert_bytes, then a short one; returns the length of the
+ * first datagram received (0: none came) and the sink's final stats.
+ */
+static size_t
+send_long(const char *path, size_t len, size_t cap, struct sink_stats *st)
+{
+	struct sink_conf sc = conf_of(SINK_UNIX_DGRAM, path, 10);
+	int fd = dgram_bind(path);
+	char *p = xmalloc(len + 1), *b = xmalloc(len + 1);
+	struct sink *s;
+	size_t got = 0;
+	ssize_t n;
+
+	sc.max_alert_bytes = cap;
+	s = sink_new(loop, &sc);
+	memset(p, 'y', len);
+	p[len] = '\n';
+	sink_push(s, p, len + 1);
+	sink_push(s, "short\n", 6);
+	CHECK(wait_sent(s, 1));
+	run_for(20);
+	*st = close_sink(s);
+	/* The short one came last; the long one, if it went, first. */
+	if ((n = recv(fd, b, len + 1, MSG_TRUNC)) > 0 && n != 5)
+		got = (size_t)n;
+	close(fd);
+	unlink(path);
+	free(p);
+	free(b);
+	return got;
+}
+
+/*
+ * The send buffer follows max_alert_bytes: a datagram longer than the
+ * default buffer carries goes once the cap covers it; without the cap
+ * it is rejected (EMSGSIZE) and counted, and the next one still goes.
+ */
+static void
+test_dgram_sndbuf(void)
+{
+	size_t def = proc_size("/proc/sys/net/core/wmem_default");
+	size_t max = proc_size("/proc/sys/net/core/wmem_max");
+	size_t len = def + 16384;
+	struct sink_stats st;
+	char path[256];
+
+	if (def == 0 || max < len) {
+		printf("# wmem_default %zu, wmem_max %zu: send buffer test "
+		    "skipped\n", def, max);
+		return;
+	}
+	begin();
+	in_dir(path, sizeof(path), "long.sock");
+	CHECK_EQ_INT(send_long(path, len, len, &st), len);
+	CHECK_EQ_INT(st.sent, 2);
+	CHECK_EQ_INT(st.rejected, 0);
+	CHECK_EQ_INT(send_long(path, len, 0, &st), 0);
+	CHECK_EQ_INT(st.sent, 1);
+	CHECK_EQ_INT(st.rejected, 1);
+	CHECK_EQ_INT(st.errors, 0);
+	end();
 }
 
 /* Standard output, redirected to a pipe (a stream) and to a file. */
@@ -1486,6 +1568,7 @@ main(void)
 	test_close_slow_peer();
 	test_pending();
 	test_dgram();
+	test_dgram_sndbuf();
 	test_stdout();
 
 	remove_dir();
