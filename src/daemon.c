@@ -108,7 +108,9 @@ mono_now_us(void)
 
 /*
  * sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET.
- * Silently does nothing outside systemd.
+ * Silently does nothing outside systemd.  Never waits: a receiver whose
+ * queue is full loses the message (the next WATCHDOG=1 or STATUS=
+ * follows) rather than stall the loop.
  */
 static void
 notify(const char *msg)
@@ -126,7 +128,7 @@ notify(const char *msg)
 		sa.sun_path[0] = '\0';
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    strlen(path));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,

@@ -199,6 +199,21 @@ class SystemdTest(unittest.TestCase):
         self.assertNotIn("WATCHDOG=1", n.msgs)
         self.assertEqual(d.stop(), 0)
 
+    def test_notify_socket_not_read(self):
+        """A notify socket that nobody reads fills up; notifications are
+        then dropped and the loop goes on: signals are served, the
+        daemon stops."""
+        n = self.notify_socket()
+        d = self.run_daemon(dt.conf(self.tmp, self.unix_in(),
+                                    "  - type: stdout\n"),
+                            {"NOTIFY_SOCKET": n.path,
+                             "WATCHDOG_USEC": "2000"}, own_pid=True)
+        self.assertTrue(d.wait_log("started: "), d.log_text())
+        time.sleep(1)                        # 1000 pings, never read
+        d.signal(signal.SIGUSR1)
+        self.assertTrue(d.wait_log("counter reloads_failed=0"), d.log_text())
+        self.assertEqual(d.stop(), 0)
+
     def test_input_fails_at_start(self):
         """An input that cannot start: STATUS= says which and why,
         ERRNO= the cause, no READY=1, exit 1."""
