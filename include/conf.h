@@ -80,8 +80,12 @@ enum input_type {
 	INPUT_STDIN, /* read standard input */
 };
 
+#define CONF_NAME_MAX 64 /* bytes of an input's or sink's name */
+
 struct input_conf {
 	enum input_type type;     /* type */
+	char *name;               /* name, the label in metrics; default
+				   * type and index among its type ("file0") */
 	struct strlist paths;     /* file: glob patterns */
 	bool start_at_end;        /* file: start_at: end (else beginning) */
 	int64_t rescan_ms;        /* file: rescan_interval */
@@ -104,6 +108,7 @@ enum sink_type {
 
 struct sink_conf {
 	enum sink_type type;      /* type */
+	char *name;               /* name, as an input's ("stdout0") */
 	char *path;               /* file, unix, unix_dgram: path */
 	char *host;               /* tcp: IPv4 or IPv6 address */
 	int port;                 /* tcp: port */

@@ -63,6 +63,8 @@ struct metrics *engine_metrics(struct engine *e);
 struct budget *engine_budget(struct engine *e);
 /* Groups held now (open, and closed ones kept for late events). */
 size_t engine_groups(const struct engine *e);
+/* window_oldest_newest() of the engine's store. */
+int64_t engine_oldest_newest(const struct engine *e);
 /* Aborts if the window store's invariants do not hold (window_check()). */
 void engine_check(const struct engine *e);
 /* Overrides the alert @timestamp clock (tests); 0 restores real time. */

@@ -81,6 +81,8 @@ struct input *input_new(uv_loop_t *loop, const struct input_conf *ic,
 int input_start(struct input *in);
 void input_close(struct input *in, input_closed_cb *cb, void *arg);
 const struct input_stats *input_stats(const struct input *in);
+/* Lines the input handed to the engine and bytes it read, so far. */
+void input_counts(const struct input *in, uint64_t *lines, uint64_t *bytes);
 /*
  * Reports the committed position of every followed file (file inputs;
  * others report nothing), detached ones included, under the name they

@@ -30,10 +30,18 @@ struct metrics;
 struct sink_stats;
 struct stats_server;
 
-/* One sink's counters and its label value (sink_name()). */
+/* One sink's counters and its label value (its configured name). */
 struct stats_sink {
 	const char *name;              /* label value, borrowed */
 	const struct sink_stats *st;   /* borrowed */
+};
+
+/* One input's counters and its label value (its configured name). */
+struct stats_input {
+	const char *name;              /* label value, borrowed */
+	const struct input_stats *st;  /* borrowed */
+	uint64_t lines;                /* lines it handed to the engine */
+	uint64_t bytes;                /* bytes it read */
 };
 
 /* What one snapshot shows; everything is borrowed for the call. */
@@ -49,14 +57,25 @@ struct stats_source {
 				        * missing or corrupt at start */
 	uint64_t ckpt_bytes;           /* the last one's size, spools
 				        * included */
-	uint64_t ckpt_duration_us;     /* the last one's build and write */
-	uint64_t ckpt_stall_us;        /* the loop's time for the last one */
+	uint64_t ckpt_duration_us;     /* the last one's build and write,
+				        * shown in seconds */
+	uint64_t ckpt_stall_us;        /* the loop's time for the last one,
+				        * shown in seconds */
 	uint64_t ckpt_age_s;           /* seconds since the last written */
 	uint64_t reloads_failed;       /* reloads that changed nothing */
+	uint64_t reload_ok;            /* 1: the last reload (or the start)
+				        * took effect, 0: it was refused */
+	uint64_t reload_ok_s;          /* epoch seconds of the last one that
+				        * took effect (or of the start) */
+	uint64_t event_lag_ms;         /* wall clock minus the newest event
+				        * time, the most of any agent; 0 with
+				        * no agent; shown in seconds */
+	uint64_t start_s;              /* process start, epoch seconds */
+	uint64_t rss_bytes;            /* resident memory (stats_rss_bytes) */
+	const char *version;           /* the build's version, or NULL */
 	const struct stats_sink *sinks; /* the live sinks */
 	size_t nsinks;                 /* entries in sinks */
-	const struct input_stats *const *inputs; /* the live inputs, labelled
-	                                * by their index */
+	const struct stats_input *inputs; /* the live inputs */
 	size_t ninputs;                /* entries in inputs */
 	const struct http_stats *http; /* the metrics listener's, or NULL */
 };
@@ -67,6 +86,8 @@ struct stats_source {
  * escaped (backslash, quote, newline).
  */
 void stats_render(const struct stats_source *src, struct buf *out);
+/* Resident memory of this process from /proc/self/statm; 0 if unknown. */
+uint64_t stats_rss_bytes(void);
 
 #define STATS_MAX_CLIENTS 16 /* stats clients at once; more are refused */
 #define STATS_WRITE_TIMEOUT_MS 5000 /* a client not reading is closed */

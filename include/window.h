@@ -108,6 +108,12 @@ size_t window_groups(const struct window_store *ws);
 size_t window_bytes(const struct window_store *ws);
 /* Tombstones held. */
 size_t window_tombstones(const struct window_store *ws);
+/*
+ * The oldest of the agents' newest event times (epoch ms), INT64_MIN with
+ * no agent that has one: how far behind the slowest agent held is.  A
+ * walk over every agent.
+ */
+int64_t window_oldest_newest(const struct window_store *ws);
 
 /*
  * Verifies every invariant of the store (lists, buckets, byte

@@ -502,6 +502,7 @@ static const struct key daemon_keys[] = {
 	{name, type, offsetof(struct input_conf, field), min, max}
 
 static const struct key input_keys[] = {
+	IK("name", K_STRING, name, 0, 0),
 	IK("rescan_interval", K_DURATION, rescan_ms, 100, 3600 * 1000),
 	IK("poll_interval", K_DURATION, poll_ms, 10, 3600 * 1000),
 	IK("close_inactive", K_DURATION, close_inactive_ms, 100,
@@ -518,6 +519,7 @@ static const struct key input_keys[] = {
 	{name, type, offsetof(struct sink_conf, field), min, max}
 
 static const struct key sink_keys[] = {
+	SK("name", K_STRING, name, 0, 0),
 	SK("path", K_STRING, path, 0, 0),
 	SK("host", K_STRING, host, 0, 0),
 	SK("port", K_INT, port, 1, 65535),
@@ -688,6 +690,83 @@ static const struct key window_keys[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+/*
+ * Gives each unnamed entry its default name, type and index among its
+ * type, and checks that names are short, plain and unique in the list:
+ * they are the label values of the metrics.  names[i] points at entry
+ * i's name, types[i] is its type, an index into type_names.
+ */
+static void
+name_entries(struct loader *ld, yaml_node_t *v, const char *what,
+    char **const *names, const unsigned *types, size_t n,
+    const char *const *type_names)
+{
+	unsigned count[8] = {0};
+	char buf[CONF_NAME_MAX + 16];
+
+	for (size_t i = 0; i < n; i++) {
+		if (*names[i] == NULL) {
+			snprintf(buf, sizeof(buf), "%s%u", type_names[types[i]],
+			    count[types[i]]);
+			*names[i] = xstrdup(buf);
+		}
+		count[types[i]]++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = *names[i];
+		size_t len = strlen(s);
+		if (len == 0 || len > CONF_NAME_MAX ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len) {
+			err_at(ld, v, "%s: name \"%s\": expected 1 to %d "
+			    "letters, digits, '_', '.' or '-'", what, s,
+			    CONF_NAME_MAX);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s, *names[j]) == 0) {
+				err_at(ld, v, "%s: name \"%s\" used twice",
+				    what, s);
+				break;
+			}
+	}
+}
+
+static void
+name_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
+{
+	static const char *const tn[] = {[INPUT_FILE] = "file",
+	    [INPUT_UNIX] = "unix", [INPUT_STDIN] = "stdin"};
+	char ***names = xcalloc(c->ninputs + 1, sizeof(*names));
+	unsigned *types = xcalloc(c->ninputs + 1, sizeof(*types));
+
+	for (size_t i = 0; i < c->ninputs; i++) {
+		names[i] = &c->inputs[i].name;
+		types[i] = (unsigned)c->inputs[i].type;
+	}
+	name_entries(ld, v, "inputs", names, types, c->ninputs, tn);
+	free(names);
+	free(types);
+}
+
+static void
+name_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
+{
+	static const char *const tn[] = {[SINK_STDOUT] = "stdout",
+	    [SINK_FILE] = "file", [SINK_UNIX] = "unix",
+	    [SINK_UNIX_DGRAM] = "unix_dgram", [SINK_TCP] = "tcp"};
+	char ***names = xcalloc(c->nsinks + 1, sizeof(*names));
+	unsigned *types = xcalloc(c->nsinks + 1, sizeof(*types));
+
+	for (size_t i = 0; i < c->nsinks; i++) {
+		names[i] = &c->sinks[i].name;
+		types[i] = (unsigned)c->sinks[i].type;
+	}
+	name_entries(ld, v, "sinks", names, types, c->nsinks, tn);
+	free(names);
+	free(types);
+}
+
 static void
 read_daemon(struct loader *ld, yaml_node_t *v, struct conf *c)
 {
@@ -717,10 +796,13 @@ top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		read_map(ld, v, "window", window_keys, NULL, c);
 	else if (strcmp(key, "daemon") == 0)
 		read_daemon(ld, v, c);
-	else if (strcmp(key, "inputs") == 0)
+	else if (strcmp(key, "inputs") == 0) {
 		read_inputs(ld, v, c);
-	else if (strcmp(key, "sinks") == 0)
+		name_inputs(ld, v, c);
+	} else if (strcmp(key, "sinks") == 0) {
 		read_sinks(ld, v, c);
+		name_sinks(ld, v, c);
+	}
 	else if (strcmp(key, "rule") == 0)
 		read_map(ld, v, "rule", rule_keys, rule_special, c->rule);
 	else
@@ -793,11 +875,13 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->ninputs; i++) {
 		strlist_clear(&c->inputs[i].paths);
 		free(c->inputs[i].path);
+		free(c->inputs[i].name);
 	}
 	free(c->inputs);
 	for (size_t i = 0; i < c->nsinks; i++) {
 		free(c->sinks[i].path);
 		free(c->sinks[i].host);
+		free(c->sinks[i].name);
 	}
 	free(c->sinks);
 	free(c->stats_socket);

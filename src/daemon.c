@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "checkpoint.h"
+#include "config.h"
 #include "daemon.h"
 #include "engine.h"
 #include "input.h"
@@ -71,6 +72,9 @@ struct daemon {
 	int start_errno;           /* errno of the last input that could not
 	                            * start, 0 if it did not say */
 	char *stats_path;          /* its path (owned) */
+	bool reload_ok;            /* the last SIGHUP took effect (or none) */
+	int64_t reload_ok_ms;      /* wall clock it did, or of the start */
+	int64_t start_ms;          /* wall clock of the start */
 	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
 	uint64_t watchdog_ms;      /* its period (half of WATCHDOG_USEC), or
 	                            * 0: systemd asked for none */
@@ -83,6 +87,8 @@ struct daemon {
 	int closing;               /* inputs and sinks not yet closed */
 	int status;                /* exit status */
 };
+
+static char stdout_name[] = "stdout0";
 
 static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2,
     SIGCHLD};
@@ -621,10 +627,11 @@ render_stats(void *arg, struct buf *out)
 {
 	struct daemon *d = arg;
 	const struct budget *bg = engine_budget(d->engine);
-	int64_t age_ms = real_now_ms() - d->ckpt_ok_ms;
+	int64_t now = real_now_ms();
+	int64_t age_ms = now - d->ckpt_ok_ms;
+	int64_t newest = engine_oldest_newest(d->engine);
 	struct stats_sink *sinks = xcalloc(d->nsinks + 1, sizeof(*sinks));
-	const struct input_stats **inputs = xcalloc(d->ninputs + 1,
-	    sizeof(*inputs));
+	struct stats_input *inputs = xcalloc(d->ninputs + 1, sizeof(*inputs));
 	struct stats_source src = {
 		.metrics = engine_metrics(d->engine),
 		.groups = engine_groups(d->engine),
@@ -639,6 +646,14 @@ render_stats(void *arg, struct buf *out)
 		.ckpt_stall_us = d->ckpt_stall_us,
 		.ckpt_age_s = age_ms > 0 ? (uint64_t)age_ms / 1000 : 0,
 		.reloads_failed = d->reloads_failed,
+		.reload_ok = d->reload_ok,
+		.reload_ok_s = (uint64_t)(d->reload_ok_ms / 1000),
+		/* An event ahead of the clock is no lag. */
+		.event_lag_ms = newest != INT64_MIN && newest < now
+		    ? (uint64_t)(now - newest) : 0,
+		.start_s = (uint64_t)(d->start_ms / 1000),
+		.rss_bytes = stats_rss_bytes(),
+		.version = BURSTD_VERSION,
 		.sinks = sinks,
 		.nsinks = d->nsinks,
 		.inputs = inputs,
@@ -647,11 +662,16 @@ render_stats(void *arg, struct buf *out)
 	};
 
 	for (size_t i = 0; i < d->nsinks; i++) {
-		sinks[i].name = sink_name(d->sinks[i]);
+		sinks[i].name = d->sconf[i]->name != NULL ? d->sconf[i]->name
+							  : sink_name(d->sinks[i]);
 		sinks[i].st = sink_stats(d->sinks[i]);
 	}
-	for (size_t i = 0; i < d->ninputs; i++)
-		inputs[i] = input_stats(d->inputs[i]);
+	for (size_t i = 0; i < d->ninputs; i++) {
+		inputs[i].name = d->iconf[i]->name != NULL ? d->iconf[i]->name
+							   : "input";
+		inputs[i].st = input_stats(d->inputs[i]);
+		input_counts(d->inputs[i], &inputs[i].lines, &inputs[i].bytes);
+	}
 	stats_render(&src, out);
 	free(sinks);
 	free(inputs);
@@ -988,8 +1008,13 @@ sighup(struct daemon *d)
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
 		(unsigned long long)ts.tv_nsec / 1000);
 	notify(msg);
-	if (reload(d) < 0)
+	if (reload(d) < 0) {
+		d->reload_ok = false;
 		reopen_sinks(d);
+	} else {
+		d->reload_ok = true;
+		d->reload_ok_ms = real_now_ms();
+	}
 	send_status(d, true, true);
 }
 
@@ -1121,6 +1146,11 @@ daemon_run(const char *path, struct conf *conf)
 	d->ckpt_fd = -1;
 	d->lock_fd = -1;
 	d->ckpt_ok_ms = real_now_ms();
+	d->start_ms = d->ckpt_ok_ms;
+	d->reload_ok_ms = d->ckpt_ok_ms;
+	d->reload_ok = true;
+	/* The stdout sink used when none is configured: its label. */
+	d->stdout_conf.name = stdout_name;
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&d->loop) != 0)
 		fatalx("uv_loop_init");

@@ -241,6 +241,12 @@ engine_groups(const struct engine *e)
 	return window_groups(e->ws);
 }
 
+int64_t
+engine_oldest_newest(const struct engine *e)
+{
+	return window_oldest_newest(e->ws);
+}
+
 void
 engine_check(const struct engine *e)
 {

@@ -46,6 +46,7 @@ input_new(uv_loop_t *loop, const struct input_conf *ic,
 	in->ic.paths = (struct strlist){0};
 	strlist_copy(&in->ic.paths, &ic->paths);
 	in->ic.path = ic->path != NULL ? xstrdup(ic->path) : NULL;
+	in->ic.name = NULL; /* the owner's, for labels; not needed here */
 	in->max_line = conf->max_line_bytes;
 	in->engine = engine;
 	in->metrics = engine_metrics(engine);
@@ -203,16 +204,34 @@ input_conf_equal(const struct input_conf *a, const struct input_conf *b)
 	return strlist_equal(&a->paths, &b->paths);
 }
 
+/* A framed line: counted for this input, then the engine's. */
+static void
+line_cb(void *arg, const char *line, size_t len)
+{
+	struct input *in = arg;
+
+	in->lines++;
+	engine_line(in->engine, line, len);
+}
+
 struct framer *
 input_framer(struct input *in)
 {
-	return framer_new(in->max_line, engine_line, in->engine, in->metrics);
+	return framer_new(in->max_line, line_cb, in, in->metrics);
+}
+
+void
+input_counts(const struct input *in, uint64_t *lines, uint64_t *bytes)
+{
+	*lines = in->lines;
+	*bytes = in->bytes;
 }
 
 void
 input_feed(struct input *in, struct framer *fr, const char *data,
     size_t len)
 {
+	in->bytes += len;
 	in->metrics->v[M_bytes_read] += len;
 	framer_feed(fr, data, len);
 }

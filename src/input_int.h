@@ -55,6 +55,8 @@ struct input {
 	size_t max_line;             /* conf max_line_bytes, for framers */
 	struct engine *engine;       /* borrowed; receives every line */
 	struct metrics *metrics;     /* engine_metrics(engine), borrowed */
+	uint64_t lines;              /* lines handed to the engine */
+	uint64_t bytes;              /* bytes read */
 	uv_timer_t anchor;           /* never started; closed last */
 	bool started;                /* input_start() was called */
 	bool closing;                /* input_close() was called */

@@ -312,6 +312,7 @@ sink_new(uv_loop_t *loop, const struct sink_conf *sc)
 	/* The configuration checks these; stay sane without it. */
 	s->conf.path = xstrdup(sc->path != NULL ? sc->path : "");
 	s->conf.host = xstrdup(sc->host != NULL ? sc->host : "");
+	s->conf.name = NULL; /* the owner's, for labels; not needed here */
 	if (s->conf.queue_max < 1)
 		s->conf.queue_max = 1;
 	if (s->conf.backoff_min_ms < 1)

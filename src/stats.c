@@ -43,13 +43,21 @@ struct client {
 	struct stats_server *st;  /* owner */
 };
 
+/* How a family's value is stored and shown. */
+enum unit {
+	U_COUNT,   /* a uint64_t, shown as is */
+	U_SIZE,    /* a size_t, shown as is */
+	U_MICROS,  /* a uint64_t of microseconds, shown in seconds */
+	U_MILLIS,  /* a uint64_t of milliseconds, shown in seconds */
+};
+
 /* A family of one sample, or of one sample per sink or input. */
 struct family {
 	const char *name;  /* metric name, after "burstd_" */
 	const char *type;  /* counter or gauge */
 	const char *help;  /* HELP text */
 	size_t offset;     /* of the value in its struct */
-	bool is_size;      /* a size_t (else a uint64_t) */
+	enum unit unit;    /* its storage and scale */
 };
 
 #define NELEM(a) (sizeof(a) / sizeof(*(a)))
@@ -57,109 +65,143 @@ struct family {
 /* The daemon's own values, fields of struct stats_source. */
 static const struct family daemon_families[] = {
 	{"groups", "gauge", "groups held (open and closed)",
-	    offsetof(struct stats_source, groups), false},
+	    offsetof(struct stats_source, groups), U_COUNT},
 	{"state_bytes", "gauge", "state bytes charged to the budget",
-	    offsetof(struct stats_source, state_bytes), false},
+	    offsetof(struct stats_source, state_bytes), U_COUNT},
 	{"state_bytes_max", "gauge", "the state byte budget "
 	    "(limits.max_state_bytes)",
-	    offsetof(struct stats_source, state_bytes_max), false},
+	    offsetof(struct stats_source, state_bytes_max), U_COUNT},
 	{"checkpoints_total", "counter", "checkpoints written",
-	    offsetof(struct stats_source, ckpt_written), false},
+	    offsetof(struct stats_source, ckpt_written), U_COUNT},
 	{"checkpoints_failed_total", "counter",
 	    "checkpoints that could not be written",
-	    offsetof(struct stats_source, ckpt_failed), false},
+	    offsetof(struct stats_source, ckpt_failed), U_COUNT},
 	{"checkpoints_corrupt_total", "counter",
 	    "corrupt checkpoints found at start (kept aside)",
-	    offsetof(struct stats_source, ckpt_corrupt), false},
+	    offsetof(struct stats_source, ckpt_corrupt), U_COUNT},
 	{"checkpoint_spools_lost_total", "counter",
 	    "spools of waiting alerts found missing or corrupt at start",
-	    offsetof(struct stats_source, ckpt_spools_lost), false},
+	    offsetof(struct stats_source, ckpt_spools_lost), U_COUNT},
 	{"checkpoint_bytes", "gauge",
 	    "size of the last checkpoint written, spooled alerts included",
-	    offsetof(struct stats_source, ckpt_bytes), false},
-	{"checkpoint_duration_microseconds", "gauge",
+	    offsetof(struct stats_source, ckpt_bytes), U_COUNT},
+	{"checkpoint_duration_seconds", "gauge",
 	    "time the last checkpoint took to build and write",
-	    offsetof(struct stats_source, ckpt_duration_us), false},
-	{"checkpoint_stall_microseconds", "gauge",
+	    offsetof(struct stats_source, ckpt_duration_us), U_MICROS},
+	{"checkpoint_stall_seconds", "gauge",
 	    "loop time the last checkpoint took (the fork)",
-	    offsetof(struct stats_source, ckpt_stall_us), false},
+	    offsetof(struct stats_source, ckpt_stall_us), U_MICROS},
 	{"checkpoint_age_seconds", "gauge",
 	    "seconds since the last checkpoint written",
-	    offsetof(struct stats_source, ckpt_age_s), false},
+	    offsetof(struct stats_source, ckpt_age_s), U_COUNT},
+	{"config_last_reload_successful", "gauge",
+	    "1 if the last reload (or the start) took effect, 0 if refused",
+	    offsetof(struct stats_source, reload_ok), U_COUNT},
+	{"config_last_reload_success_timestamp_seconds", "gauge",
+	    "when the configuration last took effect (epoch seconds)",
+	    offsetof(struct stats_source, reload_ok_s), U_COUNT},
+	{"event_time_lag_seconds", "gauge",
+	    "wall clock minus the newest event time, the most of any agent "
+	    "held", offsetof(struct stats_source, event_lag_ms), U_MILLIS},
 	{"reloads_failed_total", "counter",
 	    "reloads refused: invalid file or an input that could not start",
-	    offsetof(struct stats_source, reloads_failed), false},
+	    offsetof(struct stats_source, reloads_failed), U_COUNT},
 };
 
 static const struct family sink_families[] = {
 	{"sink_queued_total", "counter", "alerts accepted into the queue",
-	    offsetof(struct sink_stats, queued), false},
+	    offsetof(struct sink_stats, queued), U_COUNT},
 	{"sink_sent_total", "counter", "alerts fully written",
-	    offsetof(struct sink_stats, sent), false},
+	    offsetof(struct sink_stats, sent), U_COUNT},
 	{"sink_dropped_full_total", "counter", "alerts dropped: queue full",
-	    offsetof(struct sink_stats, dropped_full), false},
+	    offsetof(struct sink_stats, dropped_full), U_COUNT},
 	{"sink_rejected_total", "counter",
 	    "alerts the receiver can never take (EMSGSIZE), dropped",
-	    offsetof(struct sink_stats, rejected), false},
+	    offsetof(struct sink_stats, rejected), U_COUNT},
+	{"sink_dropped_close_total", "counter",
+	    "alerts still queued when the sink closed, dropped",
+	    offsetof(struct sink_stats, dropped_close), U_COUNT},
 	{"sink_errors_total", "counter", "write, open or connect failures",
-	    offsetof(struct sink_stats, errors), false},
+	    offsetof(struct sink_stats, errors), U_COUNT},
+	{"sink_connects_total", "counter",
+	    "successful connections or opens, reconnections included",
+	    offsetof(struct sink_stats, connects), U_COUNT},
 	{"sink_queue_depth", "gauge", "alerts waiting",
-	    offsetof(struct sink_stats, depth), true},
+	    offsetof(struct sink_stats, depth), U_SIZE},
 };
 
 static const struct family input_families[] = {
 	{"input_files_opened_total", "counter", "files opened for tailing",
-	    offsetof(struct input_stats, files_opened), false},
+	    offsetof(struct input_stats, files_opened), U_COUNT},
 	{"input_rotations_total", "counter",
 	    "rotated files closed, once idle for close_inactive or early",
-	    offsetof(struct input_stats, rotations), false},
+	    offsetof(struct input_stats, rotations), U_COUNT},
 	{"input_closed_early_total", "counter",
 	    "rotated files closed before close_inactive: too many open",
-	    offsetof(struct input_stats, closed_early), false},
+	    offsetof(struct input_stats, closed_early), U_COUNT},
 	{"input_truncations_total", "counter",
 	    "files truncated and read again",
-	    offsetof(struct input_stats, truncations), false},
+	    offsetof(struct input_stats, truncations), U_COUNT},
 	{"input_open_errors_total", "counter",
 	    "open or read failures, retried",
-	    offsetof(struct input_stats, open_errors), false},
+	    offsetof(struct input_stats, open_errors), U_COUNT},
 	{"input_clients_total", "counter", "socket clients accepted",
-	    offsetof(struct input_stats, clients), false},
+	    offsetof(struct input_stats, clients), U_COUNT},
 	{"input_partial_dropped_total", "counter",
 	    "partial lines lost at close or disconnect",
-	    offsetof(struct input_stats, partial_dropped), false},
+	    offsetof(struct input_stats, partial_dropped), U_COUNT},
 	{"input_clients_refused_total", "counter",
 	    "socket clients refused: max_clients, or no descriptor",
-	    offsetof(struct input_stats, clients_refused), false},
+	    offsetof(struct input_stats, clients_refused), U_COUNT},
 	{"input_clients_idle_total", "counter",
 	    "socket clients closed after idle_timeout of silence",
-	    offsetof(struct input_stats, clients_idle), false},
+	    offsetof(struct input_stats, clients_idle), U_COUNT},
 	{"input_clients_over_buffer_total", "counter",
 	    "socket clients dropped: partial lines over max_buffer_bytes",
-	    offsetof(struct input_stats, clients_over_buffer), false},
+	    offsetof(struct input_stats, clients_over_buffer), U_COUNT},
 	{"input_accept_errors_total", "counter",
 	    "accept failures on the socket (EMFILE, ENFILE, ...)",
-	    offsetof(struct input_stats, accept_errors), false},
+	    offsetof(struct input_stats, accept_errors), U_COUNT},
 	{"input_clients_connected", "gauge", "socket clients connected now",
-	    offsetof(struct input_stats, clients_connected), false},
+	    offsetof(struct input_stats, clients_connected), U_COUNT},
 	{"input_buffer_bytes", "gauge",
 	    "bytes held for socket clients' partial lines",
-	    offsetof(struct input_stats, buffer_bytes), false},
+	    offsetof(struct input_stats, buffer_bytes), U_COUNT},
 };
 
 /* The metrics listener's, fields of struct http_stats. */
 static const struct family http_families[] = {
 	{"http_requests_total", "counter",
 	    "metrics listener requests answered (200, 404, 405, 503)",
-	    offsetof(struct http_stats, requests), false},
+	    offsetof(struct http_stats, requests), U_COUNT},
 	{"http_bad_requests_total", "counter",
 	    "metrics listener requests refused as malformed (400, 414, 431, "
-	    "505)", offsetof(struct http_stats, bad), false},
+	    "505)", offsetof(struct http_stats, bad), U_COUNT},
 	{"http_timeouts_total", "counter",
 	    "metrics listener clients closed: head or answer not done in time",
-	    offsetof(struct http_stats, timeouts), false},
+	    offsetof(struct http_stats, timeouts), U_COUNT},
 	{"http_refused_total", "counter",
 	    "metrics listener clients closed at once: too many connected",
-	    offsetof(struct http_stats, refused), false},
+	    offsetof(struct http_stats, refused), U_COUNT},
+};
+
+/* Per input, fields of struct stats_input. */
+static const struct family input_count_families[] = {
+	{"input_lines_total", "counter", "lines the input handed to the "
+	    "engine (not blank, not over max_line_bytes)",
+	    offsetof(struct stats_input, lines), U_COUNT},
+	{"input_bytes_total", "counter", "bytes the input read",
+	    offsetof(struct stats_input, bytes), U_COUNT},
+};
+
+/* The names every exporter gives these: no "burstd_" before them. */
+static const struct family process_families[] = {
+	{"process_start_time_seconds", "gauge",
+	    "start time of the process since the epoch in seconds",
+	    offsetof(struct stats_source, start_s), U_COUNT},
+	{"process_resident_memory_bytes", "gauge",
+	    "resident memory size in bytes",
+	    offsetof(struct stats_source, rss_bytes), U_COUNT},
 };
 
 static uint64_t
@@ -167,8 +209,8 @@ value(const void *base, const struct family *fam)
 {
 	const char *p = (const char *)base + fam->offset;
 
-	return fam->is_size ? *(const size_t *)(const void *)p
-			    : *(const uint64_t *)(const void *)p;
+	return fam->unit == U_SIZE ? *(const size_t *)(const void *)p
+				   : *(const uint64_t *)(const void *)p;
 }
 
 /* Appends what snprintf made of a line, cut at the line's size. */
@@ -180,22 +222,33 @@ append_line(struct buf *out, const char *line, size_t size, int n)
 }
 
 static void
-header(struct buf *out, const struct family *fam)
+header(struct buf *out, const char *prefix, const struct family *fam)
 {
 	char line[512];
 
 	append_line(out, line, sizeof(line), snprintf(line, sizeof(line),
-	    "# HELP burstd_%s %s\n# TYPE burstd_%s %s\n", fam->name,
-	    fam->help, fam->name, fam->type));
+	    "# HELP %s%s %s\n# TYPE %s%s %s\n", prefix, fam->name,
+	    fam->help, prefix, fam->name, fam->type));
 }
 
+/* One sample of fam, the value shown in the family's unit. */
 static void
-sample(struct buf *out, const char *name, const char *labels, uint64_t v)
+sample(struct buf *out, const char *prefix, const struct family *fam,
+    const char *labels, uint64_t v)
 {
 	char line[512];
+	int n;
 
-	append_line(out, line, sizeof(line), snprintf(line, sizeof(line),
-	    "burstd_%s%s %" PRIu64 "\n", name, labels, v));
+	if (fam->unit == U_MICROS || fam->unit == U_MILLIS) {
+		uint64_t per = fam->unit == U_MICROS ? 1000000 : 1000;
+		n = snprintf(line, sizeof(line), "%s%s%s %" PRIu64 ".%0*" PRIu64
+		    "\n", prefix, fam->name, labels, v / per,
+		    fam->unit == U_MICROS ? 6 : 3, v % per);
+	} else {
+		n = snprintf(line, sizeof(line), "%s%s%s %" PRIu64 "\n",
+		    prefix, fam->name, labels, v);
+	}
+	append_line(out, line, sizeof(line), n);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -219,47 +272,82 @@ label(char *dst, size_t len, const char *key, const char *value)
 void
 stats_render(const struct stats_source *src, struct buf *out)
 {
+	static const struct family build_info = {"build_info", "gauge",
+	    "the build: its version in a label, the value 1", 0, U_COUNT};
 	char name[96], lb[256];
 
+	for (size_t f = 0; f < NELEM(process_families); f++) {
+		header(out, "", &process_families[f]);
+		sample(out, "", &process_families[f], "",
+		    value(src, &process_families[f]));
+	}
+	if (src->version != NULL) {
+		header(out, "burstd_", &build_info);
+		label(lb, sizeof(lb), "version", src->version);
+		sample(out, "burstd_", &build_info, lb, 1);
+	}
 	for (int i = 0; i < M__COUNT; i++) {
 		struct family fam = {.name = name, .type = "counter",
 		    .help = metrics_help((enum metric)i)};
 		snprintf(name, sizeof(name), "%s_total",
 		    metrics_name((enum metric)i));
-		header(out, &fam);
-		sample(out, name, "", src->metrics->v[i]);
+		header(out, "burstd_", &fam);
+		sample(out, "burstd_", &fam, "", src->metrics->v[i]);
 	}
 	for (size_t f = 0; f < NELEM(daemon_families); f++) {
-		header(out, &daemon_families[f]);
-		sample(out, daemon_families[f].name, "",
+		header(out, "burstd_", &daemon_families[f]);
+		sample(out, "burstd_", &daemon_families[f], "",
 		    value(src, &daemon_families[f]));
 	}
 	for (size_t f = 0; f < NELEM(http_families) && src->http != NULL;
 	     f++) {
-		header(out, &http_families[f]);
-		sample(out, http_families[f].name, "",
+		header(out, "burstd_", &http_families[f]);
+		sample(out, "burstd_", &http_families[f], "",
 		    value(src->http, &http_families[f]));
 	}
 	/* One family at a time: Prometheus wants each family's samples
 	 * together. */
 	for (size_t f = 0; f < NELEM(sink_families) && src->nsinks > 0; f++) {
-		header(out, &sink_families[f]);
+		header(out, "burstd_", &sink_families[f]);
 		for (size_t i = 0; i < src->nsinks; i++) {
 			label(lb, sizeof(lb), "sink", src->sinks[i].name);
-			sample(out, sink_families[f].name, lb,
+			sample(out, "burstd_", &sink_families[f], lb,
 			    value(src->sinks[i].st, &sink_families[f]));
+		}
+	}
+	for (size_t f = 0; f < NELEM(input_count_families) &&
+	     src->ninputs > 0; f++) {
+		header(out, "burstd_", &input_count_families[f]);
+		for (size_t i = 0; i < src->ninputs; i++) {
+			label(lb, sizeof(lb), "input", src->inputs[i].name);
+			sample(out, "burstd_", &input_count_families[f], lb,
+			    value(&src->inputs[i], &input_count_families[f]));
 		}
 	}
 	for (size_t f = 0; f < NELEM(input_families) && src->ninputs > 0;
 	     f++) {
-		header(out, &input_families[f]);
+		header(out, "burstd_", &input_families[f]);
 		for (size_t i = 0; i < src->ninputs; i++) {
-			snprintf(name, sizeof(name), "%zu", i);
-			label(lb, sizeof(lb), "input", name);
-			sample(out, input_families[f].name, lb,
-			    value(src->inputs[i], &input_families[f]));
+			label(lb, sizeof(lb), "input", src->inputs[i].name);
+			sample(out, "burstd_", &input_families[f], lb,
+			    value(src->inputs[i].st, &input_families[f]));
 		}
 	}
+}
+
+uint64_t
+stats_rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size, rss;
+	long page = sysconf(_SC_PAGESIZE);
+	int n;
+
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &rss);
+	fclose(f);
+	return n == 2 && page > 0 ? (uint64_t)rss * (uint64_t)page : 0;
 }
 
 static void

@@ -504,6 +504,23 @@ window_tombstones(const struct window_store *ws)
 	return ws->tombs.n;
 }
 
+int64_t
+window_oldest_newest(const struct window_store *ws)
+{
+	int64_t oldest = INT64_MAX;
+
+	if (ws->agents.b == NULL)
+		return INT64_MIN;
+	for (size_t i = 0; i <= ws->agents.mask; i++)
+		for (const struct hnode *x = ws->agents.b[i]; x != NULL;
+		     x = x->next) {
+			const struct agent *a = (const struct agent *)x;
+			if (a->max_ts != INT64_MIN && a->max_ts < oldest)
+				oldest = a->max_ts;
+		}
+	return oldest == INT64_MAX ? INT64_MIN : oldest;
+}
+
 /* The alert cap: alerts emitted per window. */
 
 struct ledger_entry *

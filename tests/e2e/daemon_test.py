@@ -485,9 +485,11 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(m.get("burstd_lines_read_total"), "4")
         self.assertEqual(m.get("burstd_lines_prefiltered_total"), "1")
         self.assertEqual(m.get("burstd_groups"), "1")
-        self.assertIn('burstd_sink_queue_depth{sink="file %s"}' %
-                      self.path("alerts.ndjson"), m)
-        self.assertIn('burstd_sink_queue_depth{sink="stdout"}', m)
+        # Labelled by the names, their defaults: type and index.
+        self.assertIn('burstd_sink_queue_depth{sink="file0"}', m)
+        self.assertIn('burstd_sink_queue_depth{sink="stdout0"}', m)
+        self.assertEqual(m.get('burstd_input_lines_total{input="unix0"}'),
+                         "4")
         self.assertEqual(d.stop(), 0)
         self.assertFalse(os.path.exists(stats))
 

@@ -6,6 +6,7 @@ Uses the harness of daemon_test.py.
 usage: http_test.py BURSTD [unittest args]
 """
 import os
+import signal
 import socket
 import sys
 import time
@@ -87,7 +88,7 @@ class HttpTest(dt.DaemonTest):
         self.assertEqual(int(h["content-length"]), len(body))
         m = samples(body)
         self.assertEqual(m["burstd_events_matched_total"], "1")
-        self.assertEqual(m['burstd_input_clients_total{input="0"}'], "1")
+        self.assertEqual(m['burstd_input_clients_total{input="unix0"}'], "1")
         # The stats socket's families, the same set.
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(10)
@@ -100,6 +101,17 @@ class HttpTest(dt.DaemonTest):
             text += chunk
         s.close()
         self.assertEqual(set(samples(text)), set(m))
+        self.assertEqual(m['burstd_input_lines_total{input="unix0"}'], "1")
+        self.assertEqual(m['burstd_sink_connects_total{sink="stdout0"}'],
+                         "1")
+        self.assertEqual(len([k for k in m
+                              if k.startswith("burstd_build_info{")]), 1)
+        self.assertGreater(int(m["process_resident_memory_bytes"]), 1 << 20)
+        self.assertLessEqual(abs(int(m["process_start_time_seconds"]) -
+                                 time.time()), 120)
+        # The event was stamped now: its agent lags by seconds at most.
+        self.assertLess(float(m["burstd_event_time_lag_seconds"]), 60)
+        self.assertEqual(m["burstd_config_last_reload_successful"], "1")
 
         status, h, body = get(addr, "/health")
         self.assertEqual((status, body), (200, b"ok\n"))
@@ -173,6 +185,25 @@ class HttpTest(dt.DaemonTest):
         finally:
             lst.stop()
         self.assertFalse(os.path.exists(mpath))
+
+    def test_reload_outcome(self):
+        """A refused reload shows as 0, a good one as 1 again."""
+        d, addr = self.start_http()
+        good = open(d.conf).read()
+        with open(d.conf, "w") as f:
+            f.write(good + "bogus_key: 1\n")
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("keeping the running"), d.log_text())
+        m = samples(get(addr, "/metrics")[2])
+        self.assertEqual(m["burstd_config_last_reload_successful"], "0")
+        self.assertEqual(m["burstd_reloads_failed_total"], "1")
+        with open(d.conf, "w") as f:
+            f.write(good)
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("reloaded "), d.log_text())
+        m = samples(get(addr, "/metrics")[2])
+        self.assertEqual(m["burstd_config_last_reload_successful"], "1")
+        self.assertEqual(d.stop(), 0)
 
     def test_bad_listen_address_is_refused(self):
         """A malformed metrics_listen fails the configuration check."""

@@ -239,7 +239,7 @@ class SocketTest(dt.DaemonTest):
         a.sendall(line[:100000])
         wait_stat(stats, "burstd_bytes_read_total", lambda v: v >= 100000)
         m = scrape(stats)
-        held = int(m['burstd_input_buffer_bytes{input="0"}'])
+        held = int(m['burstd_input_buffer_bytes{input="unix0"}'])
         self.assertGreaterEqual(held, 100000)
         self.assertGreaterEqual(int(m["burstd_state_bytes"]), held)
         b = connect(self.path("in.sock"))
@@ -249,10 +249,10 @@ class SocketTest(dt.DaemonTest):
             pass                  # dropped while sending: as well
         self.assertTrue(closed_by_peer(b), d.log_text())
         m = wait_stat(stats, 'burstd_input_clients_over_buffer_total'
-                      '{input="0"}', lambda v: v == 1)
-        self.assertEqual(m['burstd_input_partial_dropped_total{input="0"}'],
+                      '{input="unix0"}', lambda v: v == 1)
+        self.assertEqual(m['burstd_input_partial_dropped_total{input="unix0"}'],
                          "1")
-        self.assertEqual(m['burstd_input_buffer_bytes{input="0"}'],
+        self.assertEqual(m['burstd_input_buffer_bytes{input="unix0"}'],
                          str(held))
         self.assertIn("client 1 dropped: its partial line holds",
                       d.log_text())
@@ -260,7 +260,7 @@ class SocketTest(dt.DaemonTest):
         a.sendall(line[100000:])
         m = wait_stat(stats, "burstd_events_matched_total", lambda v: v == 1)
         self.assertEqual(m["burstd_json_invalid_total"], "0")
-        self.assertEqual(m['burstd_input_buffer_bytes{input="0"}'], "0")
+        self.assertEqual(m['burstd_input_buffer_bytes{input="unix0"}'], "0")
         a.close()
         b.close()
         self.assertEqual(d.stop(), 0)
@@ -285,9 +285,9 @@ class SocketTest(dt.DaemonTest):
         th.start()
         self.assertTrue(closed_by_peer(silent, 30), d.log_text())
         self.assertGreaterEqual(time.monotonic() - t0, 1.5)
-        m = wait_stat(stats, 'burstd_input_clients_idle_total{input="0"}',
+        m = wait_stat(stats, 'burstd_input_clients_idle_total{input="unix0"}',
                       lambda v: v == 1)
-        self.assertEqual(m['burstd_input_partial_dropped_total{input="0"}'],
+        self.assertEqual(m['burstd_input_partial_dropped_total{input="unix0"}'],
                          "1")
         self.assertIn("silent for", d.log_text())
         d.signal(signal.SIGUSR1)
@@ -299,7 +299,7 @@ class SocketTest(dt.DaemonTest):
         base = int(time.time() * 1000)
         talker.sendall(dt.event(base, "IDLE", "id").encode())
         m = wait_stat(stats, "burstd_events_matched_total", lambda v: v == 1)
-        self.assertEqual(m['burstd_input_clients_idle_total{input="0"}'],
+        self.assertEqual(m['burstd_input_clients_idle_total{input="unix0"}'],
                          "1")
         talker.close()
         silent.close()
@@ -310,13 +310,13 @@ class SocketTest(dt.DaemonTest):
         d = self.unix_daemon("    max_clients: 2\n")
         stats = self.path("stats.sock")
         c = [connect(self.path("in.sock")) for _ in range(2)]
-        wait_stat(stats, 'burstd_input_clients_connected{input="0"}',
+        wait_stat(stats, 'burstd_input_clients_connected{input="unix0"}',
                   lambda v: v == 2)
         extra = connect(self.path("in.sock"))
         self.assertTrue(closed_by_peer(extra), d.log_text())
-        m = wait_stat(stats, 'burstd_input_clients_refused_total{input="0"}',
+        m = wait_stat(stats, 'burstd_input_clients_refused_total{input="unix0"}',
                       lambda v: v == 1)
-        self.assertEqual(m['burstd_input_clients_total{input="0"}'], "2")
+        self.assertEqual(m['burstd_input_clients_total{input="unix0"}'], "2")
         self.assertIn("clients connected (max_clients)", d.log_text())
         for s in c + [extra]:
             s.close()
@@ -372,9 +372,9 @@ class SocketTest(dt.DaemonTest):
         m = wait_stat(stats, "burstd_checkpoints_total",
                       lambda v: v >= done + 3)
         self.assertEqual(m["burstd_checkpoints_failed_total"], "0")
-        self.assertEqual(m['burstd_input_clients_refused_total{input="0"}'],
+        self.assertEqual(m['burstd_input_clients_refused_total{input="unix0"}'],
                          str(refused))
-        self.assertEqual(m['burstd_input_clients_connected{input="0"}'],
+        self.assertEqual(m['burstd_input_clients_connected{input="unix0"}'],
                          str(n - refused))
         for c in clients:
             c.close()
@@ -396,14 +396,14 @@ class SocketTest(dt.DaemonTest):
         for c in clients:
             c.close()
         stats = self.path("stats.sock")
-        m = wait_stat(stats, 'burstd_input_clients_connected{input="0"}',
+        m = wait_stat(stats, 'burstd_input_clients_connected{input="unix0"}',
                       lambda v: v == 0)
-        self.assertEqual(m['burstd_input_clients_refused_total{input="0"}'],
+        self.assertEqual(m['burstd_input_clients_refused_total{input="unix0"}'],
                          str(refused))
-        self.assertEqual(m['burstd_input_clients_total{input="0"}'],
+        self.assertEqual(m['burstd_input_clients_total{input="unix0"}'],
                          str(n - refused))
         self.assertGreaterEqual(
-            int(m['burstd_input_accept_errors_total{input="0"}']), refused)
+            int(m['burstd_input_accept_errors_total{input="unix0"}']), refused)
         # Descriptors are free again: a new client is served.
         c = connect(self.path("in.sock"))
         c.sendall(dt.event(int(time.time() * 1000), "FD", "id").encode())

@@ -221,6 +221,51 @@ same_rule(const struct rule *a, const struct rule *b)
 	CHECK_STR(a->default_label, b->default_label);
 }
 
+/* Input and sink names: defaults by type and index, explicit, refused. */
+static void
+test_names(void)
+{
+	static const char ok[] =
+	    "inputs:\n  - type: file\n    paths: [/a]\n"
+	    "  - type: unix\n    path: /s\n"
+	    "  - type: file\n    paths: [/b]\n    name: audit\n"
+	    "  - type: file\n    paths: [/c]\n"
+	    "sinks:\n  - type: stdout\n  - type: tcp\n    host: 127.0.0.1\n"
+	    "    port: 1\n    name: siem-1.b_c\n";
+	static const char *const bad[] = {
+	    "inputs:\n  - type: unix\n    path: /s\n    name: x\n"
+	    "  - type: unix\n    path: /t\n    name: x\n",
+	    /* An explicit name may not take a default one. */
+	    "inputs:\n  - type: unix\n    path: /s\n    name: unix1\n"
+	    "  - type: unix\n    path: /t\n",
+	    "inputs:\n  - type: unix\n    path: /s\n    name: \"a b\"\n",
+	    "inputs:\n  - type: unix\n    path: /s\n    name: \"\"\n",
+	    "sinks:\n  - type: stdout\n    name: \"x\\\"\"\n",
+	};
+	struct conf *c = NULL;
+	char *got = load_text(ok, sizeof(ok) - 1, &c);
+
+	CHECK_STR(got, "");
+	free(got);
+	if (c != NULL) {
+		CHECK_EQ_INT(c->ninputs, 4);
+		CHECK_STR(c->inputs[0].name, "file0");
+		CHECK_STR(c->inputs[1].name, "unix0");
+		CHECK_STR(c->inputs[2].name, "audit");
+		CHECK_STR(c->inputs[3].name, "file2");
+		CHECK_STR(c->sinks[0].name, "stdout0");
+		CHECK_STR(c->sinks[1].name, "siem-1.b_c");
+		conf_free(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		got = load_text(bad[i], strlen(bad[i]), NULL);
+		if (strstr(got, "name") == NULL)
+			fprintf(stderr, "bad[%zu]: %s\n", i, got);
+		CHECK(strstr(got, "name") != NULL);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -384,5 +429,6 @@ main(void)
 	CHECK(conf_duration("", &ms) < 0);
 	CHECK(conf_duration("99999999999999999h", &ms) < 0);
 	conf_free(def);
+	test_names();
 	return check_exit();
 }

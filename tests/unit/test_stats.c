@@ -107,7 +107,8 @@ test_render(void)
 	struct metrics m = {0};
 	struct sink_stats s1 = {.queued = 11, .sent = 12, .dropped_full = 13,
 	    .errors = 14, .depth = 15};
-	struct sink_stats s2 = {.queued = 21, .sent = 22, .depth = 25};
+	struct sink_stats s2 = {.queued = 21, .sent = 22, .depth = 25,
+	    .dropped_close = 26, .connects = 27};
 	struct input_stats i1 = {.files_opened = 31, .clients = 32,
 	    .partial_dropped = 33};
 	struct input_stats i2 = {.clients = 42, .clients_refused = 43};
@@ -115,10 +116,17 @@ test_render(void)
 		{"file /var/log/a\"b\\c\nd", &s1},
 		{"stdout", &s2},
 	};
-	const struct input_stats *inputs[] = {&i1, &i2};
+	struct stats_input inputs[] = {
+		{"file0", &i1, 34, 35},
+		{"ship", &i2, 44, 45},
+	};
 	struct stats_source src = {.metrics = &m, .groups = 7,
 	    .state_bytes = 1000, .state_bytes_max = 4096,
 	    .ckpt_written = 3, .ckpt_failed = 1,
+	    .ckpt_duration_us = 5000042, .ckpt_stall_us = 999,
+	    .event_lag_ms = 61005, .reload_ok = 1, .reload_ok_s = 1700000001,
+	    .start_s = 1700000000, .rss_bytes = 123456789,
+	    .version = "1.2.3",
 	    .sinks = sinks, .nsinks = 2, .inputs = inputs, .ninputs = 2};
 	struct buf out = {0};
 	char want[256];
@@ -152,18 +160,40 @@ test_render(void)
 	    1);
 	CHECK_EQ_INT(count_line("# TYPE burstd_sink_queue_depth gauge"), 1);
 	CHECK_EQ_INT(count_line("burstd_input_files_opened_total"
-	    "{input=\"0\"} 31"), 1);
-	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"0\"} 32"),
+	    "{input=\"file0\"} 31"), 1);
+	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"file0\"} 32"),
 	    1);
-	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"1\"} 42"),
+	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"ship\"} 42"),
 	    1);
 	CHECK_EQ_INT(count_line("burstd_input_partial_dropped_total"
-	    "{input=\"0\"} 33"), 1);
+	    "{input=\"file0\"} 33"), 1);
+	CHECK_EQ_INT(count_line("burstd_sink_dropped_close_total"
+	    "{sink=\"stdout\"} 26"), 1);
+	CHECK_EQ_INT(count_line("burstd_sink_connects_total"
+	    "{sink=\"stdout\"} 27"), 1);
+	CHECK_EQ_INT(count_line("burstd_input_lines_total{input=\"file0\"} 34"),
+	    1);
+	CHECK_EQ_INT(count_line("burstd_input_bytes_total{input=\"ship\"} 45"),
+	    1);
+	/* Durations in seconds, the base unit, exactly. */
+	CHECK_EQ_INT(count_line("burstd_checkpoint_duration_seconds 5.000042"),
+	    1);
+	CHECK_EQ_INT(count_line("burstd_checkpoint_stall_seconds 0.000999"), 1);
+	CHECK_EQ_INT(count_line("burstd_event_time_lag_seconds 61.005"), 1);
+	CHECK_EQ_INT(count_line("burstd_config_last_reload_successful 1"), 1);
+	CHECK_EQ_INT(count_line("burstd_config_last_reload_success_timestamp_"
+	    "seconds 1700000001"), 1);
+	CHECK_EQ_INT(count_line("burstd_build_info{version=\"1.2.3\"} 1"), 1);
+	CHECK_EQ_INT(count_line("# TYPE burstd_build_info gauge"), 1);
+	CHECK_EQ_INT(count_line("process_start_time_seconds 1700000000"), 1);
+	CHECK_EQ_INT(count_line("process_resident_memory_bytes 123456789"), 1);
 	CHECK(check_families() > M__COUNT + 5);
 	/* No line is a raw newline's remains: each is a comment or
 	 * "name[{labels}] value". */
 	for (size_t i = 0; i < nlines; i++)
-		CHECK(lines[i][0] == '#' || strncmp(lines[i], "burstd_", 7) == 0);
+		CHECK(lines[i][0] == '#' ||
+		    strncmp(lines[i], "burstd_", 7) == 0 ||
+		    strncmp(lines[i], "process_", 8) == 0);
 	buf_free(&out);
 }
 
