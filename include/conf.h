@@ -106,6 +106,18 @@ enum sink_type {
 	SINK_TCP,        /* TCP client, NDJSON */
 };
 
+/* How a stream sink delimits alerts. */
+enum sink_framing {
+	SINK_FRAMING_NEWLINE, /* MSG "\n" */
+	SINK_FRAMING_OCTET,   /* RFC 6587 octet counting: LEN SP MSG */
+};
+
+/* What a sink sends as MSG. */
+enum sink_format {
+	SINK_FORMAT_JSON,    /* the alert's JSON */
+	SINK_FORMAT_RFC5424, /* an RFC 5424 header, then the JSON */
+};
+
 struct sink_conf {
 	enum sink_type type;      /* type */
 	char *name;               /* name, as an input's ("stdout0") */
@@ -116,6 +128,8 @@ struct sink_conf {
 	int64_t backoff_min_ms;   /* first reconnect delay */
 	int64_t backoff_max_ms;   /* longest reconnect delay */
 	size_t max_alert_bytes;   /* limits.max_alert_bytes, copied here */
+	enum sink_framing framing; /* framing: unix, tcp */
+	enum sink_format format;  /* format: unix, tcp, unix_dgram */
 };
 
 struct conf {

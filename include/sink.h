@@ -40,7 +40,10 @@ typedef void sink_line_cb(void *arg, const char *line, size_t len);
 
 /* Returns a started sink; it opens or connects in the background. */
 struct sink *sink_new(uv_loop_t *loop, const struct sink_conf *sc);
-/* Queues a copy of one alert line (JSON and "\n"). */
+/*
+ * Queues a copy of one alert line (JSON and "\n"), framed as the sink's
+ * framing and format say; sink_pending() gives back the line as pushed.
+ */
 void sink_push(struct sink *s, const char *line, size_t len);
 /* SIGHUP, SIGUSR2: a file sink reopens its path; others do nothing. */
 void sink_reopen(struct sink *s);

@@ -620,7 +620,30 @@ read_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
 static int
 sink_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 {
-	return strcmp(key, "type") == 0;
+	struct sink_conf *sc = base;
+	const char *s = scalar(v);
+
+	if (strcmp(key, "type") == 0)
+		return 1;
+	if (strcmp(key, "framing") == 0) {
+		if (s != NULL && strcmp(s, "newline") == 0)
+			sc->framing = SINK_FRAMING_NEWLINE;
+		else if (s != NULL && strcmp(s, "octet_counted") == 0)
+			sc->framing = SINK_FRAMING_OCTET;
+		else
+			err_at(ld, v, "framing: expected newline or "
+			    "octet_counted");
+	} else if (strcmp(key, "format") == 0) {
+		if (s != NULL && strcmp(s, "json") == 0)
+			sc->format = SINK_FORMAT_JSON;
+		else if (s != NULL && strcmp(s, "rfc5424") == 0)
+			sc->format = SINK_FORMAT_RFC5424;
+		else
+			err_at(ld, v, "format: expected json or rfc5424");
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 static void
@@ -674,6 +697,15 @@ read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 		if (sc.backoff_min_ms > sc.backoff_max_ms)
 			err_at(ld, n, "%s sink: backoff_min exceeds backoff_max",
 			    type);
+		/* A file or standard output is read as NDJSON. */
+		if (sc.framing != SINK_FRAMING_NEWLINE &&
+		    sc.type != SINK_UNIX && sc.type != SINK_TCP)
+			err_at(ld, n, "%s sink: framing applies to unix and tcp "
+			    "sinks only", type);
+		if (sc.format != SINK_FORMAT_JSON && (sc.type == SINK_FILE ||
+			sc.type == SINK_STDOUT))
+			err_at(ld, n, "%s sink: format applies to unix, tcp and "
+			    "unix_dgram sinks only", type);
 		c->sinks = xreallocarray(c->sinks, c->nsinks + 1,
 		    sizeof(*c->sinks));
 		c->sinks[c->nsinks++] = sc;

@@ -32,16 +32,22 @@
  * backoff_min forever.
  */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "sink.h"
 #include "sink_int.h"
+#include "timefmt.h"
 #include "util.h"
 
 /* How long sink_close() lets a live connection take the queued lines. */
 #define CLOSE_GRACE_MS 1000
+
+/* RFC 5424 PRI of every alert: facility user (1), severity warning (4). */
+#define SYSLOG_PRI (1 * 8 + 4)
 
 /* Failure messages per sink: a burst of this many per minute, at most. */
 #define LOG_BURST 3
@@ -302,6 +308,58 @@ make_name(const struct sink_conf *sc)
 	return name;
 }
 
+/*
+ * The RFC 5424 HOSTNAME: printable US-ASCII without spaces, at most 255
+ * characters, "-" when unknown.
+ */
+static void
+set_hostname(struct sink *s)
+{
+	char *h = s->hostname;
+
+	if (gethostname(h, sizeof(s->hostname)) != 0)
+		h[0] = '\0';
+	h[sizeof(s->hostname) - 1] = '\0';
+	for (char *p = h; *p != '\0'; p++)
+		if (*p < 33 || *p > 126)
+			*p = '-';
+	if (h[0] == '\0')
+		snprintf(h, sizeof(s->hostname), "-");
+}
+
+/* A queued copy of one JSON line, framed as the sink's conf says. */
+static struct sink_line *
+frame(struct sink *s, const char *line, size_t len)
+{
+	char hdr[TIMEFMT_ISO_MAX + sizeof(s->hostname) + 64], ts[TIMEFMT_ISO_MAX];
+	char cnt[32];
+	size_t json = len > 0 && line[len - 1] == '\n' ? len - 1 : len;
+	size_t hl = 0, cl = 0;
+	struct sink_line *l;
+	char *p;
+
+	if (s->conf.format == SINK_FORMAT_RFC5424) {
+		timefmt_iso(real_now_ms(), ts);
+		hl = (size_t)snprintf(hdr, sizeof(hdr), "<%d>1 %s %s burstd %ld "
+		    "- - ", SYSLOG_PRI, ts, s->hostname, (long)getpid());
+	}
+	if (s->conf.framing == SINK_FRAMING_OCTET)
+		cl = (size_t)snprintf(cnt, sizeof(cnt), "%zu ", hl + json);
+	l = xmalloc(sizeof(*l) + cl + hl + json + 1);
+	p = l->data;
+	memcpy(p, cnt, cl);
+	memcpy(p + cl, hdr, hl);
+	memcpy(p + cl + hl, line, json);
+	p[cl + hl + json] = '\n';
+	l->next = NULL;
+	l->t_ms = uv_now(s->loop);
+	l->raw_off = cl + hl;
+	l->raw_len = json + 1;
+	l->len = cl + hl + json +
+	    (s->conf.framing == SINK_FRAMING_OCTET ? 0 : 1);
+	return l;
+}
+
 struct sink *
 sink_new(uv_loop_t *loop, const struct sink_conf *sc)
 {
@@ -323,6 +381,7 @@ sink_new(uv_loop_t *loop, const struct sink_conf *sc)
 		s->conf.backoff_max_ms = s->conf.backoff_min_ms;
 	s->ops = pick_ops(sc->type);
 	s->name = make_name(&s->conf);
+	set_hostname(s);
 	s->backoff_ms = s->conf.backoff_min_ms;
 	s->rng = mono_now_ms() ^ (uint64_t)(uintptr_t)s;
 	s->rl.interval_ms = LOG_INTERVAL_MS;
@@ -350,11 +409,7 @@ sink_push(struct sink *s, const char *line, size_t len)
 		free(take(s));
 		s->stats.dropped_full++;
 	}
-	l = xmalloc(sizeof(*l) + len);
-	l->next = NULL;
-	l->t_ms = uv_now(s->loop);
-	l->len = len;
-	memcpy(l->data, line, len);
+	l = frame(s, line, len);
 	if (s->tail != NULL)
 		s->tail->next = l;
 	else
@@ -436,9 +491,9 @@ sink_pending(const struct sink *s, sink_line_cb *cb, void *arg)
 {
 	/* cur was taken from the front: it is older than any waiting line. */
 	for (const struct sink_line *l = s->cur; l != NULL; l = l->next)
-		cb(arg, l->data, l->len);
+		cb(arg, l->data + l->raw_off, l->raw_len);
 	for (const struct sink_line *l = s->head; l != NULL; l = l->next)
-		cb(arg, l->data, l->len);
+		cb(arg, l->data + l->raw_off, l->raw_len);
 }
 
 bool
@@ -478,7 +533,8 @@ sink_conf_equal(const struct sink_conf *a, const struct sink_conf *b)
 	    a->queue_max == b->queue_max &&
 	    a->backoff_min_ms == b->backoff_min_ms &&
 	    a->backoff_max_ms == b->backoff_max_ms &&
-	    a->max_alert_bytes == b->max_alert_bytes;
+	    a->max_alert_bytes == b->max_alert_bytes &&
+	    a->framing == b->framing && a->format == b->format;
 }
 
 /* Calls from the backends. */

@@ -2,9 +2,10 @@
  * sink_dgram: sends each alert as one datagram on a Unix datagram socket
  * connected to the configured path.
  *
- * A datagram carries one JSON document WITHOUT the trailing newline: the
- * datagram boundary is the framing, as with syslog over /dev/log, and a
- * receiver that wants NDJSON appends "\n" itself.
+ * A datagram carries one JSON document WITHOUT the trailing newline (with
+ * format rfc5424, after the syslog header): the datagram boundary is the
+ * framing, as with syslog over /dev/log, and a receiver that wants NDJSON
+ * appends "\n" itself.
  *
  * The backend owns the socket and a poll handle on it.  send() on the
  * non-blocking socket either takes the whole datagram or fails:

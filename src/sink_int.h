@@ -69,12 +69,19 @@ enum sink_state {
 /* ... and this many bytes, unless its first line alone is longer. */
 #define SINK_BATCH_BYTES (1024 * 1024)
 
-/* One queued alert line, a copy owned by the sink. */
+/*
+ * One queued alert, framed as the sink sends it, owned by the sink:
+ * data holds [octet count] [RFC 5424 header] JSON "\n", of which the
+ * first len bytes are written (the newline is not, with octet counting)
+ * and the JSON line as pushed starts at raw_off.
+ */
 struct sink_line {
 	struct sink_line *next; /* toward the newest */
 	uint64_t t_ms;          /* loop time it was queued */
-	size_t len;             /* bytes in data */
-	char data[];            /* the line as pushed, "\n" included */
+	size_t len;             /* bytes of data to write */
+	size_t raw_off;         /* where the JSON starts in data */
+	size_t raw_len;         /* the JSON and its "\n" */
+	char data[];            /* the framed alert */
 };
 
 /* A backend; the rules above say when each is called and how it answers. */
@@ -99,6 +106,7 @@ struct sink {
 	void *be;                   /* backend state, owned by the backend */
 	struct sink_conf conf;      /* a copy; path, host owned, never NULL */
 	char *name;                 /* for logs, e.g. "tcp 127.0.0.1:5170" */
+	char hostname[256];         /* RFC 5424 HOSTNAME, or "-" */
 	enum sink_state state;      /* see the diagram above */
 	struct sink_line *head;     /* oldest waiting line, NULL if none */
 	struct sink_line *tail;     /* newest waiting line */

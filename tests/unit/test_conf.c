@@ -266,6 +266,67 @@ test_names(void)
 	}
 }
 
+/* Loads text; checks that it fails with a message containing want. */
+static void
+fails_with(const char *text, const char *want)
+{
+	char *got = load_text(text, strlen(text), NULL);
+
+	if (got == NULL || strstr(got, want) == NULL) {
+		fprintf(stderr, "loading:\n%s\nwanted \"%s\", got \"%s\"\n",
+		    text, want, got != NULL ? got : "");
+		check_failures++;
+	}
+	free(got);
+}
+
+/* Alert size and the framing keys of sinks. */
+static void
+test_alert_keys(void)
+{
+	const char *ok = "sinks:\n"
+	    "  - type: unix\n    path: /run/x.sock\n"
+	    "    framing: octet_counted\n    format: rfc5424\n"
+	    "  - type: unix_dgram\n    path: /run/y.sock\n"
+	    "    format: rfc5424\n"
+	    "limits:\n  max_alert_bytes: 100000\n";
+	struct conf *c = NULL;
+	char *err = load_text(ok, strlen(ok), &c);
+
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_EQ_INT(c->max_alert_bytes, 100000);
+		CHECK_EQ_INT(c->nsinks, 2);
+		if (c->nsinks == 2) {
+			CHECK_EQ_INT(c->sinks[0].framing, SINK_FRAMING_OCTET);
+			CHECK_EQ_INT(c->sinks[0].format, SINK_FORMAT_RFC5424);
+			CHECK_EQ_INT(c->sinks[1].framing, SINK_FRAMING_NEWLINE);
+			CHECK_EQ_INT(c->sinks[1].format, SINK_FORMAT_RFC5424);
+			/* Given after the sinks, the cap still reaches them. */
+			CHECK_EQ_INT(c->sinks[0].max_alert_bytes, 100000);
+			CHECK_EQ_INT(c->sinks[1].max_alert_bytes, 100000);
+		}
+		conf_free(c);
+	}
+	fails_with("limits:\n  max_alert_bytes: 100\n", "max_alert_bytes");
+	fails_with("sinks:\n  - type: tcp\n    host: 127.0.0.1\n"
+	    "    port: 514\n    framing: octets\n",
+	    "framing: expected newline or octet_counted");
+	fails_with("sinks:\n  - type: tcp\n    host: 127.0.0.1\n"
+	    "    port: 514\n    format: syslog\n",
+	    "format: expected json or rfc5424");
+	fails_with("sinks:\n  - type: file\n    path: /tmp/a\n"
+	    "    framing: octet_counted\n",
+	    "file sink: framing applies to unix and tcp sinks only");
+	fails_with("sinks:\n  - type: unix_dgram\n    path: /tmp/a\n"
+	    "    framing: octet_counted\n",
+	    "unix_dgram sink: framing applies to unix and tcp sinks only");
+	fails_with("sinks:\n  - type: stdout\n    format: rfc5424\n",
+	    "stdout sink: format applies to unix, tcp and unix_dgram");
+}
+
 int
 main(void)
 {
@@ -294,6 +355,7 @@ main(void)
 		CHECK_EQ_INT(c->max_state_bytes, def->max_state_bytes);
 		CHECK_EQ_INT(c->max_values, def->max_values);
 		CHECK_EQ_INT(c->max_key_combos, def->max_key_combos);
+		CHECK_EQ_INT(c->max_alert_bytes, def->max_alert_bytes);
 		CHECK_EQ_INT(c->prefilter, def->prefilter);
 		CHECK_EQ_INT(c->allowed_lateness_ms, def->allowed_lateness_ms);
 		CHECK_EQ_INT(c->late_horizon_ms, def->late_horizon_ms);
@@ -430,5 +492,6 @@ main(void)
 	CHECK(conf_duration("99999999999999999h", &ms) < 0);
 	conf_free(def);
 	test_names();
+	test_alert_keys();
 	return check_exit();
 }

@@ -469,6 +469,12 @@ test_conf_equal(void)
 	b.path = NULL;
 	CHECK(!sink_conf_equal(&a, &b));
 	b = a;
+	b.framing = SINK_FRAMING_OCTET;
+	CHECK(!sink_conf_equal(&a, &b));
+	b = a;
+	b.format = SINK_FORMAT_RFC5424;
+	CHECK(!sink_conf_equal(&a, &b));
+	b = a;
 	b.type = SINK_UNIX_DGRAM;
 	CHECK(!sink_conf_equal(&a, &b));
 	b = a;
@@ -1382,6 +1388,213 @@ test_dgram(void)
 	buf_free(&want);
 }
 
+/*
+ * RFC 6587 octet-counted frames in b: the count of whole frames, their
+ * messages appended to msgs each with a "\n", or -1 if b is malformed.
+ */
+static int
+octet_frames(const struct buf *b, struct buf *msgs)
+{
+	size_t i = 0;
+	int n = 0;
+
+	msgs->len = 0;
+	while (i < b->len) {
+		size_t len = 0, j = i;
+
+		while (j < b->len && b->data[j] >= '0' && b->data[j] <= '9')
+			len = len * 10 + (size_t)(b->data[j++] - '0');
+		if (j == b->len)
+			break; /* the count is not all here yet */
+		if (j == i || b->data[j] != ' ' || b->data[i] == '0')
+			return -1;
+		if (b->len - (j + 1) < len)
+			break;
+		buf_append(msgs, b->data + j + 1, len);
+		buf_append(msgs, "\n", 1);
+		i = j + 1 + len;
+		n++;
+	}
+	buf_cstr(msgs);
+	return n;
+}
+
+struct got_frames {
+	struct peer *p;   /* the peer */
+	struct buf *msgs; /* the messages so far */
+	int n;            /* frames wanted */
+};
+
+static bool
+frames_have(void *arg)
+{
+	struct got_frames *g = arg;
+
+	return octet_frames(&g->p->got, g->msgs) >= g->n;
+}
+
+/*
+ * Whether the message m (up to its "\n") is "<12>1 TIMESTAMP HOST burstd
+ * PID - - " followed by JSON line i; returns the end of m, or NULL.
+ */
+static const char *
+rfc5424_is(const char *m, int i)
+{
+	char want[256], pid[64];
+	const char *p = m, *host;
+	size_t n;
+
+	if (strncmp(p, "<12>1 ", 6) != 0)
+		return NULL;
+	p += 6;
+	/* YYYY-MM-DDTHH:MM:SS.mmmZ, in UTC */
+	for (int k = 0; k < 24; k++) {
+		char c = p[k];
+		bool ok;
+
+		if (k == 4 || k == 7)
+			ok = c == '-';
+		else if (k == 10)
+			ok = c == 'T';
+		else if (k == 13 || k == 16)
+			ok = c == ':';
+		else if (k == 19)
+			ok = c == '.';
+		else if (k == 23)
+			ok = c == 'Z';
+		else
+			ok = c >= '0' && c <= '9';
+		if (!ok)
+			return NULL;
+	}
+	p += 24;
+	if (*p++ != ' ')
+		return NULL;
+	host = p;
+	while (*p > 32 && *p < 127)
+		p++;
+	if (p == host || *p++ != ' ')
+		return NULL;
+	snprintf(pid, sizeof(pid), "burstd %ld - - ", (long)getpid());
+	if (strncmp(p, pid, strlen(pid)) != 0)
+		return NULL;
+	p += strlen(pid);
+	n = line(want, sizeof(want), i);
+	if (strncmp(p, want, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/*
+ * Framing for syslog receivers: octet counting with an RFC 5424 header,
+ * a newline after the header, the header on a datagram; what a
+ * checkpoint keeps (sink_pending) stays the bare JSON line.
+ */
+static void
+test_framing(void)
+{
+	char path[256], dpath[256], l[128];
+	struct peer p = {0};
+	struct buf msgs = {0}, want = {0};
+	struct pending pd = {{0}, 0};
+	struct got_frames g = {&p, &msgs, 3};
+	struct sink_conf sc;
+	struct sink *s;
+	const char *m;
+	int fd;
+
+	begin();
+	in_dir(path, sizeof(path), "framed.sock");
+	peer_listen_unix(&p, path);
+	sc = conf_of(SINK_UNIX, path, 100);
+	sc.framing = SINK_FRAMING_OCTET;
+	sc.format = SINK_FORMAT_RFC5424;
+	s = sink_new(loop, &sc);
+	push_range(s, 0, 3);
+	CHECK(run_until(frames_have, &g, 5000));
+	CHECK_EQ_INT(octet_frames(&p.got, &msgs), 3);
+	/* No byte beyond the frames, and no newline after a message. */
+	CHECK(memchr(p.got.data, '\n', p.got.len) == NULL);
+	m = msgs.data;
+	for (int i = 0; i < 3 && m != NULL; i++) {
+		m = rfc5424_is(m, i);
+		CHECK(m != NULL);
+	}
+	CHECK(m != NULL && *m == '\0');
+	close_sink(s);
+	peer_stop(&p);
+
+	/* Octet counting alone: "LEN SP JSON", the JSON without "\n". */
+	p.got.len = 0;
+	peer_listen_unix(&p, path);
+	sc.format = SINK_FORMAT_JSON;
+	s = sink_new(loop, &sc);
+	push_range(s, 3, 5);
+	g.n = 2;
+	CHECK(run_until(frames_have, &g, 5000));
+	buf_cstr(&p.got);
+	snprintf(l, sizeof(l), "%d ", (int)line(l, sizeof(l), 3) - 1);
+	CHECK(strncmp(p.got.data, l, strlen(l)) == 0);
+	expect_range(&want, 3, 5);
+	CHECK(buf_equal(&msgs, &want));
+	close_sink(s);
+	peer_stop(&p);
+
+	/* Newline framing with the header: one message a line. */
+	p.got.len = 0;
+	peer_listen_unix(&p, path);
+	sc.framing = SINK_FRAMING_NEWLINE;
+	sc.format = SINK_FORMAT_RFC5424;
+	s = sink_new(loop, &sc);
+	push_range(s, 5, 7);
+	CHECK(wait_got(&p, 2));
+	buf_cstr(&p.got);
+	m = rfc5424_is(p.got.data, 5);
+	CHECK(m != NULL && (m = rfc5424_is(m, 6)) != NULL && *m == '\0');
+	close_sink(s);
+	peer_stop(&p);
+
+	/* Nobody listening: what waits is reported as the JSON lines. */
+	sc.framing = SINK_FRAMING_OCTET;
+	s = sink_new(loop, &sc);
+	push_range(s, 7, 10);
+	run_for(50);
+	get_pending(s, &pd);
+	expect_range(&want, 7, 10);
+	CHECK_EQ_INT(pd.n, 3);
+	CHECK(buf_equal(&pd.lines, &want));
+	close_sink(s);
+
+	/* A datagram carries the header and the JSON, no newline. */
+	in_dir(dpath, sizeof(dpath), "framed.dgram");
+	fd = dgram_bind(dpath);
+	sc = conf_of(SINK_UNIX_DGRAM, dpath, 100);
+	sc.format = SINK_FORMAT_RFC5424;
+	s = sink_new(loop, &sc);
+	push_range(s, 10, 11);
+	CHECK(wait_sent(s, 1));
+	{
+		char b[1024];
+		ssize_t n = recv(fd, b, sizeof(b) - 2, 0);
+
+		CHECK(n > 0);
+		if (n > 0) {
+			b[n] = '\n';
+			b[n + 1] = '\0';
+			m = rfc5424_is(b, 10);
+			CHECK(m != NULL && *m == '\0');
+		}
+	}
+	close_sink(s);
+	close(fd);
+	unlink(dpath);
+	end();
+	buf_free(&p.got);
+	buf_free(&msgs);
+	buf_free(&want);
+	buf_free(&pd.lines);
+}
+
 static size_t
 proc_size(const char *path)
 {
@@ -1569,6 +1782,7 @@ main(void)
 	test_pending();
 	test_dgram();
 	test_dgram_sndbuf();
+	test_framing();
 	test_stdout();
 
 	remove_dir();
