@@ -18,22 +18,6 @@ import unittest
 import daemon_test as dt
 
 
-def scrape(path):
-    """One stats snapshot as {sample: value}."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
-                if line and not line.startswith("#"))
-
-
 class CheckpointTest(unittest.TestCase):
     setUp = dt.DaemonTest.setUp
     tearDown = dt.DaemonTest.tearDown
@@ -45,7 +29,7 @@ class CheckpointTest(unittest.TestCase):
         deadline = time.monotonic() + timeout
         m = {}
         while time.monotonic() < deadline:
-            m = scrape(stats)
+            m = dt.scrape(stats)
             if pred(m):
                 return m
             time.sleep(0.05)

@@ -165,6 +165,22 @@ def conf(tmp, inputs, sinks, extra=""):
             "inputs:\n" + inputs + "sinks:\n" + sinks)
 
 
+def scrape(path):
+    """One snapshot of the stats socket at path, as {sample: value}."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
+                if line and not line.startswith("#"))
+
+
 def alerts_of(lines, parent):
     return [a for a in lines if a.get("process.parent.entity_id") == parent]
 

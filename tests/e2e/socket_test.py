@@ -38,28 +38,12 @@ def can_connect(path):
         s.close()
 
 
-def scrape(path):
-    """The stats socket's samples, as a dict."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
-                if line and not line.startswith("#"))
-
-
 def wait_stat(path, name, pred, timeout=20):
     """Scrapes until pred(value of name) holds; returns the samples."""
     deadline = time.monotonic() + timeout
     m = {}
     while time.monotonic() < deadline:
-        m = scrape(path)
+        m = dt.scrape(path)
         if name in m and pred(int(m[name])):
             return m
         time.sleep(0.1)
@@ -238,7 +222,7 @@ class SocketTest(dt.DaemonTest):
         a = connect(self.path("in.sock"))
         a.sendall(line[:100000])
         wait_stat(stats, "burstd_bytes_read_total", lambda v: v >= 100000)
-        m = scrape(stats)
+        m = dt.scrape(stats)
         held = int(m['burstd_input_buffer_bytes{input="unix0"}'])
         self.assertGreaterEqual(held, 100000)
         self.assertGreaterEqual(int(m["burstd_state_bytes"]), held)
@@ -367,7 +351,7 @@ class SocketTest(dt.DaemonTest):
         self.assertGreater(n - refused, 5, d.log_text())
         self.assertIn("kept for checkpoints and sinks", d.log_text())
         stats = self.path("stats.sock")
-        m = scrape(stats)
+        m = dt.scrape(stats)
         done = int(m["burstd_checkpoints_total"])
         m = wait_stat(stats, "burstd_checkpoints_total",
                       lambda v: v >= done + 3)
