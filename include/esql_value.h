@@ -25,14 +25,14 @@
 #include "util.h"
 
 enum esql_type {
-	ESQL_T_NULL,          /* the type of a bare null literal */
-	ESQL_T_KEYWORD,       /* keyword, text, wildcard: UTF-8 bytes */
-	ESQL_T_INTEGER,       /* 32-bit signed, held in l */
-	ESQL_T_LONG,          /* 64-bit signed, in l */
-	ESQL_T_DOUBLE,        /* in d; never NaN or infinite (those are null) */
-	ESQL_T_BOOLEAN,       /* in l: 0 or 1 */
+	ESQL_T_NULL,	      /* the type of a bare null literal */
+	ESQL_T_KEYWORD,	      /* keyword, text, wildcard: UTF-8 bytes */
+	ESQL_T_INTEGER,	      /* 32-bit signed, held in l */
+	ESQL_T_LONG,	      /* 64-bit signed, in l */
+	ESQL_T_DOUBLE,	      /* in d; never NaN or infinite (those are null) */
+	ESQL_T_BOOLEAN,	      /* in l: 0 or 1 */
 	ESQL_T_DATETIME,      /* epoch milliseconds, in l */
-	ESQL_T_IP,            /* 16 bytes, IPv4 as ::ffff:a.b.c.d, in ip */
+	ESQL_T_IP,	      /* 16 bytes, IPv4 as ::ffff:a.b.c.d, in ip */
 	ESQL_T_TIME_DURATION, /* a constant span such as `1 minute`: ms in l */
 	ESQL_T_DATE_PERIOD,   /* a constant calendar span: months in l */
 };
@@ -81,10 +81,10 @@ esql_val_null(struct esql_val *v, enum esql_type t)
  * arena owns its blocks; esql_arena_free() releases them.
  */
 struct esql_arena {
-	char *block;      /* current block */
+	char *block;	  /* current block */
 	size_t used, cap; /* bytes used and held in it */
-	void *full;       /* blocks filled before this one, a list */
-	size_t total;     /* bytes held in all blocks */
+	void *full;	  /* blocks filled before this one, a list */
+	size_t total;	  /* bytes held in all blocks */
 };
 
 void *esql_arena_alloc(struct esql_arena *a, size_t n);
@@ -95,7 +95,7 @@ const char *esql_type_name(enum esql_type t); /* "keyword", "long", ... */
 
 /* <0, 0, >0: the ES|QL order of two values of type t. */
 int esql_scalar_cmp(enum esql_type t, const struct esql_scalar *a,
-    const struct esql_scalar *b);
+		    const struct esql_scalar *b);
 
 /*
  * A value's canonical bytes, for group keys and distinct sets: equal
@@ -105,9 +105,9 @@ int esql_scalar_cmp(enum esql_type t, const struct esql_scalar *a,
  * point into p).
  */
 void esql_scalar_encode(enum esql_type t, const struct esql_scalar *v,
-    struct buf *out);
+			struct buf *out);
 size_t esql_scalar_decode(enum esql_type t, const char *p, size_t len,
-    struct esql_scalar *out);
+			  struct esql_scalar *out);
 
 /*
  * Appends a value as ES|QL prints it in a JSON response: a keyword as a
@@ -115,6 +115,30 @@ size_t esql_scalar_decode(enum esql_type t, const char *p, size_t len,
  * numbers and booleans as JSON numbers and booleans.
  */
 void esql_scalar_json(enum esql_type t, const struct esql_scalar *v,
-    struct buf *out);
+		      struct buf *out);
+
+/*
+ * Parses an IPv4 (dotted quad, no leading zeros) or IPv6 address (also
+ * with an embedded IPv4 tail) into 16 bytes, IPv4 as ::ffff:a.b.c.d.
+ * Returns 0, or -1 if s is not an address.
+ */
+int esql_ip_parse(const char *s, size_t len, unsigned char ip[16]);
+
+/*
+ * Writes an address as Java's InetAddresses.toAddrString(): an IPv4-mapped
+ * address as a.b.c.d, IPv6 per RFC 5952 (lower-case hex, no leading
+ * zeros, the first longest run of two or more zero groups as "::").
+ * out holds ESQL_IP_MAX bytes; returns the length (NUL-terminated).
+ */
+#define ESQL_IP_MAX 48
+size_t esql_ip_format(const unsigned char ip[16], char *out);
+
+/*
+ * Writes a finite double as Java's Double.toString(): the shortest digits
+ * that read back the same, as "123.0" or "0.001" when 1e-3 <= |d| < 1e7,
+ * else as "1.0E7", "1.234E-5".  out holds ESQL_DOUBLE_MAX bytes.
+ */
+#define ESQL_DOUBLE_MAX 32
+size_t esql_double_format(double d, char *out);
 
 #endif

@@ -1,0 +1,172 @@
+/*
+ * esql_expr: typed ES|QL expression trees, their constructors and their
+ * evaluator.
+ *
+ * The parser builds a tree bottom-up by calling the constructors.  Each
+ * constructor type-checks its arguments, applies ES|QL's implicit
+ * conversions (a string literal compared with a datetime or ip column is
+ * parsed as one; integer < long < double widen) and folds an expression
+ * whose arguments are all constant into a literal.  A constructor takes
+ * ownership of its argument trees, also when it fails: on failure it
+ * frees them, returns NULL and writes "line:col: message" into err.
+ *
+ * Evaluation reads one row (ctx->cols, borrowed), writes computed
+ * strings and multi-values into ctx->arena, never allocates on the C
+ * heap, and gives null for every run-time fault ES|QL turns into null
+ * with a warning (a multi-valued argument to a single-valued function,
+ * integer overflow, a bad cast), counting it in ctx->warnings.  Division
+ * and modulo by zero give null (with a warning, as ES does).
+ *
+ * Bounds: a tree is at most ESQL_EXPR_MAX_DEPTH deep (the constructors
+ * refuse a deeper one, so evaluation recursion is bounded), a function
+ * takes at most ESQL_EXPR_MAX_ARGS arguments, and a computed string is at
+ * most ESQL_EXPR_MAX_STRING bytes (a longer result is null with a
+ * warning, where ES would fail the query).
+ *
+ * Not supported, refused at construction with a message: NOW() (a
+ * streaming rule has no query time), REPLACE (Java regular expressions),
+ * calendar spans (date_period) in DATE_TRUNC, and functions not listed
+ * in esql_func.c.  LIKE, RLIKE and KQL are refused until their matchers
+ * exist.
+ */
+#ifndef BURSTD_ESQL_EXPR_H
+#define BURSTD_ESQL_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esql_value.h"
+#include "util.h"
+
+#define ESQL_EXPR_MAX_DEPTH 64
+#define ESQL_EXPR_MAX_ARGS 64
+#define ESQL_EXPR_MAX_STRING (1024 * 1024)
+
+struct esql_ctx {
+	struct esql_val *cols;	  /* the row: column i (borrowed) */
+	struct esql_arena *arena; /* for computed values */
+	uint64_t warnings; /* nulls made by multi-values, overflow, casts */
+};
+
+enum esql_op {
+	ESQL_OP_AND,
+	ESQL_OP_OR,
+	ESQL_OP_NOT,
+	ESQL_OP_EQ,
+	ESQL_OP_NE,
+	ESQL_OP_LT,
+	ESQL_OP_LE,
+	ESQL_OP_GT,
+	ESQL_OP_GE,
+	ESQL_OP_ADD,
+	ESQL_OP_SUB,
+	ESQL_OP_MUL,
+	ESQL_OP_DIV,
+	ESQL_OP_MOD,
+	ESQL_OP_NEG,
+	ESQL_OP_IS_NULL,
+	ESQL_OP_IS_NOT_NULL,
+	ESQL_OP_IN,
+	ESQL_OP_NOT_IN,
+};
+
+struct esql_expr;
+
+/* A constant; keyword bytes and multi-values are copied. */
+struct esql_expr *esql_expr_lit(const struct esql_val *v, unsigned line,
+				unsigned col);
+
+/* Column `column` of the row, of type t; name is copied (for printing). */
+struct esql_expr *esql_expr_col(int column, enum esql_type t, const char *name,
+				unsigned line, unsigned col);
+
+/*
+ * An operator: unary ops take one argument, binary ones two; IN and
+ * NOT IN test args[0] against args[1..n).
+ */
+struct esql_expr *esql_expr_op(enum esql_op op, struct esql_expr **args,
+			       size_t n, unsigned line, unsigned col, char *err,
+			       size_t errlen);
+
+/*
+ * arg LIKE (or RLIKE) one of patterns[0..n) (keyword literals),
+ * negated for NOT LIKE.  TO_LOWER(x) LIKE p becomes a case-insensitive
+ * match on x, or false when p has an upper-case letter.
+ */
+struct esql_expr *esql_expr_like(struct esql_expr *arg,
+				 const struct esql_val *patterns, size_t n,
+				 bool rlike, bool negated, unsigned line,
+				 unsigned col, char *err, size_t errlen);
+
+/*
+ * A scalar function by its case-insensitive name, CASE included.
+ * Unknown or unsupported: "line:col: function X is not supported".
+ */
+struct esql_expr *esql_expr_call(const char *name, struct esql_expr **args,
+				 size_t n, unsigned line, unsigned col,
+				 char *err, size_t errlen);
+
+/*
+ * Resolves a KQL field name to a column and its type: returns 0, or -1
+ * if the field is unknown.
+ */
+typedef int esql_resolve_fn(void *arg, const char *field, size_t len,
+			    int *column, enum esql_type *t);
+
+struct esql_expr *esql_expr_kql(const char *query, size_t len,
+				esql_resolve_fn *resolve, void *arg,
+				unsigned line, unsigned col, char *err,
+				size_t errlen);
+
+/* x::type and the TO_* functions. */
+struct esql_expr *esql_expr_cast(struct esql_expr *arg, enum esql_type to,
+				 unsigned line, unsigned col, char *err,
+				 size_t errlen);
+
+enum esql_type esql_expr_type(const struct esql_expr *e);
+
+/* Whether e is a literal (after folding); if so, *v (may be NULL) is it. */
+bool esql_expr_is_const(const struct esql_expr *e);
+bool esql_expr_const_value(const struct esql_expr *e, struct esql_val *v);
+
+/*
+ * Evaluates e on the row in cx.  Returns 0 with the value in *out, or -1
+ * on an internal failure only; nulls are values.  *out borrows from the
+ * row, from e's literals or from cx->arena.
+ */
+int esql_eval(const struct esql_expr *e, struct esql_ctx *cx,
+	      struct esql_val *out);
+
+/* Frees e and its arguments; NULL is ignored. */
+void esql_expr_free(struct esql_expr *e);
+
+/* Appends e's canonical text, for --explain and fingerprints. */
+void esql_expr_print(const struct esql_expr *e, struct buf *out);
+
+/* Calls cb for each column e reads (a column may be reported twice). */
+void esql_expr_columns(const struct esql_expr *e,
+		       void (*cb)(void *arg, int column), void *arg);
+
+/*
+ * A conservative prefilter: when esql_expr_needles() returns true, every
+ * row on which e is true has, in column needle[i].column, a value whose
+ * bytes contain needle[i] for at least one i (an OR of substrings).  It
+ * returns false when it cannot prove that (then use no prefilter).
+ * Needles point into e's literals and live as long as e.  Proved for
+ * keyword `col == "x"`, `col IN (...)`, AND (one side's set) and OR (the
+ * union of both sides' sets).
+ */
+#define ESQL_NEEDLES_MAX 32
+struct esql_needle {
+	int column;
+	const char *p;
+	size_t len;
+};
+struct esql_needles {
+	size_t n;
+	struct esql_needle v[ESQL_NEEDLES_MAX];
+};
+bool esql_expr_needles(const struct esql_expr *e, struct esql_needles *out);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * ES|QL expressions: operators, functions and casts built through the
+ * constructors and evaluated on one row.  Each expectation cites the
+ * Elasticsearch documentation page or source file it comes from:
+ *   DOC(x) = https://www.elastic.co/docs/reference/query-languages/esql/x
+ *   SRC(x) = x-pack/plugin/esql/src/main/java/org/elasticsearch/xpack/esql/
+ *            expression/x in elastic/elasticsearch
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "esql_expr.h"
+#include "fieldtype.h"
+
+static struct esql_val cols[4];
+static struct esql_scalar colvals[4][8];
+static struct esql_arena arena;
+static uint64_t warnings;
+static char err[256];
+
+static struct esql_expr *
+lit(enum esql_type t, const struct esql_scalar *s)
+{
+	struct esql_val v;
+
+	esql_val_null(&v, t);
+	if (s != NULL) {
+		v.n = 1;
+		v.one = *s;
+	}
+	return esql_expr_lit(&v, 1, 1);
+}
+
+static struct esql_expr *
+K(const char *s)
+{
+	struct esql_scalar x;
+
+	x.u.s.p = s;
+	x.u.s.len = strlen(s);
+	return lit(ESQL_T_KEYWORD, &x);
+}
+
+static struct esql_expr *
+num(enum esql_type t, long long l)
+{
+	struct esql_scalar x;
+
+	memset(&x, 0, sizeof(x));
+	x.u.l = l;
+	return lit(t, &x);
+}
+
+#define I(l) num(ESQL_T_INTEGER, (l))
+#define L(l) num(ESQL_T_LONG, (l))
+#define B(l) num(ESQL_T_BOOLEAN, (l))
+#define DUR(ms) num(ESQL_T_TIME_DURATION, (ms))
+#define PER(m) num(ESQL_T_DATE_PERIOD, (m))
+#define NUL() lit(ESQL_T_NULL, NULL)
+
+static struct esql_expr *
+D(double d)
+{
+	struct esql_scalar x;
+
+	memset(&x, 0, sizeof(x));
+	x.u.d = d;
+	return lit(ESQL_T_DOUBLE, &x);
+}
+
+/* Column i of type t holding n values (strings parsed by fieldtype). */
+static struct esql_expr *
+col(int i, enum esql_type t, size_t n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	for (size_t k = 0; k < n; k++) {
+		const char *s = va_arg(ap, const char *);
+
+		if (fieldtype_convert(t, s, strlen(s), &colvals[i][k]) != 0)
+			abort();
+	}
+	va_end(ap);
+	cols[i].type = t;
+	cols[i].n = n;
+	cols[i].many = colvals[i];
+	return esql_expr_col(i, t, "c", 1, 1);
+}
+
+#define KW(i, n, ...) col(i, ESQL_T_KEYWORD, n, ##__VA_ARGS__)
+#define IC(i, n, ...) col(i, ESQL_T_INTEGER, n, ##__VA_ARGS__)
+#define LC(i, n, ...) col(i, ESQL_T_LONG, n, ##__VA_ARGS__)
+#define DC(i, n, ...) col(i, ESQL_T_DATETIME, n, ##__VA_ARGS__)
+#define IPC(i, n, ...) col(i, ESQL_T_IP, n, ##__VA_ARGS__)
+
+static struct esql_expr *
+op(enum esql_op o, size_t n, ...)
+{
+	struct esql_expr *a[16];
+	va_list ap;
+
+	va_start(ap, n);
+	for (size_t k = 0; k < n; k++)
+		a[k] = va_arg(ap, struct esql_expr *);
+	va_end(ap);
+	return esql_expr_op(o, a, n, 1, 1, err, sizeof(err));
+}
+
+static struct esql_expr *
+fn(const char *name, size_t n, ...)
+{
+	struct esql_expr *a[16];
+	va_list ap;
+
+	va_start(ap, n);
+	for (size_t k = 0; k < n; k++)
+		a[k] = va_arg(ap, struct esql_expr *);
+	va_end(ap);
+	return esql_expr_call(name, a, n, 1, 1, err, sizeof(err));
+}
+
+/* Evaluates and frees e; returns the value as JSON ([...] if multi). */
+static const char *
+run(struct esql_expr *e)
+{
+	static char out[512];
+	struct esql_ctx cx = {cols, &arena, 0};
+	struct buf b = {0};
+	struct esql_val v;
+
+	if (e == NULL) {
+		snprintf(out, sizeof(out), "ERROR %s", err);
+		return out;
+	}
+	if (esql_eval(e, &cx, &v) != 0) {
+		esql_expr_free(e);
+		return "EVAL FAILED";
+	}
+	warnings = cx.warnings;
+	if (v.n == 0)
+		buf_append(&b, "null", 4);
+	if (v.n > 1)
+		buf_append(&b, "[", 1);
+	for (size_t i = 0; i < v.n; i++) {
+		if (i > 0)
+			buf_append(&b, ",", 1);
+		esql_scalar_json(v.type, &esql_val_items(&v)[i], &b);
+	}
+	if (v.n > 1)
+		buf_append(&b, "]", 1);
+	snprintf(out, sizeof(out), "%.*s", (int)b.len, b.data);
+	buf_free(&b);
+	esql_expr_free(e);
+	esql_arena_reset(&arena);
+	return out;
+}
+
+static void
+test_logic(void)
+{
+	/* Three-valued logic: DOC(esql-operators) "Logical operators";
+	 * SRC(predicate/logical/BinaryLogic.java) */
+	CHECK_STR(run(op(ESQL_OP_AND, 2, B(0), NUL())), "false");
+	CHECK_STR(run(op(ESQL_OP_AND, 2, NUL(), B(1))), "null");
+	CHECK_STR(run(op(ESQL_OP_OR, 2, NUL(), B(1))), "true");
+	CHECK_STR(run(op(ESQL_OP_OR, 2, B(0), NUL())), "null");
+	CHECK_STR(run(op(ESQL_OP_NOT, 1, NUL())), "null");
+	CHECK_STR(run(op(ESQL_OP_NOT, 1, B(0))), "true");
+	/* IS NULL: a multi-value is not null (DOC(esql-operators)) */
+	CHECK_STR(run(op(ESQL_OP_IS_NULL, 1, KW(0, 0))), "true");
+	CHECK_STR(run(op(ESQL_OP_IS_NOT_NULL, 1, KW(0, 2, "a", "b"))), "true");
+	CHECK_STR(run(op(ESQL_OP_AND, 2, KW(0, 1, "a"), B(1))),
+		  "ERROR 1:1: operand of AND must be boolean, found keyword");
+}
+
+static void
+test_compare(void)
+{
+	/* Multi-valued operand: null with a warning (DOC(esql-multivalued-
+	 * fields) "Functions": "==" on a multi-value is null) */
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, KW(0, 2, "a", "b"), K("a"))), "null");
+	CHECK_EQ_INT(warnings, 1);
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("a"))), "true");
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, KW(0, 0), K("a"))), "null");
+	CHECK_EQ_INT(warnings, 0);
+	/* keyword order is byte order (BytesRef.compareTo) */
+	CHECK_STR(run(op(ESQL_OP_LT, 2, K("B"), K("a"))), "true");
+	CHECK_STR(run(op(ESQL_OP_LT, 2, K("ab"), K("abc"))), "true");
+	/* integer vs long vs double widen (SRC(predicate/operator/
+	 * comparison/EsqlBinaryComparison.java)) */
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, I(1), D(1.0))), "true");
+	CHECK_STR(run(op(ESQL_OP_GT, 2, LC(0, 1, "5000000000"), I(3))), "true");
+	/* a string literal against a datetime is a date (DOC(esql-implicit-
+	 * casting)) */
+	CHECK_STR(run(op(ESQL_OP_GE, 2, DC(0, 1, "2024-05-01T12:00:00.001Z"),
+			 K("2024-05-01T12:00:00Z"))),
+		  "true");
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, DC(0, 1, "2024-05-01T12:00:00Z"),
+			 K("yesterday"))),
+		  "ERROR 1:1: cannot convert string [yesterday] to [datetime]");
+	/* ...and against an ip, an ip */
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, IPC(0, 1, "10.0.0.1"), K("10.0.0.1"))),
+		  "true");
+	CHECK_STR(run(op(ESQL_OP_EQ, 2, KW(0, 1, "1"), I(1))),
+		  "ERROR 1:1: cannot compare keyword with integer");
+}
+
+static void
+test_in(void)
+{
+	/* IN: true on a match, else null if the list has a null, else
+	 * false (SRC(predicate/operator/comparison/In.java)) */
+	CHECK_STR(run(op(ESQL_OP_IN, 3, KW(0, 1, "b"), K("a"), K("b"))),
+		  "true");
+	CHECK_STR(run(op(ESQL_OP_IN, 3, KW(0, 1, "c"), K("a"), NUL())), "null");
+	CHECK_STR(run(op(ESQL_OP_IN, 3, KW(0, 1, "c"), K("a"), K("b"))),
+		  "false");
+	CHECK_STR(run(op(ESQL_OP_NOT_IN, 3, KW(0, 1, "c"), K("a"), K("b"))),
+		  "true");
+	CHECK_STR(run(op(ESQL_OP_NOT_IN, 3, KW(0, 1, "c"), K("a"), NUL())),
+		  "null");
+	/* a multi-valued left side is null with a warning */
+	CHECK_STR(run(op(ESQL_OP_IN, 2, KW(0, 2, "a", "b"), K("a"))), "null");
+	CHECK_EQ_INT(warnings, 1);
+	CHECK_STR(run(op(ESQL_OP_IN, 3, LC(0, 1, "2"), I(1), D(2.0))), "true");
+}
+
+static void
+test_arith(void)
+{
+	/* Overflow is null with a warning (DOC(esql-operators) "Add":
+	 * "integer overflow ... null"; SRC(predicate/operator/arithmetic/
+	 * Add.java) uses Math.addExact) */
+	CHECK_STR(run(op(ESQL_OP_ADD, 2, IC(0, 1, "2147483647"), I(1))),
+		  "null");
+	CHECK_EQ_INT(warnings, 1);
+	CHECK_STR(run(op(ESQL_OP_ADD, 2, I(2147483647), L(1))), "2147483648");
+	CHECK_STR(run(op(ESQL_OP_MUL, 2, L(INT64_MAX), L(2))), "null");
+	/* Division by zero is null with a warning (Div.java) */
+	CHECK_STR(run(op(ESQL_OP_DIV, 2, IC(0, 1, "1"), I(0))), "null");
+	CHECK_EQ_INT(warnings, 1);
+	CHECK_STR(run(op(ESQL_OP_MOD, 2, I(1), I(0))), "null");
+	/* integer division truncates; % takes the dividend's sign (Java) */
+	CHECK_STR(run(op(ESQL_OP_DIV, 2, I(-7), I(2))), "-3");
+	CHECK_STR(run(op(ESQL_OP_MOD, 2, I(-7), I(2))), "-1");
+	CHECK_STR(run(op(ESQL_OP_DIV, 2, D(1), I(4))), "0.25");
+	CHECK_STR(run(op(ESQL_OP_DIV, 2, L(INT64_MIN), L(-1))), "null");
+	CHECK_STR(run(op(ESQL_OP_NEG, 1, I(INT32_MIN))), "null");
+	CHECK_STR(run(op(ESQL_OP_ADD, 2, NUL(), I(1))), "null");
+	/* datetime + time_duration (DOC(esql-operators) "Add") */
+	CHECK_STR(run(op(ESQL_OP_ADD, 2, DC(0, 1, "2024-05-01T12:00:00Z"),
+			 DUR(90000))),
+		  "\"2024-05-01T12:01:30.000Z\"");
+	CHECK_STR(
+	    run(op(ESQL_OP_ADD, 2, KW(0, 1, "a"), I(1))),
+	    "ERROR 1:1: arithmetic on keyword and integer is not supported");
+}
+
+static void
+test_strings(void)
+{
+	/* LENGTH counts code points (DOC(functions-operators/string-
+	 * functions) LENGTH; SRC(function/scalar/string/Length.java)) */
+	CHECK_STR(run(fn("length", 1, K("h\xc3\xa9llo"))), "5");
+	CHECK_STR(run(fn("LENGTH", 1, KW(0, 2, "a", "b"))), "null");
+	CHECK_EQ_INT(warnings, 1);
+	/* TO_LOWER / TO_UPPER */
+	CHECK_STR(run(fn("TO_LOWER", 1, KW(0, 1, "PyThOn\xc3\x89"))),
+		  "\"python\xc3\xa9\"");
+	CHECK_STR(run(fn("TO_UPPER", 1, K("abc"))), "\"ABC\"");
+	/* CONCAT: null if any argument is null (Concat.java) */
+	CHECK_STR(run(fn("CONCAT", 3, K("a"), K("b"), K("c"))), "\"abc\"");
+	CHECK_STR(run(fn("CONCAT", 2, K("a"), KW(0, 0))), "null");
+	/* LOCATE: 1-based, 0 when absent, negative start from the end
+	 * (SRC(function/scalar/string/Locate.java)) */
+	CHECK_STR(run(fn("LOCATE", 2, K("hello"), K("ll"))), "3");
+	CHECK_STR(run(fn("LOCATE", 2, K("hello"), K("z"))), "0");
+	CHECK_STR(run(fn("LOCATE", 3, K("hello hello"), K("l"), I(5))), "9");
+	CHECK_STR(run(fn("LOCATE", 3, K("hello"), K("l"), I(-2))), "4");
+	CHECK_STR(run(fn("LOCATE", 2, K("\xc3\xa9l"), K("l"))), "2");
+	/* SUBSTRING: 1-based code points, negative start from the end
+	 * (Substring.java) */
+	CHECK_STR(run(fn("SUBSTRING", 3, K("hello"), I(2), I(3))), "\"ell\"");
+	CHECK_STR(run(fn("SUBSTRING", 2, K("hello"), I(-3))), "\"llo\"");
+	CHECK_STR(run(fn("SUBSTRING", 3, K("hello"), I(0), I(2))), "\"he\"");
+	CHECK_STR(run(fn("SUBSTRING", 3, K("hello"), I(1), I(-1))), "null");
+	/* SPACE; TRIM uses Character.isWhitespace (Trim.java) */
+	CHECK_STR(run(fn("SPACE", 1, I(3))), "\"   \"");
+	CHECK_STR(run(fn("SPACE", 1, I(-1))), "null");
+	CHECK_STR(run(fn("TRIM", 1, K(" \t a b \n"))), "\"a b\"");
+	CHECK_STR(run(fn("LTRIM", 1, K("  a "))), "\"a \"");
+	CHECK_STR(run(fn("RTRIM", 1, K("  a "))), "\"  a\"");
+	CHECK_STR(run(fn("STARTS_WITH", 2, K("python3"), K("python"))), "true");
+	CHECK_STR(run(fn("ENDS_WITH", 2, K("python3"), K("python"))), "false");
+	CHECK_STR(run(fn("CONTAINS", 2, K("python3"), K("thon"))), "true");
+	CHECK_STR(
+	    run(fn("REPLACE", 3, K("a"), K("a"), K("b"))),
+	    "ERROR 1:1: function REPLACE is not supported: its pattern is a "
+	    "Java regular expression");
+	CHECK_STR(
+	    run(fn("NOW", 0)),
+	    "ERROR 1:1: function NOW is not supported: a streaming rule has "
+	    "no query time");
+	CHECK_STR(run(fn("FOO", 1, K("a"))),
+		  "ERROR 1:1: function FOO is not supported");
+}
+
+static void
+test_case_coalesce(void)
+{
+	/* CASE: a null condition is false; an odd count has an else
+	 * (DOC(functions-operators/conditional-functions-and-expressions)) */
+	CHECK_STR(run(fn("CASE", 4, NUL(), K("a"), B(1), K("b"))), "\"b\"");
+	CHECK_STR(run(fn("CASE", 3, B(0), K("a"), K("else"))), "\"else\"");
+	CHECK_STR(run(fn("CASE", 2, B(0), K("a"))), "null");
+	CHECK_STR(
+	    run(fn("CASE", 3, op(ESQL_OP_EQ, 2, KW(0, 0), K("x")), I(1), I(0))),
+	    "0");
+	CHECK_STR(run(fn("COALESCE", 3, KW(0, 0), NUL(), K("z"))), "\"z\"");
+	CHECK_STR(run(fn("COALESCE", 2, KW(0, 2, "a", "b"), K("z"))),
+		  "[\"a\",\"b\"]");
+	CHECK_STR(
+	    run(fn("COALESCE", 2, K("a"), I(1))),
+	    "ERROR 1:1: COALESCE: argument 2 must be keyword, found integer");
+}
+
+static void
+test_mv(void)
+{
+	/* DOC(functions-operators/mv-functions) */
+	CHECK_STR(run(fn("MV_COUNT", 1, KW(0, 3, "a", "b", "a"))), "3");
+	CHECK_STR(run(fn("MV_COUNT", 1, KW(0, 0))), "null");
+	CHECK_STR(run(fn("MV_MIN", 1, KW(0, 3, "b", "a", "c"))), "\"a\"");
+	CHECK_STR(run(fn("MV_MAX", 1, LC(0, 3, "2", "10", "-1"))), "10");
+	CHECK_STR(run(fn("MV_FIRST", 1, KW(0, 2, "b", "a"))), "\"b\"");
+	CHECK_STR(run(fn("MV_LAST", 1, KW(0, 2, "b", "a"))), "\"a\"");
+	CHECK_STR(run(fn("MV_DEDUPE", 1, KW(0, 4, "b", "a", "b", "c"))),
+		  "[\"b\",\"a\",\"c\"]");
+	CHECK_STR(run(fn("MV_CONCAT", 2, KW(0, 2, "a", "b"), K(", "))),
+		  "\"a, b\"");
+	CHECK_STR(run(fn("MV_SUM", 1, LC(0, 2, "3", "4"))), "7");
+	/* MV_SUM overflow is null with a warning (MvSum.java) */
+	CHECK_STR(run(fn("MV_SUM", 1, LC(0, 2, "9223372036854775807", "1"))),
+		  "null");
+	CHECK_EQ_INT(warnings, 1);
+}
+
+static void
+test_casts(void)
+{
+	/* TO_STRING of a double is Double.toString (DOC(functions-
+	 * operators/type-conversion-functions) TO_STRING) */
+	CHECK_STR(run(fn("TO_STRING", 1, D(1.0))), "\"1.0\"");
+	CHECK_STR(run(fn("TO_STRING", 1, D(0.1))), "\"0.1\"");
+	CHECK_STR(run(fn("TO_STRING", 1, D(1e7))), "\"1.0E7\"");
+	CHECK_STR(run(fn("TO_STRING", 1, D(1.5e-4))), "\"1.5E-4\"");
+	CHECK_STR(run(fn("TO_STRING", 1, D(123456.789))), "\"123456.789\"");
+	CHECK_STR(run(fn("TO_STRING", 1, D(0.001))), "\"0.001\"");
+	CHECK_STR(run(fn("TO_STRING", 1, I(-5))), "\"-5\"");
+	CHECK_STR(run(fn("TO_STRING", 1, B(1))), "\"true\"");
+	/* TO_LONG: "2147483648.2" truncates, "foo" is null with a warning
+	 * (TO_LONG example in the same page) */
+	CHECK_STR(run(fn("TO_LONG", 1, K("2147483648"))), "2147483648");
+	CHECK_STR(run(fn("TO_LONG", 1, KW(0, 1, "2147483648.2"))),
+		  "2147483648");
+	CHECK_STR(run(fn("TO_LONG", 1, KW(0, 1, "foo"))), "null");
+	CHECK_EQ_INT(warnings, 1);
+	/* a multi-value converts value by value, dropping failures:
+	 * TO_LONG(["5b", "2147483648.2", "9223372036854775808"]) */
+	CHECK_STR(
+	    run(fn("TO_LONG", 1,
+		   KW(0, 3, "5b", "2147483648.2", "9223372036854775808"))),
+	    "2147483648");
+	CHECK_STR(run(fn("TO_INTEGER", 1, KW(0, 1, "5000000000"))), "null");
+	/* TO_BOOLEAN: "true" in any case, anything else false; numbers
+	 * non-zero (TO_BOOLEAN docs) */
+	CHECK_STR(run(fn("TO_BOOLEAN", 1, KW(0, 3, "TrUe", "yes", ""))),
+		  "[true,false,false]");
+	CHECK_STR(run(fn("TO_BOOLEAN", 1, D(0.0))), "false");
+	CHECK_STR(run(fn("TO_DOUBLE", 1, K("1.5"))), "1.5");
+	CHECK_STR(run(fn("TO_DATETIME", 1, K("2024-05-01"))),
+		  "\"2024-05-01T00:00:00.000Z\"");
+	CHECK_STR(run(fn("TO_IP", 1, K("2001:db8:0:0:0:0:0:1"))),
+		  "\"2001:db8::1\"");
+	CHECK_STR(run(fn("TO_IP", 1, K("1:0:0:2:0:0:0:3"))), "\"1:0:0:2::3\"");
+	CHECK_STR(run(fn("TO_IP", 1, K("010.0.0.1"))), "null");
+}
+
+static void
+test_math(void)
+{
+	/* ROUND: half away from zero (SRC(function/scalar/math/Round.java),
+	 * Maths.round) */
+	CHECK_STR(run(fn("ROUND", 1, D(2.5))), "3.0");
+	CHECK_STR(run(fn("ROUND", 1, D(-2.5))), "-3.0");
+	CHECK_STR(run(fn("ROUND", 2, D(1.2345), I(2))), "1.23");
+	CHECK_STR(run(fn("ROUND", 2, I(1250), I(-2))), "1300");
+	CHECK_STR(run(fn("ROUND", 2, I(-1250), I(-2))), "-1300");
+	CHECK_STR(run(fn("ABS", 1, I(-3))), "3");
+	CHECK_STR(run(fn("ABS", 1, D(-0.5))), "0.5");
+}
+
+static void
+test_dates(void)
+{
+	/* DATE_TRUNC floors to an epoch-aligned span (esql-rule-semantics
+	 * §2; DateTrunc.java) */
+	CHECK_STR(run(fn("DATE_TRUNC", 2, DUR(60000),
+			 DC(0, 1, "2024-05-01T12:34:56.789Z"))),
+		  "\"2024-05-01T12:34:00.000Z\"");
+	CHECK_STR(run(fn("DATE_TRUNC", 2, DUR(60000),
+			 DC(0, 1, "1969-12-31T23:59:30Z"))),
+		  "\"1969-12-31T23:59:00.000Z\"");
+	CHECK_STR(
+	    run(fn("DATE_TRUNC", 2, PER(1), DC(0, 1, "2024-05-17T12:34:56Z"))),
+	    "\"2024-05-01T00:00:00.000Z\"");
+	CHECK_STR(
+	    run(fn("DATE_TRUNC", 2, PER(3), DC(0, 1, "2024-05-17T12:34:56Z"))),
+	    "\"2024-04-01T00:00:00.000Z\"");
+	CHECK_STR(run(fn("DATE_TRUNC", 2, DUR(60000), DC(0, 0))), "null");
+	/* DATE_DIFF: whole units, months by the calendar (DateDiff.java) */
+	CHECK_STR(run(fn("DATE_DIFF", 3, K("second"),
+			 DC(0, 1, "2024-05-01T00:00:00Z"),
+			 DC(1, 1, "2024-05-01T00:01:01.5Z"))),
+		  "61");
+	CHECK_STR(
+	    run(fn("DATE_DIFF", 3, K("month"), DC(0, 1, "2024-01-31T00:00:00Z"),
+		   DC(1, 1, "2024-02-29T00:00:00Z"))),
+	    "0");
+	CHECK_STR(
+	    run(fn("DATE_DIFF", 3, K("month"), DC(0, 1, "2024-01-31T00:00:00Z"),
+		   DC(1, 1, "2024-03-31T00:00:00Z"))),
+	    "2");
+}
+
+static void
+test_cidr(void)
+{
+	/* CIDR_MATCH (DOC(functions-operators/ip-functions)) */
+	CHECK_STR(run(fn("CIDR_MATCH", 3, IPC(0, 1, "10.1.2.3"),
+			 K("192.168.0.0/16"), K("10.0.0.0/8"))),
+		  "true");
+	CHECK_STR(
+	    run(fn("CIDR_MATCH", 2, IPC(0, 1, "11.1.2.3"), K("10.0.0.0/8"))),
+	    "false");
+	CHECK_STR(run(fn("CIDR_MATCH", 2, IPC(0, 1, "2001:db8::1"),
+			 K("2001:db8::/32"))),
+		  "true");
+	CHECK_STR(run(fn("CIDR_MATCH", 2, IPC(0, 0), K("10.0.0.0/8"))), "null");
+}
+
+static void
+test_fold_print(void)
+{
+	struct buf b = {0};
+	struct esql_expr *e = op(ESQL_OP_ADD, 2, I(1), I(2));
+
+	CHECK(esql_expr_is_const(e));
+	esql_expr_free(e);
+	e = op(ESQL_OP_AND, 2, op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("x")),
+	       op(ESQL_OP_IN, 3, KW(1, 1, "a"), K("y"), K("z")));
+	CHECK(!esql_expr_is_const(e));
+	esql_expr_print(e, &b);
+	buf_append(&b, "", 1);
+	CHECK_STR(b.data, "((c == \"x\") AND (c IN (\"y\", \"z\")))");
+	{
+		struct esql_needles nd;
+
+		CHECK(esql_expr_needles(e, &nd));
+		CHECK_EQ_INT(nd.n, 1);
+		CHECK_EQ_INT(nd.v[0].len, 1);
+	}
+	esql_expr_free(e);
+	buf_free(&b);
+}
+
+static void
+test_depth(void)
+{
+	struct esql_expr *e = op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("a"));
+
+	for (int i = 0; i < ESQL_EXPR_MAX_DEPTH + 5 && e != NULL; i++)
+		e = op(ESQL_OP_NOT, 1, e);
+	CHECK(e == NULL);
+	CHECK(strstr(err, "nested deeper") != NULL);
+}
+
+static void
+test_fieldtype(void)
+{
+	struct esql_scalar s;
+
+	/* esql-rule-semantics §8.3 */
+	CHECK_EQ_INT(fieldtype_of("@timestamp"), ESQL_T_DATETIME);
+	CHECK_EQ_INT(fieldtype_of("process.pid"), ESQL_T_LONG);
+	CHECK_EQ_INT(fieldtype_of("source.ip"), ESQL_T_IP);
+	CHECK_EQ_INT(fieldtype_of("process.name"), ESQL_T_KEYWORD);
+	CHECK_EQ_INT(fieldtype_of("no.such.field"), ESQL_T_KEYWORD);
+	/* NumberFieldMapper coerce: "12" is 12, 1.5 truncates to 1 */
+	CHECK(fieldtype_convert(ESQL_T_LONG, "12", 2, &s) == 0 && s.u.l == 12);
+	CHECK(fieldtype_convert(ESQL_T_LONG, "1.5", 3, &s) == 0 && s.u.l == 1);
+	CHECK(fieldtype_convert(ESQL_T_LONG, "x", 1, &s) == -1);
+	CHECK(fieldtype_convert(ESQL_T_IP, "300.1.1.1", 9, &s) == -1);
+	CHECK(fieldtype_convert(ESQL_T_BOOLEAN, "", 0, &s) == 0 && s.u.l == 0);
+	CHECK(fieldtype_convert(ESQL_T_BOOLEAN, "yes", 3, &s) == -1);
+}
+
+int
+main(void)
+{
+	test_logic();
+	test_compare();
+	test_in();
+	test_arith();
+	test_strings();
+	test_case_coalesce();
+	test_mv();
+	test_casts();
+	test_math();
+	test_dates();
+	test_cidr();
+	test_fold_print();
+	test_depth();
+	test_fieldtype();
+	esql_arena_free(&arena);
+	return check_exit();
+}
