@@ -33,15 +33,15 @@ enum clause_op {
 };
 
 struct clause {
-	char *field;          /* dotted field name */
-	enum clause_op op;    /* how values are compared */
-	bool ignore_case;     /* ASCII case-insensitive comparison */
+	char *field;	       /* dotted field name */
+	enum clause_op op;     /* how values are compared */
+	bool ignore_case;      /* ASCII case-insensitive comparison */
 	struct strlist values; /* the literals compared with */
-	int slot;             /* record slot, set by rule_compile() */
+	int slot;	       /* record slot, set by rule_compile() */
 };
 
 struct label {
-	char *name;              /* the label */
+	char *name;		 /* the label */
 	struct strlist contains; /* substrings, any of which gives the label */
 };
 
@@ -52,63 +52,63 @@ struct value_col {
 };
 
 struct mitre_ref {
-	char *id;        /* "TA0002", "T1059", "T1059.006" */
-	char *name;      /* "Execution" */
+	char *id;	 /* "TA0002", "T1059", "T1059.006" */
+	char *name;	 /* "Execution" */
 	char *reference; /* URL */
 };
 
 struct rule {
 	/* Metadata carried by every alert. */
-	char *name;                 /* kibana.alert.rule.name */
-	char *rule_id;              /* kibana.alert.rule.rule_id */
-	char *severity;             /* kibana.alert.severity */
-	int risk_score;             /* kibana.alert.risk_score */
-	struct strlist tags;        /* kibana.alert.rule.tags */
-	struct mitre_ref tactic;    /* threat mapping */
+	char *name;		 /* kibana.alert.rule.name */
+	char *rule_id;		 /* kibana.alert.rule.rule_id */
+	char *severity;		 /* kibana.alert.severity */
+	int risk_score;		 /* kibana.alert.risk_score */
+	struct strlist tags;	 /* kibana.alert.rule.tags */
+	struct mitre_ref tactic; /* threat mapping */
 	struct mitre_ref technique;
 	struct mitre_ref subtechnique;
 
 	/* The per-event filter: every clause must hold. */
-	struct clause *clauses;     /* owned array */
+	struct clause *clauses; /* owned array */
 	size_t nclauses;
 
 	/* Window: time_field truncated to window_ms. */
 	char *time_field;
 	int64_t window_ms;
-	char *window_column;        /* "Esql.time_window_date_trunc" */
+	char *window_column; /* "Esql.time_window_date_trunc" */
 
 	/* Group key, besides the window. */
 	char *group_by[RULE_MAX_GROUP];
 	size_t ngroup;
-	char *watermark_by;         /* a group_by field: one watermark each */
+	char *watermark_by; /* a group_by field: one watermark each */
 
 	/* Labels: first match wins, else default_label. */
 	char *label_field;
-	struct label *labels;       /* owned array */
+	struct label *labels; /* owned array */
 	size_t nlabels;
 	char *default_label;
-	char *labels_column;        /* "Esql.patterns_count_distinct" */
+	char *labels_column; /* "Esql.patterns_count_distinct" */
 
 	/* Distinct values counted, and value sets collected. */
 	char *distinct_field;
-	char *distinct_column;      /* "Esql.process_command_line_count_distinct" */
+	char *distinct_column; /* "Esql.process_command_line_count_distinct" */
 	struct value_col values[RULE_MAX_VALUES];
 	size_t nvalues;
 
 	/* Threshold and cap. */
-	uint64_t min_distinct;      /* distinct values >= this */
-	uint64_t min_labels;        /* and distinct labels >= this */
-	size_t max_alerts;          /* per window; the rest are suppressed */
+	uint64_t min_distinct; /* distinct values >= this */
+	uint64_t min_labels;   /* and distinct labels >= this */
+	size_t max_alerts;     /* per window; the rest are suppressed */
 
 	/* Set by rule_compile(). */
 	const char *fields[RECORD_MAX_FIELDS]; /* slot -> field name */
 	size_t nfields;
 	int time_slot;
 	int group_slots[RULE_MAX_GROUP];
-	int watermark_key;          /* index into group_by */
+	int watermark_key; /* index into group_by */
 	int label_slot;
 	int distinct_slot;
-	uint64_t fingerprint;       /* hash of everything above */
+	uint64_t fingerprint; /* hash of everything above */
 };
 
 /* Returns the seed rule, ready to be changed or compiled. */
@@ -128,8 +128,7 @@ int rule_compile(struct rule *r, char *err, size_t errlen);
  */
 uint32_t rule_check_slots(const struct rule *r);
 /* False if this one value of the slot already makes the filter fail. */
-bool rule_value_ok(const struct rule *r, int slot, const char *p,
-    size_t len);
+bool rule_value_ok(const struct rule *r, int slot, const char *p, size_t len);
 
 /* Whether the record passes every clause of the filter. */
 bool rule_match(const struct rule *r, const struct record *rec);
@@ -138,5 +137,21 @@ bool rule_match(const struct rule *r, const struct record *rec);
 unsigned rule_label(const struct rule *r, const struct record *rec);
 /* A label's name; i == nlabels is the default label. */
 const char *rule_label_name(const struct rule *r, unsigned i);
+
+struct alert;
+struct window_closing;
+
+/*
+ * The rule's decision on the groups of one closing window (the window
+ * store's callback, window.h): a group passes with at least min_distinct
+ * distinct values and min_labels distinct labels; those that pass are
+ * ordered by distinct values descending, then distinct labels descending,
+ * then key ascending (so that ties at the cap break the same way on
+ * every run), and go out through emit while the window has emitted fewer
+ * than max_alerts; the rest are suppressed.  Those that do not pass are
+ * left undecided.
+ */
+void rule_close(struct window_closing *c,
+		void (*emit)(void *arg, const struct alert *a), void *arg);
 
 #endif

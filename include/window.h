@@ -6,9 +6,9 @@
  * of the rule's watermark_by field (agent.id) has its own watermark, the
  * largest event time seen from it minus allowed_lateness; a group closes
  * when its agent's watermark reaches the window's end, or when the store
- * is flushed.  Closing checks the threshold; the groups of one closing
- * that pass are sorted (distinct values descending) and at most
- * max_alerts per window are emitted, the rest counted as suppressed.
+ * is flushed.  Closing hands the groups to a callback (the rule layer:
+ * threshold, order, the cap) with the count of alerts their window
+ * already emitted; the store keeps that count per window (the ledger).
  *
  * A closed group is kept for late_horizon_ms after its window's end (in
  * watermark time) so that a late event still counts; if it lifts the
@@ -46,22 +46,57 @@ struct window_store;
 struct window_opts {
 	int64_t allowed_lateness_ms; /* < 0: close only on flush */
 	int64_t late_horizon_ms;     /* keep closed groups this long */
-	size_t max_groups;           /* groups held at once */
-	struct budget *budget;       /* state bytes are charged here;
+	size_t max_groups;	     /* groups held at once */
+	struct budget *budget;	     /* state bytes are charged here;
 					borrowed, NULL: none */
-	size_t max_values;           /* kept values per value set */
-	size_t max_key_combos;       /* key combinations per event */
-	int64_t idle_close_ms;       /* close an agent's windows when it is
+	size_t max_values;	     /* kept values per value set */
+	size_t max_key_combos;	     /* key combinations per event */
+	int64_t idle_close_ms;	     /* close an agent's windows when it is
 					silent this long (wall clock) */
-	int64_t max_future_ms;       /* event times further ahead of the wall
+	int64_t max_future_ms;	     /* event times further ahead of the wall
 					clock do not move watermarks */
 };
 
-typedef void window_alert_cb(void *arg, const struct alert *a);
+/*
+ * Closing hands the groups of one window that close together (or one
+ * closed group a late event changed) to the rule layer, which decides
+ * per group with window_decide(): emitted, suppressed by the window's
+ * cap, or not passed.  A group not decided on stays closed and may be
+ * lifted by a late event, which hands it over again.  Each decided group
+ * is final: it never comes back.
+ */
+enum window_verdict {
+	WINDOW_EMITTED,	   /* its alert goes out */
+	WINDOW_SUPPRESSED, /* passed, but over the window's max_alerts */
+};
+
+struct ledger_entry;
+
+struct window_closing {
+	const struct rule *rule;    /* the store's rule */
+	int64_t window_ms;	    /* the window's start */
+	size_t emitted;		    /* alerts the window emitted so far */
+	size_t n;		    /* groups */
+	const struct alert *groups; /* n, in no particular order; borrowed
+				       for the call */
+	struct window_store *ws;    /* private to the store */
+	struct ledger_entry *le;    /* private to the store */
+};
+
+typedef void window_close_cb(void *arg, struct window_closing *c);
+
+/*
+ * Records the verdict on groups[i] of a closing: the window's ledger
+ * (c->emitted on WINDOW_EMITTED), the alert counters and the group's
+ * eviction order.  Call it at most once per group, in the order the
+ * alerts go out.
+ */
+void window_decide(struct window_closing *c, size_t i, enum window_verdict v);
 
 struct window_store *window_new(const struct rule *rule,
-    const struct window_opts *opts, struct metrics *metrics,
-    window_alert_cb *cb, void *arg);
+				const struct window_opts *opts,
+				struct metrics *metrics, window_close_cb *cb,
+				void *arg);
 void window_free(struct window_store *ws);
 
 /*
@@ -69,7 +104,7 @@ void window_free(struct window_store *ws);
  * closes whatever the event's watermark advance allows.
  */
 void window_add(struct window_store *ws, const struct record *rec,
-    int64_t ts_ms, unsigned label);
+		int64_t ts_ms, unsigned label);
 
 /*
  * Live mode: tells the store the wall-clock time (epoch ms).  Closes the
@@ -90,7 +125,7 @@ void window_flush(struct window_store *ws);
  * one (a configuration reload); the groups are kept.
  */
 void window_reconfigure(struct window_store *ws, const struct rule *rule,
-    const struct window_opts *opts);
+			const struct window_opts *opts);
 
 /*
  * Appends the store's whole state to out (for a checkpoint), and

@@ -13,17 +13,17 @@
 #include "window.h"
 
 struct engine {
-	const struct conf *conf;   /* borrowed */
-	struct metrics metrics;    /* every counter */
-	struct prefilter *pf;      /* NULL when disabled */
-	struct parser *parser;     /* fields of the rule */
-	struct window_store *ws;   /* groups and windows */
-	struct budget budget;      /* state bytes, limits.max_state_bytes */
-	engine_output_cb *out;     /* receives alert lines */
-	void *arg;                 /* passed to out */
-	struct buf alert;          /* scratch for one alert line */
-	int64_t clock_ms;          /* fixed alert time, 0: real time */
-	bool exact;                /* windows close only on flush */
+	const struct conf *conf; /* borrowed */
+	struct metrics metrics;	 /* every counter */
+	struct prefilter *pf;	 /* NULL when disabled */
+	struct parser *parser;	 /* fields of the rule */
+	struct window_store *ws; /* groups and windows */
+	struct budget budget;	 /* state bytes, limits.max_state_bytes */
+	engine_output_cb *out;	 /* receives alert lines */
+	void *arg;		 /* passed to out */
+	struct buf alert;	 /* scratch for one alert line */
+	int64_t clock_ms;	 /* fixed alert time, 0: real time */
+	bool exact;		 /* windows close only on flush */
 };
 
 static void
@@ -45,8 +45,15 @@ alert_cb(void *arg, const struct alert *a)
 	}
 	if (e->alert.len > e->conf->max_alert_bytes + 1)
 		log_warnx("an alert of %zu bytes is over max_alert_bytes even "
-		    "with its value sets empty; sent as it is", e->alert.len);
+			  "with its value sets empty; sent as it is",
+			  e->alert.len);
 	e->out(e->arg, e->alert.data, e->alert.len);
+}
+
+static void
+close_cb(void *arg, struct window_closing *c)
+{
+	rule_close(c, alert_cb, arg);
 }
 
 static struct prefilter *
@@ -56,9 +63,11 @@ build_prefilter(const struct rule *r)
 
 	for (size_t i = 0; i < r->nclauses; i++) {
 		const struct clause *c = &r->clauses[i];
-		/* A clause whose literals JSON may spell otherwise adds none. */
-		(void)prefilter_add_group(pf, (const char *const *)c->values.v,
-		    c->values.n, c->ignore_case,
+		/* A clause whose literals JSON may spell otherwise adds none.
+		 */
+		(void)prefilter_add_group(
+		    pf, (const char *const *)c->values.v, c->values.n,
+		    c->ignore_case,
 		    c->op == CLAUSE_PREFIX ? PF_STRING_START : PF_STRING);
 	}
 	prefilter_seal(pf);
@@ -67,18 +76,18 @@ build_prefilter(const struct rule *r)
 
 static void
 window_opts_of(struct engine *e, const struct conf *conf, bool exact,
-    struct window_opts *wo)
+	       struct window_opts *wo)
 {
 	e->budget.max = conf->max_state_bytes;
 	*wo = (struct window_opts){
-		.allowed_lateness_ms = exact ? -1 : conf->allowed_lateness_ms,
-		.late_horizon_ms = conf->late_horizon_ms,
-		.max_groups = conf->max_groups,
-		.budget = &e->budget,
-		.max_values = conf->max_values,
-		.max_key_combos = conf->max_key_combos,
-		.idle_close_ms = conf->idle_close_ms,
-		.max_future_ms = conf->max_future_ms,
+	    .allowed_lateness_ms = exact ? -1 : conf->allowed_lateness_ms,
+	    .late_horizon_ms = conf->late_horizon_ms,
+	    .max_groups = conf->max_groups,
+	    .budget = &e->budget,
+	    .max_values = conf->max_values,
+	    .max_key_combos = conf->max_key_combos,
+	    .idle_close_ms = conf->idle_close_ms,
+	    .max_future_ms = conf->max_future_ms,
 	};
 }
 
@@ -96,14 +105,14 @@ build_front(struct engine *e)
 	parser_free(e->parser);
 	e->pf = e->conf->prefilter ? build_prefilter(e->conf->rule) : NULL;
 	e->parser = parser_new(e->conf->rule->fields, e->conf->rule->nfields,
-	    e->conf->max_depth);
-	parser_set_check(e->parser, rule_check_slots(e->conf->rule),
-	    value_ok, (void *)e->conf->rule);
+			       e->conf->max_depth);
+	parser_set_check(e->parser, rule_check_slots(e->conf->rule), value_ok,
+			 (void *)e->conf->rule);
 }
 
 struct engine *
 engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
-    void *arg)
+	   void *arg)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
 	struct window_opts wo;
@@ -114,7 +123,7 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 	e->arg = arg;
 	build_front(e);
 	window_opts_of(e, conf, exact, &wo);
-	e->ws = window_new(conf->rule, &wo, &e->metrics, alert_cb, e);
+	e->ws = window_new(conf->rule, &wo, &e->metrics, close_cb, e);
 	return e;
 }
 
@@ -130,7 +139,7 @@ engine_reload(struct engine *e, const struct conf *conf)
 	} else {
 		window_flush(e->ws);
 		window_free(e->ws);
-		e->ws = window_new(conf->rule, &wo, &e->metrics, alert_cb, e);
+		e->ws = window_new(conf->rule, &wo, &e->metrics, close_cb, e);
 	}
 	e->conf = conf;
 	build_front(e);

@@ -14,18 +14,20 @@
 
 #include <xxhash.h>
 
+#include "alert.h"
 #include "log.h"
 #include "rule.h"
 #include "util.h"
+#include "window.h"
 
 static void
 add_clause(struct rule *r, const char *field, enum clause_op op,
-    bool ignore_case, const char *const *values)
+	   bool ignore_case, const char *const *values)
 {
 	struct clause *c;
 
-	r->clauses = xreallocarray(r->clauses, r->nclauses + 1,
-	    sizeof(*r->clauses));
+	r->clauses =
+	    xreallocarray(r->clauses, r->nclauses + 1, sizeof(*r->clauses));
 	c = &r->clauses[r->nclauses++];
 	memset(c, 0, sizeof(*c));
 	c->field = xstrdup(field);
@@ -39,8 +41,8 @@ add_label(struct rule *r, const char *name, const char *const *contains)
 {
 	struct label *l;
 
-	r->labels = xreallocarray(r->labels, r->nlabels + 1,
-	    sizeof(*r->labels));
+	r->labels =
+	    xreallocarray(r->labels, r->nlabels + 1, sizeof(*r->labels));
 	l = &r->labels[r->nlabels++];
 	memset(l, 0, sizeof(*l));
 	l->name = xstrdup(name);
@@ -67,28 +69,28 @@ rule_default(void)
 	r->rule_id = xstrdup("b42e4b88-fc4a-417b-a45e-4d4a3db9fd41");
 	r->severity = xstrdup("medium");
 	r->risk_score = 47;
-	strlist_add_all(&r->tags, L("Domain: Endpoint", "OS: Linux", "OS: macOS",
-	    "Use Case: Threat Detection", "Tactic: Execution",
-	    "Data Source: Elastic Defend"));
-	r->tactic = (struct mitre_ref){xstrdup("TA0002"),
-	    xstrdup("Execution"),
+	strlist_add_all(&r->tags,
+			L("Domain: Endpoint", "OS: Linux", "OS: macOS",
+			  "Use Case: Threat Detection", "Tactic: Execution",
+			  "Data Source: Elastic Defend"));
+	r->tactic = (struct mitre_ref){
+	    xstrdup("TA0002"), xstrdup("Execution"),
 	    xstrdup("https://attack.mitre.org/tactics/TA0002/")};
-	r->technique = (struct mitre_ref){xstrdup("T1059"),
-	    xstrdup("Command and Scripting Interpreter"),
+	r->technique = (struct mitre_ref){
+	    xstrdup("T1059"), xstrdup("Command and Scripting Interpreter"),
 	    xstrdup("https://attack.mitre.org/techniques/T1059/")};
-	r->subtechnique = (struct mitre_ref){xstrdup("T1059.006"),
-	    xstrdup("Python"),
+	r->subtechnique = (struct mitre_ref){
+	    xstrdup("T1059.006"), xstrdup("Python"),
 	    xstrdup("https://attack.mitre.org/techniques/T1059/006/")};
 
 	add_clause(r, "host.os.type", CLAUSE_IN, false, L("linux", "macos"));
 	add_clause(r, "event.type", CLAUSE_IN, false, L("start"));
-	add_clause(r, "process.parent.name", CLAUSE_PREFIX, true,
-	    L("python"));
-	add_clause(r, "process.name", CLAUSE_IN, false, L("bash", "dash",
-	    "sh", "tcsh", "csh", "zsh", "ksh", "fish", "busybox"));
+	add_clause(r, "process.parent.name", CLAUSE_PREFIX, true, L("python"));
+	add_clause(r, "process.name", CLAUSE_IN, false,
+		   L("bash", "dash", "sh", "tcsh", "csh", "zsh", "ksh", "fish",
+		     "busybox"));
 	add_clause(r, "event.action", CLAUSE_ANY, false, L("exec"));
-	add_clause(r, "process.args", CLAUSE_ANY, false, L("-c", "-cl",
-	    "-lc"));
+	add_clause(r, "process.args", CLAUSE_ANY, false, L("-c", "-cl", "-lc"));
 
 	r->time_field = xstrdup("@timestamp");
 	r->window_ms = 60 * 1000;
@@ -113,12 +115,12 @@ rule_default(void)
 	r->distinct_column =
 	    xstrdup("Esql.process_command_line_count_distinct");
 	add_values(r, "Esql.process_command_line_values",
-	    "process.command_line");
+		   "process.command_line");
 	add_values(r, "Esql.host_name_values", "host.name");
 	add_values(r, "Esql.agent_id_values", "agent.id");
 	add_values(r, "Esql.event_dataset_values", "event.dataset");
 	add_values(r, "Esql.data_stream_namespace_values",
-	    "data_stream.namespace");
+		   "data_stream.namespace");
 
 	r->min_distinct = 5;
 	r->min_labels = 4;
@@ -191,12 +193,12 @@ slot_of(struct rule *r, const char *field)
 	return (int)r->nfields++;
 }
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			snprintf(err, errlen, __VA_ARGS__);                   \
-			return -1;                                            \
-		}                                                             \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			snprintf(err, errlen, __VA_ARGS__);                    \
+			return -1;                                             \
+		}                                                              \
 	} while (0)
 
 static void
@@ -289,34 +291,38 @@ rule_compile(struct rule *r, char *err, size_t errlen)
 	CHECK(r->nclauses > 0, "rule has no filter clause");
 	for (size_t i = 0; i < r->nclauses; i++) {
 		struct clause *c = &r->clauses[i];
-		CHECK(c->values.n > 0, "filter on %s has no values",
-		    c->field);
+		CHECK(c->values.n > 0, "filter on %s has no values", c->field);
 		CHECK((c->slot = slot_of(r, c->field)) >= 0,
-		    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
+		      "too many fields, or a field name over %d bytes",
+		      RECORD_MAX_NAME);
 	}
 	CHECK(r->window_ms > 0, "window must be positive");
 	CHECK((r->time_slot = slot_of(r, r->time_field)) >= 0,
-	    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
+	      "too many fields, or a field name over %d bytes",
+	      RECORD_MAX_NAME);
 	CHECK(r->ngroup > 0, "group_by is empty");
 	r->watermark_key = -1;
 	for (size_t i = 0; i < r->ngroup; i++) {
 		CHECK((r->group_slots[i] = slot_of(r, r->group_by[i])) >= 0,
-		    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
+		      "too many fields, or a field name over %d bytes",
+		      RECORD_MAX_NAME);
 		if (strcmp(r->group_by[i], r->watermark_by) == 0)
 			r->watermark_key = (int)i;
 	}
 	CHECK(r->watermark_key >= 0, "watermark_by %s is not in group_by",
-	    r->watermark_by);
+	      r->watermark_by);
 	CHECK(r->nlabels <= RULE_MAX_LABELS, "more than %d labels",
-	    RULE_MAX_LABELS);
+	      RULE_MAX_LABELS);
 	CHECK((r->label_slot = slot_of(r, r->label_field)) >= 0,
-	    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
+	      "too many fields, or a field name over %d bytes",
+	      RECORD_MAX_NAME);
 	CHECK((r->distinct_slot = slot_of(r, r->distinct_field)) >= 0,
-	    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
+	      "too many fields, or a field name over %d bytes",
+	      RECORD_MAX_NAME);
 	for (size_t i = 0; i < r->nvalues; i++)
-		CHECK((r->values[i].slot = slot_of(r, r->values[i].field)) >=
-			0,
-		    "too many fields, or a field name over %d bytes", RECORD_MAX_NAME);
+		CHECK((r->values[i].slot = slot_of(r, r->values[i].field)) >= 0,
+		      "too many fields, or a field name over %d bytes",
+		      RECORD_MAX_NAME);
 	CHECK(r->max_alerts > 0, "max_alerts must be positive");
 	r->fingerprint = fingerprint(r);
 	return 0;
@@ -350,9 +356,9 @@ value_hits(const struct clause *c, const struct record_value *v)
 		size_t n = strlen(lit);
 		switch (c->op) {
 		case CLAUSE_PREFIX:
-			if (c->ignore_case ? ascii_prefix_ci(v->p, v->len, lit)
-					   : (n <= v->len &&
-						 memcmp(v->p, lit, n) == 0))
+			if (c->ignore_case
+				? ascii_prefix_ci(v->p, v->len, lit)
+				: (n <= v->len && memcmp(v->p, lit, n) == 0))
 				return true;
 			break;
 		case CLAUSE_IN:
@@ -441,4 +447,72 @@ const char *
 rule_label_name(const struct rule *r, unsigned i)
 {
 	return i < r->nlabels ? r->labels[i].name : r->default_label;
+}
+
+static int
+key_cmp(const struct alert_key *x, const struct alert_key *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((x[i].p == NULL) != (y[i].p == NULL))
+			return x[i].p == NULL ? -1 : 1;
+		if (x[i].p == NULL)
+			continue;
+		size_t m = x[i].len < y[i].len ? x[i].len : y[i].len;
+		int c = memcmp(x[i].p, y[i].p, m);
+		if (c != 0)
+			return c;
+		if (x[i].len != y[i].len)
+			return x[i].len < y[i].len ? -1 : 1;
+	}
+	return 0;
+}
+
+/* qsort has no context argument; closings are sorted one at a time. */
+static const struct window_closing *sorting;
+
+static int
+close_cmp(const void *pa, const void *pb)
+{
+	const struct alert *x = &sorting->groups[*(const size_t *)pa];
+	const struct alert *y = &sorting->groups[*(const size_t *)pb];
+	unsigned lx, ly;
+
+	if (x->distinct != y->distinct)
+		return x->distinct > y->distinct ? -1 : 1;
+	lx = alert_label_count(x->labels);
+	ly = alert_label_count(y->labels);
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	return key_cmp(x->key, y->key, sorting->rule->ngroup);
+}
+
+void
+rule_close(struct window_closing *c,
+	   void (*emit)(void *arg, const struct alert *a), void *arg)
+{
+	const struct rule *r = c->rule;
+	size_t stack[64], *idx = stack, n = 0;
+
+	if (c->n > sizeof(stack) / sizeof(stack[0]))
+		idx = xreallocarray(NULL, c->n, sizeof(*idx));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct alert *a = &c->groups[i];
+
+		if (a->distinct >= r->min_distinct &&
+		    alert_label_count(a->labels) >= r->min_labels)
+			idx[n++] = i;
+	}
+	sorting = c;
+	qsort(idx, n, sizeof(*idx), close_cmp);
+	sorting = NULL;
+	for (size_t k = 0; k < n; k++) {
+		if (c->emitted >= r->max_alerts) {
+			window_decide(c, idx[k], WINDOW_SUPPRESSED);
+			continue;
+		}
+		window_decide(c, idx[k], WINDOW_EMITTED);
+		emit(arg, &c->groups[idx[k]]);
+	}
+	if (idx != stack)
+		free(idx);
 }

@@ -11,8 +11,8 @@
  * agent (found in O(1) by size class) if it holds more than its fair
  * share (the budget over the agents holding state), its group furthest
  * from the threshold (the first non-empty eviction bucket), least
- * recently touched first; otherwise the oldest tombstone, raising the global floor to
- * its floor; otherwise the largest agent's cheapest group anyway.
+ * recently touched first; otherwise the oldest tombstone, raising the global
+ * floor to its floor; otherwise the largest agent's cheapest group anyway.
  * Evicting a decided group raises its agent's floor to the group's
  * window end, so the group is never made again to alert twice.
  */
@@ -257,8 +257,7 @@ cls_remove(struct window_store *ws, struct agent *a)
 }
 
 static void
-agent_recharge(struct window_store *ws, struct agent *a, size_t old,
-    size_t new)
+agent_recharge(struct window_store *ws, struct agent *a, size_t old, size_t new)
 {
 	if (new > old)
 		store_charge(ws, new - old);
@@ -277,12 +276,12 @@ static size_t
 group_bytes(const struct window_store *ws, const struct group *g)
 {
 	size_t n = sizeof(*g) + ws->nsets * sizeof(g->sets[0]) +
-	    MALLOC_OVERHEAD + g->keylen + MALLOC_OVERHEAD +
-	    2 * sizeof(struct hnode *); /* its share of the table */
+		   MALLOC_OVERHEAD + g->keylen + MALLOC_OVERHEAD +
+		   2 * sizeof(struct hnode *); /* its share of the table */
 
 	for (size_t i = 0; i < ws->nsets; i++)
 		n += strset_bytes(g->sets[i]) + 3 * MALLOC_OVERHEAD +
-		    strset_kept(g->sets[i]) * MALLOC_OVERHEAD;
+		     strset_kept(g->sets[i]) * MALLOC_OVERHEAD;
 	return n;
 }
 
@@ -313,7 +312,7 @@ window_group_settle(struct window_store *ws, struct group *g)
 
 struct window_store *
 window_new(const struct rule *rule, const struct window_opts *opts,
-    struct metrics *metrics, window_alert_cb *cb, void *arg)
+	   struct metrics *metrics, window_close_cb *cb, void *arg)
 {
 	struct window_store *ws = xcalloc(1, sizeof(*ws));
 
@@ -466,6 +465,7 @@ window_free(struct window_store *ws)
 	/* The budget outlives the store: give back all it was charged. */
 	budget_release(ws->budget, ws->bytes);
 	free(ws->batch);
+	free(ws->alerts);
 	buf_free(&ws->keybuf);
 	buf_free(&ws->agentbuf);
 	free(ws);
@@ -473,7 +473,7 @@ window_free(struct window_store *ws)
 
 void
 window_reconfigure(struct window_store *ws, const struct rule *rule,
-    const struct window_opts *opts)
+		   const struct window_opts *opts)
 {
 	struct budget *b = opts->budget != NULL ? opts->budget : &ws->own;
 
@@ -575,22 +575,12 @@ ledger_prune(struct window_store *ws)
 			}
 		}
 	}
-	ws->ledger_prune_at = 2 * ws->ledger.n > 1024 ? 2 * ws->ledger.n
-						       : 1024;
-}
-
-static bool
-passes(const struct window_store *ws, const struct group *g)
-{
-	const struct rule *r = ws->rule;
-
-	return strset_count(g->sets[ws->distinct_set]) >= r->min_distinct &&
-	    alert_label_count(g->labels) >= r->min_labels;
+	ws->ledger_prune_at = 2 * ws->ledger.n > 1024 ? 2 * ws->ledger.n : 1024;
 }
 
 static void
 fill_alert(const struct window_store *ws, const struct group *g,
-    struct alert *a)
+	   struct alert *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->rule = ws->rule;
@@ -603,55 +593,16 @@ fill_alert(const struct window_store *ws, const struct group *g,
 	a->late = g->late;
 }
 
-static int
-key_cmp(const struct alert_key *x, const struct alert_key *y, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if ((x[i].p == NULL) != (y[i].p == NULL))
-			return x[i].p == NULL ? -1 : 1;
-		if (x[i].p == NULL)
-			continue;
-		size_t m = x[i].len < y[i].len ? x[i].len : y[i].len;
-		int c = memcmp(x[i].p, y[i].p, m);
-		if (c != 0)
-			return c;
-		if (x[i].len != y[i].len)
-			return x[i].len < y[i].len ? -1 : 1;
-	}
-	return 0;
-}
-
-/* qsort has no context argument; the store sorting is one at a time. */
-static const struct window_store *sorting;
-
-/*
- * Window ascending, then distinct values descending (the query's SORT),
- * then distinct labels descending and the key ascending so that ties at
- * the cap are broken the same way on every run.
- */
+/* Windows ascending: the batch is handed over one window at a time. */
 static int
 batch_cmp(const void *pa, const void *pb)
 {
 	const struct group *x = *(struct group *const *)pa;
 	const struct group *y = *(struct group *const *)pb;
-	const struct window_store *ws = sorting;
-	struct alert_key kx[RULE_MAX_GROUP], ky[RULE_MAX_GROUP];
-	size_t dx, dy;
-	unsigned lx, ly;
 
 	if (x->window != y->window)
 		return x->window < y->window ? -1 : 1;
-	dx = strset_count(x->sets[ws->distinct_set]);
-	dy = strset_count(y->sets[ws->distinct_set]);
-	if (dx != dy)
-		return dx > dy ? -1 : 1;
-	lx = alert_label_count(x->labels);
-	ly = alert_label_count(y->labels);
-	if (lx != ly)
-		return lx > ly ? -1 : 1;
-	key_decode(x->key, ws->rule->ngroup, kx);
-	key_decode(y->key, ws->rule->ngroup, ky);
-	return key_cmp(kx, ky, ws->rule->ngroup);
+	return 0;
 }
 
 static void
@@ -659,43 +610,65 @@ batch_add(struct window_store *ws, struct group *g)
 {
 	if (ws->nbatch == ws->capbatch) {
 		ws->capbatch = ws->capbatch ? ws->capbatch * 2 : 64;
-		ws->batch = xreallocarray(ws->batch, ws->capbatch,
-		    sizeof(*ws->batch));
+		ws->batch =
+		    xreallocarray(ws->batch, ws->capbatch, sizeof(*ws->batch));
 	}
 	ws->batch[ws->nbatch++] = g;
 }
 
-/* Emits the batch's alerts, largest first, within each window's cap. */
+void
+window_decide(struct window_closing *c, size_t i, enum window_verdict v)
+{
+	struct window_store *ws = c->ws;
+	struct group *g = ws->batch[c->groups - ws->alerts + i];
+
+	assert(i < c->n);
+	if (c->le == NULL)
+		c->le = window_ledger_get(ws, c->window_ms);
+	assert(!g->decided);
+	g->decided = true;
+	window_group_settle(ws, g);
+	if (v == WINDOW_SUPPRESSED) {
+		ws->metrics->v[M_alerts_suppressed]++;
+		return;
+	}
+	c->le->emitted++;
+	c->emitted++;
+	ws->metrics->v[M_alerts]++;
+	if (g->late)
+		ws->metrics->v[M_alerts_late]++;
+}
+
+/* Hands the batch to the callback, one window at a time. */
 static void
 batch_emit(struct window_store *ws)
 {
-	struct alert a;
+	struct ledger_entry *le;
+	size_t i, j;
 
 	if (ws->nbatch == 0)
 		return;
-	sorting = ws;
 	qsort(ws->batch, ws->nbatch, sizeof(*ws->batch), batch_cmp);
-	sorting = NULL;
-	struct ledger_entry *le = NULL;
+	ws->alerts =
+	    xreallocarray(ws->alerts, ws->capbatch, sizeof(*ws->alerts));
+	for (i = 0; i < ws->nbatch; i = j) {
+		int64_t window = ws->batch[i]->window;
+		struct window_closing c;
 
-	for (size_t i = 0; i < ws->nbatch; i++) {
-		struct group *g = ws->batch[i];
-		/* The batch is sorted by window: one lookup per window. */
-		if (le == NULL || le->window != g->window)
-			le = window_ledger_get(ws, g->window);
-		assert(!g->decided);
-		g->decided = true;
-		window_group_settle(ws, g);
-		if (le->emitted >= ws->rule->max_alerts) {
-			ws->metrics->v[M_alerts_suppressed]++;
-			continue;
-		}
-		le->emitted++;
-		fill_alert(ws, g, &a);
-		ws->metrics->v[M_alerts]++;
-		if (a.late)
-			ws->metrics->v[M_alerts_late]++;
-		ws->cb(ws->arg, &a);
+		for (j = i; j < ws->nbatch && ws->batch[j]->window == window;
+		     j++)
+			fill_alert(ws, ws->batch[j], &ws->alerts[j]);
+		le = window_ledger_find(ws, window);
+		c = (struct window_closing){
+		    .rule = ws->rule,
+		    .window_ms = window,
+		    .emitted = le != NULL ? le->emitted : 0,
+		    .n = j - i,
+		    .groups = &ws->alerts[i],
+		    .ws = ws,
+		    .le = le,
+		};
+		ws->cb(ws->arg, &c);
 	}
 	ws->nbatch = 0;
 	if (ws->ledger.n >= ws->ledger_prune_at)
@@ -712,8 +685,7 @@ close_group(struct window_store *ws, struct group *g)
 	list_remove(&a->open, g);
 	list_push(&a->closed, g);
 	ws->metrics->v[M_windows_closed]++;
-	if (passes(ws, g))
-		batch_add(ws, g);
+	batch_add(ws, g);
 	g->closed = true;
 }
 
@@ -765,8 +737,8 @@ agent_advance(struct window_store *ws, struct agent *a)
 	batch_emit(ws);
 	for (g = a->closed; g != NULL; g = next) {
 		next = g->next;
-		int64_t gone = window_end(ws, g->window) +
-		    ws->opts.late_horizon_ms;
+		int64_t gone =
+		    window_end(ws, g->window) + ws->opts.late_horizon_ms;
 		if (gone <= wm)
 			agent_drop_group(ws, g);
 		else if (gone < due) {
@@ -793,7 +765,7 @@ window_agent_find(struct window_store *ws, const char *key, size_t len)
 
 struct agent *
 window_agent_new(struct window_store *ws, const char *key, size_t len,
-    int64_t floor)
+		 int64_t floor)
 {
 	struct agent *a = xcalloc(1, sizeof(*a) + len);
 
@@ -841,7 +813,7 @@ agent_forget(struct window_store *ws, struct agent *a, int64_t floor)
 
 struct group *
 window_group_find(struct window_store *ws, uint64_t h, int64_t window,
-    const char *key, size_t len)
+		  const char *key, size_t len)
 {
 	for (struct hnode *x = ws->groups.b[h & ws->groups.mask]; x;
 	     x = x->next) {
@@ -855,7 +827,7 @@ window_group_find(struct window_store *ws, uint64_t h, int64_t window,
 
 static void
 add_set_value(struct window_store *ws, struct strset *s,
-    const struct record_value *v)
+	      const struct record_value *v)
 {
 	size_t before = strset_dropped(s);
 
@@ -865,8 +837,8 @@ add_set_value(struct window_store *ws, struct strset *s,
 }
 
 static void
-group_update(struct window_store *ws, struct group *g,
-    const struct record *rec, unsigned label)
+group_update(struct window_store *ws, struct group *g, const struct record *rec,
+	     unsigned label)
 {
 	const struct rule *r = ws->rule;
 	const struct record_value *v;
@@ -874,7 +846,8 @@ group_update(struct window_store *ws, struct group *g,
 
 	g->labels |= UINT64_C(1) << label;
 	for (size_t i = 0; i < ws->nsets; i++) {
-		int slot = i < r->nvalues ? r->values[i].slot : r->distinct_slot;
+		int slot =
+		    i < r->nvalues ? r->values[i].slot : r->distinct_slot;
 		v = record_get(rec, slot, &n);
 		for (size_t j = 0; j < n; j++)
 			add_set_value(ws, g->sets[i], &v[j]);
@@ -888,10 +861,10 @@ group_update(struct window_store *ws, struct group *g,
  */
 struct group *
 window_group_new(struct window_store *ws, uint64_t h, int64_t window,
-    struct agent *a, const char *key, size_t len, bool closed)
+		 struct agent *a, const char *key, size_t len, bool closed)
 {
-	struct group *g = xcalloc(1, sizeof(*g) +
-	    ws->nsets * sizeof(g->sets[0]));
+	struct group *g =
+	    xcalloc(1, sizeof(*g) + ws->nsets * sizeof(g->sets[0]));
 	int64_t due;
 
 	g->h.hash = h;
@@ -979,7 +952,7 @@ window_make_room(struct window_store *ws)
 /* One key combination of one event. */
 static void
 add_combo(struct window_store *ws, const struct record *rec, int64_t window,
-    const struct record_value *agent_key, unsigned label, int64_t ts)
+	  const struct record_value *agent_key, unsigned label, int64_t ts)
 {
 	const char *key = ws->keybuf.data;
 	size_t len = ws->keybuf.len;
@@ -995,9 +968,9 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 
 	a->last_seen = ws->now_ms;
 	late = end <= watermark(ws, a);
-	if (g == NULL && (end <= a->floor ||
-			     (late && end + ws->opts.late_horizon_ms <=
-					  watermark(ws, a)))) {
+	if (g == NULL &&
+	    (end <= a->floor ||
+	     (late && end + ws->opts.late_horizon_ms <= watermark(ws, a)))) {
 		ws->metrics->v[M_events_too_late]++;
 		goto advance;
 	}
@@ -1014,7 +987,7 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 		g->late = true;
 	}
 	group_update(ws, g, rec, label);
-	if (g->closed && !g->decided && passes(ws, g)) {
+	if (g->closed && !g->decided) {
 		batch_add(ws, g);
 		batch_emit(ws);
 	}
@@ -1029,7 +1002,7 @@ advance:
 
 void
 window_add(struct window_store *ws, const struct record *rec, int64_t ts_ms,
-    unsigned label)
+	   unsigned label)
 {
 	const struct rule *r = ws->rule;
 	size_t max = ws->opts.max_key_combos;
@@ -1040,8 +1013,8 @@ window_add(struct window_store *ws, const struct record *rec, int64_t ts_ms,
 	bool cut = false;
 
 	for (size_t i = 0; i < r->ngroup; i++) {
-		size_t nd = record_distinct(rec, r->group_slots[i], vals[i],
-		    64);
+		size_t nd =
+		    record_distinct(rec, r->group_slots[i], vals[i], 64);
 		nvals[i] = nd < 64 ? nd : 64;
 		cut |= nd > 64;
 	}
@@ -1097,15 +1070,15 @@ window_tick(struct window_store *ws, int64_t now_ms)
 				close_group(ws, a->open);
 			/* Emit before any of the batch can be dropped below. */
 			batch_emit(ws);
-			if (silent < ws->opts.idle_close_ms +
-				ws->opts.late_horizon_ms)
+			if (silent <
+			    ws->opts.idle_close_ms + ws->opts.late_horizon_ms)
 				continue;
 			/* Forgotten: its windows past their wall-clock horizon
 			 * are too late for good. */
 			floor = horizon_floor(ws, a);
 			while (a->closed != NULL) {
-				floor = max64(floor,
-				    window_end(ws, a->closed->window));
+				floor = max64(
+				    floor, window_end(ws, a->closed->window));
 				agent_drop_group(ws, a->closed);
 			}
 			/* The walk already holds the next node. */
@@ -1167,15 +1140,15 @@ check_fail(const char *what)
 	abort();
 }
 
-#define WCHECK(c)                                                             \
-	do {                                                                  \
-		if (!(c))                                                     \
-			check_fail(#c);                                       \
+#define WCHECK(c)                                                              \
+	do {                                                                   \
+		if (!(c))                                                      \
+			check_fail(#c);                                        \
 	} while (0)
 
 static size_t
 check_list(const struct window_store *ws, const struct agent *a,
-    const struct group *head, bool closed)
+	   const struct group *head, bool closed)
 {
 	size_t n = 0;
 
@@ -1187,7 +1160,7 @@ check_list(const struct window_store *ws, const struct agent *a,
 		WCHECK(g->bucket == evbucket(ws, g));
 		WCHECK(g->bytes == group_bytes(ws, g));
 		WCHECK(window_group_find((struct window_store *)ws, g->h.hash,
-			   g->window, g->key, g->keylen) == g);
+					 g->window, g->key, g->keylen) == g);
 	}
 	return n;
 }
@@ -1197,11 +1170,11 @@ window_check(const struct window_store *ws)
 {
 	size_t ngroups = 0, nagents = 0, ntombs = 0, bytes = 0, slots = 0;
 	const struct htab *tabs[] = {&ws->groups, &ws->agents, &ws->tombs,
-	    &ws->ledger};
+				     &ws->ledger};
 
 	for (size_t t = 0; t < 4; t++)
 		slots += (tabs[t]->mask + 1) * sizeof(struct hnode *) +
-		    MALLOC_OVERHEAD;
+			 MALLOC_OVERHEAD;
 	for (size_t i = 0; i <= ws->agents.mask; i++) {
 		for (struct hnode *x = ws->agents.b[i]; x; x = x->next) {
 			const struct agent *a = (const struct agent *)x;
@@ -1248,7 +1221,7 @@ window_check(const struct window_store *ws)
 		do {
 			WCHECK(t->next->prev == t);
 			WCHECK(window_tomb_find((struct window_store *)ws,
-				   t->h.hash) == t);
+						t->h.hash) == t);
 			ntombs++;
 			t = t->next;
 		} while (t != ws->tomblist && ntombs <= ws->tombs.n);

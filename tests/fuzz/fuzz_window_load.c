@@ -23,9 +23,9 @@
 #define MAX_UUIDS 4096
 
 struct seen {
-	struct buf line;            /* scratch for one alert */
-	char uuid[MAX_UUIDS][37];   /* uuids of the alerts so far */
-	size_t n;                   /* alerts */
+	struct buf line;	  /* scratch for one alert */
+	char uuid[MAX_UUIDS][37]; /* uuids of the alerts so far */
+	size_t n;		  /* alerts */
 };
 
 static void
@@ -57,6 +57,12 @@ alert_cb(void *arg, const struct alert *a)
 	s->n++;
 }
 
+static void
+close_cb(void *arg, struct window_closing *c)
+{
+	rule_close(c, alert_cb, arg);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -79,16 +85,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b.max = fuzz_next(&rng) % 4 ? SIZE_MAX : fuzz_next(&rng) % 65536;
 	b2.max = SIZE_MAX;
 	o = (struct window_opts){
-		.allowed_lateness_ms = conf->allowed_lateness_ms,
-		.late_horizon_ms = conf->late_horizon_ms,
-		.max_groups = conf->max_groups,
-		.budget = &b,
-		.max_values = conf->max_values,
-		.max_key_combos = conf->max_key_combos,
-		.idle_close_ms = conf->idle_close_ms,
-		.max_future_ms = conf->max_future_ms,
+	    .allowed_lateness_ms = conf->allowed_lateness_ms,
+	    .late_horizon_ms = conf->late_horizon_ms,
+	    .max_groups = conf->max_groups,
+	    .budget = &b,
+	    .max_values = conf->max_values,
+	    .max_key_combos = conf->max_key_combos,
+	    .idle_close_ms = conf->idle_close_ms,
+	    .max_future_ms = conf->max_future_ms,
 	};
-	ws = window_new(conf->rule, &o, &m, alert_cb, &seen);
+	ws = window_new(conf->rule, &o, &m, close_cb, &seen);
 	if (window_load(ws, (const char *)data, size) < 0) {
 		/* Refused: nothing is left of it. */
 		FUZZ_CHECK(window_groups(ws) == 0);
@@ -100,12 +106,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	window_check(ws);
 	FUZZ_CHECK(b.max == SIZE_MAX || b.used <= b.max ||
-	    window_groups(ws) + window_tombstones(ws) == 0);
+		   window_groups(ws) + window_tombstones(ws) == 0);
 
 	/* What was accepted saves and loads again, to the same shape. */
 	window_save(ws, &out);
 	o.budget = &b2;
-	ws2 = window_new(conf->rule, &o, &m2, alert_cb, &seen);
+	ws2 = window_new(conf->rule, &o, &m2, close_cb, &seen);
 	FUZZ_CHECK(window_load(ws2, out.data, out.len) == 0);
 	FUZZ_CHECK(window_groups(ws2) == window_groups(ws));
 	FUZZ_CHECK(window_tombstones(ws2) == window_tombstones(ws));

@@ -37,16 +37,22 @@ alert_cb(void *arg, const struct alert *a)
 	(void)arg;
 	s->window = a->window_ms;
 	snprintf(s->parent, sizeof(s->parent), "%.*s",
-	    a->key[0].p ? (int)a->key[0].len : 6,
-	    a->key[0].p ? a->key[0].p : "(null)");
+		 a->key[0].p ? (int)a->key[0].len : 6,
+		 a->key[0].p ? a->key[0].p : "(null)");
 	snprintf(s->host, sizeof(s->host), "%.*s",
-	    a->key[2].p ? (int)a->key[2].len : 6,
-	    a->key[2].p ? a->key[2].p : "(null)");
+		 a->key[2].p ? (int)a->key[2].len : 6,
+		 a->key[2].p ? a->key[2].p : "(null)");
 	s->distinct = a->distinct;
 	s->labels = alert_label_count(a->labels);
 	s->hosts = strset_count(a->sets[1]);
 	s->late = a->late;
 	nseen++;
+}
+
+static void
+close_cb(void *arg, struct window_closing *c)
+{
+	rule_close(c, alert_cb, arg);
 }
 
 #define T0 INT64_C(1714564800000) /* 2024-05-01T12:00:00Z */
@@ -64,10 +70,11 @@ add(struct window_store *ws, const char *agent, const char *parent,
 
 	if (*parent)
 		snprintf(pfield, sizeof(pfield),
-		    "\"process.parent.entity_id\":\"%s\",", parent);
+			 "\"process.parent.entity_id\":\"%s\",", parent);
 	snprintf(doc, sizeof(doc),
-	    "{%s\"agent.id\":\"%s\",\"host.name\":%s,"
-	    "\"process.command_line\":\"%s\"}", pfield, agent, host, cmd);
+		 "{%s\"agent.id\":\"%s\",\"host.name\":%s,"
+		 "\"process.command_line\":\"%s\"}",
+		 pfield, agent, host, cmd);
 	if (parser_parse(ps, doc, strlen(doc), &rec) != PARSE_OK) {
 		fprintf(stderr, "bad document %s\n", doc);
 		abort();
@@ -78,10 +85,10 @@ add(struct window_store *ws, const char *agent, const char *parent,
 /* Five distinct command lines of five kinds, at T0 + at + i seconds. */
 static void
 burst(struct window_store *ws, const char *agent, const char *parent,
-    int64_t at, int n)
+      int64_t at, int n)
 {
 	static const char *cmds[] = {"grep a", "find b", "curl c", "env x",
-	    "whoami", "ls 1", "ls 2", "ls 3"};
+				     "whoami", "ls 1",	 "ls 2",   "ls 3"};
 
 	for (int i = 0; i < n; i++)
 		add(ws, agent, parent, "\"h\"", cmds[i], at + i * 1000);
@@ -91,18 +98,18 @@ static struct window_store *
 store(int64_t lateness, size_t max_groups)
 {
 	struct window_opts o = {
-		.allowed_lateness_ms = lateness,
-		.late_horizon_ms = 5 * 60000,
-		.max_groups = max_groups,
-		.max_values = 100,
-		.max_key_combos = 64,
-		.idle_close_ms = 120000,
-		.max_future_ms = 300000,
+	    .allowed_lateness_ms = lateness,
+	    .late_horizon_ms = 5 * 60000,
+	    .max_groups = max_groups,
+	    .max_values = 100,
+	    .max_key_combos = 64,
+	    .idle_close_ms = 120000,
+	    .max_future_ms = 300000,
 	};
 
 	memset(&m, 0, sizeof(m));
 	nseen = 0;
-	return window_new(conf->rule, &o, &m, alert_cb, NULL);
+	return window_new(conf->rule, &o, &m, close_cb, NULL);
 }
 
 /*
@@ -131,25 +138,24 @@ static struct window_store *
 bstore(int64_t lateness, struct budget *b)
 {
 	struct window_opts o = {
-		.allowed_lateness_ms = lateness,
-		.late_horizon_ms = 5 * 60000,
-		.max_groups = 1000000,
-		.budget = b,
-		.max_values = 100,
-		.max_key_combos = 64,
-		.idle_close_ms = 120000,
-		.max_future_ms = 300000,
+	    .allowed_lateness_ms = lateness,
+	    .late_horizon_ms = 5 * 60000,
+	    .max_groups = 1000000,
+	    .budget = b,
+	    .max_values = 100,
+	    .max_key_combos = 64,
+	    .idle_close_ms = 120000,
+	    .max_future_ms = 300000,
 	};
 
 	memset(&m, 0, sizeof(m));
 	nseen = 0;
-	return window_new(conf->rule, &o, &m, alert_cb, NULL);
+	return window_new(conf->rule, &o, &m, close_cb, NULL);
 }
 
 /* Whether a group (agent, parent) exists in the window at T0 + at. */
 static bool
-held(struct window_store *ws, const char *agent, const char *parent,
-    int64_t at)
+held(struct window_store *ws, const char *agent, const char *parent, int64_t at)
 {
 	uint64_t before = m.v[M_groups_created];
 	size_t n = window_groups(ws);
@@ -226,8 +232,9 @@ test_budget(void)
 		add(ws, "A", p, "\"h\"", "ls", (i % 50) * 1000);
 		/* One attack command in a hundred flood lines. */
 		if (i % 100 == 99) {
-			static const char *c[] = {"grep a", "find b", "curl c",
-			    "env x", "whoami", "id", "uname", "w", "ps", "df"};
+			static const char *c[] = {
+			    "grep a", "find b", "curl c", "env x", "whoami",
+			    "id",     "uname",	"w",	  "ps",	   "df"};
 			snprintf(p, sizeof(p), "%s %d", c[i / 100 % 10], i);
 			add(ws, "B", "attack", "\"h\"", p, 5000);
 			add(ws, "A", "attack", "\"h\"", p, 6000);
@@ -286,7 +293,7 @@ test_budget(void)
 	b.max = SIZE_MAX;
 	add(ws, "Z", "P", "\"h\"", "ls", 30000); /* new agent, old window */
 	CHECK_EQ_INT(m.v[M_events_too_late], 1);
-	burst(ws, "A", "P", 0, 5);    /* A is unknown now: the floor holds */
+	burst(ws, "A", "P", 0, 5); /* A is unknown now: the floor holds */
 	CHECK_EQ_INT(m.v[M_events_too_late], 6);
 	add(ws, "Z", "P", "\"h\"", "ls", 60000); /* the next window */
 	CHECK_EQ_INT(window_groups(ws), 2);
@@ -394,27 +401,47 @@ test_load_checks(void)
 		char badkey[64];
 
 		switch (c) {
-		case 1: nsets = nsets0 - 1; break;      /* other rule */
-		case 2: window = (uint64_t)T0 + 1; break; /* off the grid */
-		case 3: labels = UINT64_C(1) << 40; break; /* no such label */
-		case 4: flags = 2; break;               /* decided, open */
-		case 5: flags = 8; break;               /* unknown flag */
-		case 6: klen = glen - 1; break;         /* field cut short */
-		case 7:                                  /* bad flag byte */
+		case 1:
+			nsets = nsets0 - 1;
+			break; /* other rule */
+		case 2:
+			window = (uint64_t)T0 + 1;
+			break; /* off the grid */
+		case 3:
+			labels = UINT64_C(1) << 40;
+			break; /* no such label */
+		case 4:
+			flags = 2;
+			break; /* decided, open */
+		case 5:
+			flags = 8;
+			break; /* unknown flag */
+		case 6:
+			klen = glen - 1;
+			break; /* field cut short */
+		case 7:	       /* bad flag byte */
 			memcpy(badkey, gkey, glen);
 			badkey[0] = 2;
 			k = badkey;
 			break;
-		case 8:                                  /* length too long */
+		case 8: /* length too long */
 			memcpy(badkey, gkey, glen);
 			badkey[1] = 9;
 			k = badkey;
 			break;
-		case 9: nagents = 0; break;             /* its agent unsaved */
-		case 10: klen = 12; break;              /* two fields of three */
-		case 11: window = UINT64_C(1) << 62; break; /* out of range */
-		case 12: nagents = 2; break;            /* the agent twice */
-		case 13:                                 /* not UTF-8 */
+		case 9:
+			nagents = 0;
+			break; /* its agent unsaved */
+		case 10:
+			klen = 12;
+			break; /* two fields of three */
+		case 11:
+			window = UINT64_C(1) << 62;
+			break; /* out of range */
+		case 12:
+			nagents = 2;
+			break; /* the agent twice */
+		case 13:       /* not UTF-8 */
 			memcpy(badkey, gkey, glen);
 			badkey[5] = (char)0xff;
 			k = badkey;
@@ -444,7 +471,8 @@ test_load_checks(void)
 		}
 		b = store(30000, 1000);
 		/* Case 0 is the well-formed original the others change. */
-		CHECK_EQ_INT(window_load(b, bad.data, bad.len), c == 0 ? 0 : -1);
+		CHECK_EQ_INT(window_load(b, bad.data, bad.len),
+			     c == 0 ? 0 : -1);
 		CHECK_EQ_INT(window_groups(b), c == 0 ? 1 : 0);
 		window_check(b);
 		window_free(b);
@@ -548,8 +576,8 @@ main(void)
 
 	/* A late event updates a closed group: one alert, marked late. */
 	add(ws, "A", "P", "\"h\"", "ls late", 59999);
-	CHECK_EQ_INT(nseen, 1); /* P already alerted: never again */
-	burst(ws, "A", "R", 20000, 4);          /* late, below threshold */
+	CHECK_EQ_INT(nseen, 1);	       /* P already alerted: never again */
+	burst(ws, "A", "R", 20000, 4); /* late, below threshold */
 	CHECK_EQ_INT(nseen, 1);
 	add(ws, "A", "R", "\"h\"", "ls -l", 0); /* lifts R over: late */
 	CHECK_EQ_INT(nseen, 2);
@@ -585,7 +613,7 @@ main(void)
 	ws = store(-1, 1000);
 	for (int i = 0; i < 5; i++) {
 		static const char *c[] = {"grep", "find", "curl", "whoami",
-		    "x"};
+					  "x"};
 		add(ws, "A", "", "[\"h1\",\"h2\"]", c[i], i * 1000);
 	}
 	window_flush(ws);
@@ -662,7 +690,7 @@ main(void)
 	burst(ws, "B", "P", 0, 5);
 	add(ws, "B", "F", "\"h\"", "ls", 3600000); /* an hour ahead */
 	CHECK_EQ_INT(m.v[M_events_future], 1);
-	CHECK_EQ_INT(nseen, 0); /* P's window is still open */
+	CHECK_EQ_INT(nseen, 0);			 /* P's window is still open */
 	add(ws, "B", "Q", "\"h\"", "ls", 90000); /* moves it: closes P */
 	CHECK_EQ_INT(nseen, 1);
 	CHECK_STR(seen[0].parent, "P");
@@ -684,16 +712,18 @@ main(void)
 	/* Key combinations past max_key_combos, values past max_values. */
 	{
 		struct window_opts o = {
-			.allowed_lateness_ms = -1, .late_horizon_ms = 0,
-			.max_groups = 1000, .max_values = 2,
-			.max_key_combos = 3, .idle_close_ms = 1,
-			.max_future_ms = 1,
+		    .allowed_lateness_ms = -1,
+		    .late_horizon_ms = 0,
+		    .max_groups = 1000,
+		    .max_values = 2,
+		    .max_key_combos = 3,
+		    .idle_close_ms = 1,
+		    .max_future_ms = 1,
 		};
 		memset(&m, 0, sizeof(m));
 		nseen = 0;
-		ws = window_new(conf->rule, &o, &m, alert_cb, NULL);
-		add(ws, "A", "P", "[\"h1\",\"h2\",\"h3\",\"h4\"]", "ls",
-		    0);
+		ws = window_new(conf->rule, &o, &m, close_cb, NULL);
+		add(ws, "A", "P", "[\"h1\",\"h2\",\"h3\",\"h4\"]", "ls", 0);
 		CHECK_EQ_INT(window_groups(ws), 3);
 		CHECK_EQ_INT(m.v[M_key_combos_cut], 1);
 		add(ws, "A", "Q", "\"h\"", "grep 1", 0);
@@ -701,7 +731,8 @@ main(void)
 		add(ws, "A", "Q", "\"h\"", "curl 3", 0);
 		add(ws, "A", "Q", "\"h\"", "whoami 4", 0);
 		add(ws, "A", "Q", "\"h\"", "ls 5", 0);
-		/* 2 hosts past the cap in each of P's 3 groups, 3 lines in Q. */
+		/* 2 hosts past the cap in each of P's 3 groups, 3 lines in Q.
+		 */
 		CHECK_EQ_INT(m.v[M_values_dropped], 2 * 3 + 3);
 		window_flush(ws);
 		/* The distinct count stays exact past the cap. */
@@ -718,10 +749,10 @@ main(void)
 		size_t nfirst;
 
 		a = store(30000, 1000);
-		burst(a, "A", "P", 0, 5);          /* alerts below */
-		burst(a, "A", "R", 0, 4);          /* closes under threshold */
-		burst(a, "A", "S", 90000, 8);      /* stays open */
-		burst(a, "B", "T", 0, 3);          /* another agent, open */
+		burst(a, "A", "P", 0, 5);     /* alerts below */
+		burst(a, "A", "R", 0, 4);     /* closes under threshold */
+		burst(a, "A", "S", 90000, 8); /* stays open */
+		burst(a, "B", "T", 0, 3);     /* another agent, open */
 		CHECK_EQ_INT(nseen, 1);
 		window_save(a, &data);
 		seed("groups.bin", &data);
@@ -739,8 +770,10 @@ main(void)
 		for (int pass = 0; pass < 2; pass++) {
 			struct window_store *w = pass ? b : a;
 			nseen = 0;
-			add(w, "A", "R", "\"h\"", "ls -R", 5000); /* late: lifts R */
-			add(w, "A", "P", "\"h\"", "ls -P", 5000); /* P: alerted */
+			add(w, "A", "R", "\"h\"", "ls -R",
+			    5000); /* late: lifts R */
+			add(w, "A", "P", "\"h\"", "ls -P",
+			    5000); /* P: alerted */
 			add(w, "B", "T", "\"h\"", "curl x", 1000);
 			add(w, "B", "T", "\"h\"", "whoami", 2000);
 			window_flush(w);
@@ -752,7 +785,8 @@ main(void)
 			CHECK_EQ_INT(nseen, nfirst);
 			for (size_t i = 0; i < nseen && i < 8; i++) {
 				CHECK_STR(seen[i].parent, first[i].parent);
-				CHECK_EQ_INT(seen[i].distinct, first[i].distinct);
+				CHECK_EQ_INT(seen[i].distinct,
+					     first[i].distinct);
 				CHECK_EQ_INT(seen[i].labels, first[i].labels);
 				CHECK_EQ_INT(seen[i].window, first[i].window);
 				CHECK_EQ_INT(seen[i].late, first[i].late);
