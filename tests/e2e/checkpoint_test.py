@@ -200,7 +200,10 @@ class CheckpointTest(unittest.TestCase):
             if not kids:
                 time.sleep(0.001)
                 continue
-            os.kill(int(kids[0]), signal.SIGSTOP)
+            try:
+                os.kill(int(kids[0]), signal.SIGSTOP)
+            except ProcessLookupError:
+                continue  # that writer finished between the two reads
             # Caught alive, not as it was exiting.
             try:
                 with open("/proc/%s/stat" % kids[0]) as f:
