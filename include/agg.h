@@ -53,10 +53,10 @@
 #include "util.h"
 
 enum agg_kind {
-	AGG_COUNT_ALL,	    /* COUNT(*) */
-	AGG_COUNT,	    /* COUNT(x) */
+	AGG_COUNT_ALL,      /* COUNT(*) */
+	AGG_COUNT,          /* COUNT(x) */
 	AGG_COUNT_DISTINCT, /* COUNT_DISTINCT(x), exact */
-	AGG_VALUES,	    /* VALUES(x) */
+	AGG_VALUES,         /* VALUES(x) */
 	AGG_MIN,
 	AGG_MAX,
 	AGG_SUM,
@@ -66,15 +66,15 @@ enum agg_kind {
 struct agg_spec {
 	enum agg_kind kind;  /* what it computes */
 	enum esql_type type; /* its input's type (ignored by COUNT(*)) */
-	int set;	     /* COUNT_DISTINCT, VALUES: the set; else -1 */
+	int set;             /* COUNT_DISTINCT, VALUES: the set; else -1 */
 };
 
 struct agg_def {
 	const struct agg_spec *specs; /* n aggregates, borrowed */
-	size_t n;		      /* aggregates */
-	size_t nsets;		      /* sets, each used by >= 1 spec */
-	size_t max_values;	      /* members kept per set, bytes */
-	struct buf scratch;	      /* encoding buffer; agg_def_fini() */
+	size_t n;                     /* aggregates */
+	size_t nsets;                 /* sets, each used by >= 1 spec */
+	size_t max_values;            /* members kept per set, bytes */
+	struct buf scratch;           /* encoding buffer; agg_def_fini() */
 };
 
 /*
@@ -101,8 +101,8 @@ void agg_free(const struct agg_def *d, struct agg_state *st);
  * values are copied as needed.  Two specs that share a set must be
  * given the same input.
  */
-void agg_update(struct agg_def *d, struct agg_state *st,
-		const struct esql_val *in);
+void
+agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in);
 
 /*
  * The result of aggregate i into out.  Returns 1 if the result carries a
@@ -127,8 +127,8 @@ size_t agg_bytes(const struct agg_def *d, const struct agg_state *st);
  * sets hold no duplicate) and returns 0, or -1 if the data is malformed;
  * the state is then partly filled and the caller frees it.
  */
-void agg_save(const struct agg_def *d, const struct agg_state *st,
-	      struct buf *out);
+void
+agg_save(const struct agg_def *d, const struct agg_state *st, struct buf *out);
 int agg_load(const struct agg_def *d, struct agg_state *st, struct cursor *c);
 
 #endif

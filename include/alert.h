@@ -25,13 +25,13 @@ struct alert_key {
 };
 
 struct alert {
-	const struct rule *rule;                 /* the rule that fired */
-	int64_t window_ms;                       /* window start, epoch ms */
-	struct alert_key key[RULE_MAX_GROUP];    /* rule->ngroup key values */
-	uint64_t distinct;                       /* distinct values counted */
-	uint64_t labels;                         /* bit i: label i was seen */
+	const struct rule *rule;              /* the rule that fired */
+	int64_t window_ms;                    /* window start, epoch ms */
+	struct alert_key key[RULE_MAX_GROUP]; /* rule->ngroup key values */
+	uint64_t distinct;                    /* distinct values counted */
+	uint64_t labels;                      /* bit i: label i was seen */
 	const struct strset *sets[RULE_MAX_VALUES]; /* rule->nvalues sets */
-	bool late;                               /* window closed before */
+	bool late;                                  /* window closed before */
 };
 
 /* Distinct labels in an alert's label mask. */
@@ -57,7 +57,7 @@ int alert_format(const struct alert *a, int64_t now_ms, struct buf *out);
  * nothing appended).
  */
 int alert_format_max(const struct alert *a, int64_t now_ms, size_t max_bytes,
-    struct buf *out);
+		     struct buf *out);
 
 /* Writes the alert's 36-character uuid and a NUL into out[37]. */
 void alert_uuid(const struct alert *a, char out[37]);

@@ -38,31 +38,31 @@
 #include "util.h"
 
 struct checkpoint_sink {
-	char *name;        /* sink_name() of the sink (owned) */
-	struct buf lines;  /* its waiting alert lines, each ending in "\n" */
-	bool lost;         /* load: its spool was missing or corrupt */
+	char *name;       /* sink_name() of the sink (owned) */
+	struct buf lines; /* its waiting alert lines, each ending in "\n" */
+	bool lost;        /* load: its spool was missing or corrupt */
 };
 
 struct checkpoint {
-	uint64_t fingerprint;         /* the rule's fingerprint */
-	int64_t saved_ms;             /* wall clock (epoch ms) when taken */
-	uint64_t gen;                 /* generation, names the spool files */
-	struct input_position *pos;   /* followed files' positions */
-	char **paths;                 /* their paths, for logs (owned) */
+	uint64_t fingerprint;       /* the rule's fingerprint */
+	int64_t saved_ms;           /* wall clock (epoch ms) when taken */
+	uint64_t gen;               /* generation, names the spool files */
+	struct input_position *pos; /* followed files' positions */
+	char **paths;               /* their paths, for logs (owned) */
 	size_t npos;
 	struct checkpoint_sink *sinks; /* waiting alerts, per sink */
 	size_t nsinks;
-	struct buf window;            /* window_save() bytes */
-	bool corrupt;                 /* load: the file was corrupt and kept
+	struct buf window; /* window_save() bytes */
+	bool corrupt;      /* load: the file was corrupt and kept
 				       * aside (everything else empty) */
 };
 
 /* Adds a position (copies path). */
 void checkpoint_add_position(struct checkpoint *cp, const char *path,
-    const struct input_position *pos);
+			     const struct input_position *pos);
 /* Adds a sink and returns its entry, to which lines are appended. */
-struct checkpoint_sink *checkpoint_add_sink(struct checkpoint *cp,
-    const char *name);
+struct checkpoint_sink *
+checkpoint_add_sink(struct checkpoint *cp, const char *name);
 
 /*
  * Writes cp to dir atomically: the spool files of generation cp->gen,
@@ -70,8 +70,8 @@ struct checkpoint_sink *checkpoint_add_sink(struct checkpoint *cp,
  * generations.  Sets *bytes (if not NULL) to the bytes written.  Returns
  * 0, or -1 after logging why (the previous checkpoint stays in force).
  */
-int checkpoint_save(const char *dir, const struct checkpoint *cp,
-    uint64_t *bytes);
+int
+checkpoint_save(const char *dir, const struct checkpoint *cp, uint64_t *bytes);
 /*
  * Reads dir's checkpoint into an empty cp, waiting alerts included.
  * Returns 0, 1 if there is none, or -1 (logged, cp left empty) if it is

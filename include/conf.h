@@ -83,19 +83,19 @@ enum input_type {
 #define CONF_NAME_MAX 64 /* bytes of an input's or sink's name */
 
 struct input_conf {
-	enum input_type type;     /* type */
-	char *name;               /* name, the label in metrics; default
+	enum input_type type;      /* type */
+	char *name;                /* name, the label in metrics; default
 				   * type and index among its type ("file0") */
-	struct strlist paths;     /* file: glob patterns */
-	bool start_at_end;        /* file: start_at: end (else beginning) */
-	int64_t rescan_ms;        /* file: rescan_interval */
-	int64_t poll_ms;          /* file: poll_interval */
+	struct strlist paths;      /* file: glob patterns */
+	bool start_at_end;         /* file: start_at: end (else beginning) */
+	int64_t rescan_ms;         /* file: rescan_interval */
+	int64_t poll_ms;           /* file: poll_interval */
 	int64_t close_inactive_ms; /* file: close_inactive */
-	char *path;               /* unix: socket path */
-	unsigned mode;            /* unix: socket file mode */
-	size_t max_clients;       /* unix: clients at once */
-	size_t max_buffer_bytes;  /* unix: partial lines held, all clients */
-	int64_t idle_timeout_ms;  /* unix: a silent client is closed; 0 never */
+	char *path;                /* unix: socket path */
+	unsigned mode;             /* unix: socket file mode */
+	size_t max_clients;        /* unix: clients at once */
+	size_t max_buffer_bytes;   /* unix: partial lines held, all clients */
+	int64_t idle_timeout_ms; /* unix: a silent client is closed; 0 never */
 };
 
 enum sink_type {
@@ -119,45 +119,45 @@ enum sink_format {
 };
 
 struct sink_conf {
-	enum sink_type type;      /* type */
-	char *name;               /* name, as an input's ("stdout0") */
-	char *path;               /* file, unix, unix_dgram: path */
-	char *host;               /* tcp: IPv4 or IPv6 address */
-	int port;                 /* tcp: port */
-	size_t queue_max;         /* alerts waiting, at most */
-	int64_t backoff_min_ms;   /* first reconnect delay */
-	int64_t backoff_max_ms;   /* longest reconnect delay */
-	size_t max_alert_bytes;   /* limits.max_alert_bytes, copied here */
+	enum sink_type type;       /* type */
+	char *name;                /* name, as an input's ("stdout0") */
+	char *path;                /* file, unix, unix_dgram: path */
+	char *host;                /* tcp: IPv4 or IPv6 address */
+	int port;                  /* tcp: port */
+	size_t queue_max;          /* alerts waiting, at most */
+	int64_t backoff_min_ms;    /* first reconnect delay */
+	int64_t backoff_max_ms;    /* longest reconnect delay */
+	size_t max_alert_bytes;    /* limits.max_alert_bytes, copied here */
 	enum sink_framing framing; /* framing: unix, tcp */
-	enum sink_format format;  /* format: unix, tcp, unix_dgram */
+	enum sink_format format;   /* format: unix, tcp, unix_dgram */
 };
 
 struct conf {
-	enum log_level log_level;   /* log_level */
-	size_t max_line_bytes;      /* limits.max_line_bytes */
-	size_t max_depth;           /* limits.max_depth */
-	size_t max_groups;          /* limits.max_groups */
-	size_t max_state_bytes;     /* limits.max_state_bytes */
-	size_t max_values;          /* limits.max_values */
-	size_t max_key_combos;      /* limits.max_key_combos */
-	size_t max_alert_bytes;     /* limits.max_alert_bytes */
+	enum log_level log_level;    /* log_level */
+	size_t max_line_bytes;       /* limits.max_line_bytes */
+	size_t max_depth;            /* limits.max_depth */
+	size_t max_groups;           /* limits.max_groups */
+	size_t max_state_bytes;      /* limits.max_state_bytes */
+	size_t max_values;           /* limits.max_values */
+	size_t max_key_combos;       /* limits.max_key_combos */
+	size_t max_alert_bytes;      /* limits.max_alert_bytes */
 	int64_t allowed_lateness_ms; /* window.allowed_lateness */
-	int64_t late_horizon_ms;    /* window.late_horizon */
-	bool replay_exact;          /* window.replay_exact */
-	bool prefilter;             /* limits.prefilter */
-	int64_t idle_close_ms;      /* window.idle_close */
-	int64_t max_future_ms;      /* window.max_future */
-	int64_t tick_ms;            /* daemon.tick_interval */
-	int64_t stats_ms;           /* daemon.stats_interval */
-	char *stats_socket;         /* daemon.stats_socket, or NULL */
-	char *metrics_listen;       /* daemon.metrics_listen, or NULL */
-	char *state_dir;            /* daemon.state_dir, or NULL */
-	int64_t checkpoint_ms;      /* daemon.checkpoint_interval */
-	struct input_conf *inputs;  /* inputs */
+	int64_t late_horizon_ms;     /* window.late_horizon */
+	bool replay_exact;           /* window.replay_exact */
+	bool prefilter;              /* limits.prefilter */
+	int64_t idle_close_ms;       /* window.idle_close */
+	int64_t max_future_ms;       /* window.max_future */
+	int64_t tick_ms;             /* daemon.tick_interval */
+	int64_t stats_ms;            /* daemon.stats_interval */
+	char *stats_socket;          /* daemon.stats_socket, or NULL */
+	char *metrics_listen;        /* daemon.metrics_listen, or NULL */
+	char *state_dir;             /* daemon.state_dir, or NULL */
+	int64_t checkpoint_ms;       /* daemon.checkpoint_interval */
+	struct input_conf *inputs;   /* inputs */
 	size_t ninputs;
-	struct sink_conf *sinks;    /* sinks */
+	struct sink_conf *sinks; /* sinks */
 	size_t nsinks;
-	struct rule *rule;          /* rule, compiled */
+	struct rule *rule; /* rule, compiled */
 };
 
 /* Returns the built-in configuration (compiled seed rule). */

@@ -30,7 +30,7 @@ typedef void engine_output_cb(void *arg, const char *json, size_t len);
  * engine_flush() (replay of complete input); otherwise by watermark.
  */
 struct engine *engine_new(const struct conf *conf, bool exact,
-    engine_output_cb *out, void *arg);
+			  engine_output_cb *out, void *arg);
 void engine_free(struct engine *e);
 
 /*

@@ -92,10 +92,10 @@ enum esql_span_unit {
 struct esql_node {
 	enum esql_node_kind kind;
 	int line, col;
-	int height;	    /* levels in this subtree, at most ESQL_MAX_DEPTH */
+	int height;         /* levels in this subtree, at most ESQL_MAX_DEPTH */
 	enum esql_binop op; /* ESQL_N_BINARY */
-	bool negated;	    /* NOT LIKE, NOT IN, IS NOT NULL */
-	bool b;		    /* ESQL_N_BOOL */
+	bool negated;       /* NOT LIKE, NOT IN, IS NOT NULL */
+	bool b;             /* ESQL_N_BOOL */
 	enum esql_span_unit span_unit; /* ESQL_N_SPAN */
 	int64_t i;
 	double d;
@@ -171,8 +171,8 @@ struct esql_query {
  * Parse len bytes of src.  Returns the tree, or NULL with
  * "LINE:COL: message" in err (errlen bytes, NUL-terminated).
  */
-struct esql_query *esql_query_parse(const char *src, size_t len, char *err,
-				    size_t errlen);
+struct esql_query *
+esql_query_parse(const char *src, size_t len, char *err, size_t errlen);
 void esql_query_free(struct esql_query *q);
 
 /*

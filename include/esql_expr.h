@@ -44,7 +44,7 @@
 #define ESQL_EXPR_MAX_STRING (1024 * 1024)
 
 struct esql_ctx {
-	struct esql_val *cols;	  /* the row: column i (borrowed) */
+	struct esql_val *cols;    /* the row: column i (borrowed) */
 	struct esql_arena *arena; /* for computed values */
 	uint64_t warnings; /* nulls made by multi-values, overflow, casts */
 };
@@ -74,8 +74,8 @@ enum esql_op {
 struct esql_expr;
 
 /* A constant; keyword bytes and multi-values are copied. */
-struct esql_expr *esql_expr_lit(const struct esql_val *v, unsigned line,
-				unsigned col);
+struct esql_expr *
+esql_expr_lit(const struct esql_val *v, unsigned line, unsigned col);
 
 /* Column `column` of the row, of type t; name is copied (for printing). */
 struct esql_expr *esql_expr_col(int column, enum esql_type t, const char *name,
@@ -85,27 +85,27 @@ struct esql_expr *esql_expr_col(int column, enum esql_type t, const char *name,
  * An operator: unary ops take one argument, binary ones two; IN and
  * NOT IN test args[0] against args[1..n).
  */
-struct esql_expr *esql_expr_op(enum esql_op op, struct esql_expr **args,
-			       size_t n, unsigned line, unsigned col, char *err,
-			       size_t errlen);
+struct esql_expr *
+esql_expr_op(enum esql_op op, struct esql_expr **args, size_t n, unsigned line,
+	     unsigned col, char *err, size_t errlen);
 
 /*
  * arg LIKE (or RLIKE) one of patterns[0..n) (keyword literals),
  * negated for NOT LIKE.  TO_LOWER(x) LIKE p becomes a case-insensitive
  * match on x, or false when p has an upper-case letter.
  */
-struct esql_expr *esql_expr_like(struct esql_expr *arg,
-				 const struct esql_val *patterns, size_t n,
-				 bool rlike, bool negated, unsigned line,
-				 unsigned col, char *err, size_t errlen);
+struct esql_expr *
+esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
+	       bool rlike, bool negated, unsigned line, unsigned col, char *err,
+	       size_t errlen);
 
 /*
  * A scalar function by its case-insensitive name, CASE included.
  * Unknown or unsupported: "line:col: function X is not supported".
  */
-struct esql_expr *esql_expr_call(const char *name, struct esql_expr **args,
-				 size_t n, unsigned line, unsigned col,
-				 char *err, size_t errlen);
+struct esql_expr *
+esql_expr_call(const char *name, struct esql_expr **args, size_t n,
+	       unsigned line, unsigned col, char *err, size_t errlen);
 
 /*
  * Resolves a KQL field name to a column and its type: returns 0, or -1
@@ -114,15 +114,14 @@ struct esql_expr *esql_expr_call(const char *name, struct esql_expr **args,
 typedef int esql_resolve_fn(void *arg, const char *field, size_t len,
 			    int *column, enum esql_type *t);
 
-struct esql_expr *esql_expr_kql(const char *query, size_t len,
-				esql_resolve_fn *resolve, void *arg,
-				unsigned line, unsigned col, char *err,
-				size_t errlen);
+struct esql_expr *
+esql_expr_kql(const char *query, size_t len, esql_resolve_fn *resolve,
+	      void *arg, unsigned line, unsigned col, char *err, size_t errlen);
 
 /* x::type and the TO_* functions. */
-struct esql_expr *esql_expr_cast(struct esql_expr *arg, enum esql_type to,
-				 unsigned line, unsigned col, char *err,
-				 size_t errlen);
+struct esql_expr *
+esql_expr_cast(struct esql_expr *arg, enum esql_type to, unsigned line,
+	       unsigned col, char *err, size_t errlen);
 
 enum esql_type esql_expr_type(const struct esql_expr *e);
 
@@ -135,8 +134,8 @@ bool esql_expr_const_value(const struct esql_expr *e, struct esql_val *v);
  * on an internal failure only; nulls are values.  *out borrows from the
  * row, from e's literals or from cx->arena.
  */
-int esql_eval(const struct esql_expr *e, struct esql_ctx *cx,
-	      struct esql_val *out);
+int
+esql_eval(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out);
 
 /* Frees e and its arguments; NULL is ignored. */
 void esql_expr_free(struct esql_expr *e);

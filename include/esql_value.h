@@ -25,14 +25,14 @@
 #include "util.h"
 
 enum esql_type {
-	ESQL_T_NULL,	      /* the type of a bare null literal */
-	ESQL_T_KEYWORD,	      /* keyword, text, wildcard: UTF-8 bytes */
-	ESQL_T_INTEGER,	      /* 32-bit signed, held in l */
-	ESQL_T_LONG,	      /* 64-bit signed, in l */
-	ESQL_T_DOUBLE,	      /* in d; never NaN or infinite (those are null) */
-	ESQL_T_BOOLEAN,	      /* in l: 0 or 1 */
+	ESQL_T_NULL,          /* the type of a bare null literal */
+	ESQL_T_KEYWORD,       /* keyword, text, wildcard: UTF-8 bytes */
+	ESQL_T_INTEGER,       /* 32-bit signed, held in l */
+	ESQL_T_LONG,          /* 64-bit signed, in l */
+	ESQL_T_DOUBLE,        /* in d; never NaN or infinite (those are null) */
+	ESQL_T_BOOLEAN,       /* in l: 0 or 1 */
 	ESQL_T_DATETIME,      /* epoch milliseconds, in l */
-	ESQL_T_IP,	      /* 16 bytes, IPv4 as ::ffff:a.b.c.d, in ip */
+	ESQL_T_IP,            /* 16 bytes, IPv4 as ::ffff:a.b.c.d, in ip */
 	ESQL_T_TIME_DURATION, /* a constant span such as `1 minute`: ms in l */
 	ESQL_T_DATE_PERIOD,   /* a constant calendar span: months in l */
 };
@@ -81,10 +81,10 @@ esql_val_null(struct esql_val *v, enum esql_type t)
  * arena owns its blocks; esql_arena_free() releases them.
  */
 struct esql_arena {
-	char *block;	  /* current block */
+	char *block;      /* current block */
 	size_t used, cap; /* bytes used and held in it */
-	void *full;	  /* blocks filled before this one, a list */
-	size_t total;	  /* bytes held in all blocks */
+	void *full;       /* blocks filled before this one, a list */
+	size_t total;     /* bytes held in all blocks */
 };
 
 void *esql_arena_alloc(struct esql_arena *a, size_t n);

@@ -26,7 +26,7 @@ typedef void framer_line_cb(void *arg, const char *line, size_t len);
 
 /* Returns a new framer; metrics (borrowed) receives the line counters. */
 struct framer *framer_new(size_t max_line, framer_line_cb *cb, void *arg,
-    struct metrics *metrics);
+			  struct metrics *metrics);
 void framer_free(struct framer *fr);
 
 void framer_feed(struct framer *fr, const char *data, size_t len);

@@ -31,15 +31,16 @@
 
 struct http_server;
 
-#define HTTP_MAX_CLIENTS 64     /* connections at once; more are closed */
-#define HTTP_TIMEOUT_MS 5000    /* to send the head; then to take the
+#define HTTP_MAX_CLIENTS 64 /* connections at once; more are closed */
+#define HTTP_TIMEOUT_MS \
+	5000 /* to send the head; then to take the
 				 * answer and close */
 
 struct http_stats {
-	uint64_t requests;  /* heads answered 200, 404, 405 or 503 */
-	uint64_t bad;       /* heads answered 400, 414, 431 or 505 */
-	uint64_t timeouts;  /* closed: head or answer not done in time */
-	uint64_t refused;   /* closed at once: HTTP_MAX_CLIENTS connected */
+	uint64_t requests; /* heads answered 200, 404, 405 or 503 */
+	uint64_t bad;      /* heads answered 400, 414, 431 or 505 */
+	uint64_t timeouts; /* closed: head or answer not done in time */
+	uint64_t refused;  /* closed at once: HTTP_MAX_CLIENTS connected */
 };
 
 /* Appends the metrics text to out. */
@@ -52,8 +53,9 @@ typedef void http_closed_cb(void *arg);
  * Listens at addr (httpreq_parse_addr() syntax).  Returns the server, or
  * NULL after logging why.
  */
-struct http_server *http_new(uv_loop_t *loop, const char *addr,
-    http_render_fn *render, http_health_fn *health, void *arg);
+struct http_server *
+http_new(uv_loop_t *loop, const char *addr, http_render_fn *render,
+	 http_health_fn *health, void *arg);
 const struct http_stats *http_stats(const struct http_server *hs);
 /*
  * Stops listening, closes every connection, removes a Unix socket file,

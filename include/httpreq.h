@@ -14,10 +14,10 @@
 
 #include <stddef.h>
 
-#define HTTPREQ_MAX_HEAD 8192   /* bytes of a request head, at most */
-#define HTTPREQ_MAX_METHOD 16   /* bytes of a method, at most */
-#define HTTPREQ_MAX_PATH 256    /* bytes of a target's path, at most */
-#define HTTPREQ_MAX_FIELDS 64   /* header fields, at most */
+#define HTTPREQ_MAX_HEAD 8192 /* bytes of a request head, at most */
+#define HTTPREQ_MAX_METHOD 16 /* bytes of a method, at most */
+#define HTTPREQ_MAX_PATH 256  /* bytes of a target's path, at most */
+#define HTTPREQ_MAX_FIELDS 64 /* header fields, at most */
 
 struct httpreq {
 	char method[HTTPREQ_MAX_METHOD + 1]; /* e.g. "GET", NUL-terminated */
@@ -40,17 +40,17 @@ int httpreq_parse(const char *buf, size_t len, struct httpreq *req);
 
 /* A listen address, parsed: host and port, or a Unix socket path. */
 struct httpreq_addr {
-	int family;        /* AF_INET, AF_INET6 or AF_UNIX */
-	char host[64];     /* the IP address, brackets removed */
-	int port;          /* 1..65535 */
-	const char *path;  /* AF_UNIX: the path (borrowed from the text) */
+	int family;       /* AF_INET, AF_INET6 or AF_UNIX */
+	char host[64];    /* the IP address, brackets removed */
+	int port;         /* 1..65535 */
+	const char *path; /* AF_UNIX: the path (borrowed from the text) */
 };
 
 /*
  * Parses "IPv4:PORT", "[IPv6]:PORT" or an absolute path into out.
  * Returns 0, or -1 with a static reason in *why.
  */
-int httpreq_parse_addr(const char *s, struct httpreq_addr *out,
-    const char **why);
+int
+httpreq_parse_addr(const char *s, struct httpreq_addr *out, const char **why);
 
 #endif

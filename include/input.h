@@ -49,9 +49,9 @@ struct input_stats {
 	uint64_t clients_idle;    /* unix: closed, silent for idle_timeout */
 	uint64_t clients_over_buffer; /* unix: dropped, partial lines over
 	                           * max_buffer_bytes or the state budget */
-	uint64_t accept_errors;   /* unix: accept failures (EMFILE, ...) */
-	uint64_t clients_connected; /* unix: gauge, clients connected now */
-	uint64_t buffer_bytes;    /* unix: gauge, bytes held for partial
+	uint64_t accept_errors;       /* unix: accept failures (EMFILE, ...) */
+	uint64_t clients_connected;   /* unix: gauge, clients connected now */
+	uint64_t buffer_bytes;        /* unix: gauge, bytes held for partial
 	                           * lines (charged to the state budget) */
 };
 
@@ -63,20 +63,20 @@ struct input_stats {
  * for another file is recognised.
  */
 struct input_position {
-	uint64_t dev;        /* st_dev */
-	uint64_t ino;        /* st_ino */
-	uint64_t offset;     /* committed offset */
-	uint64_t tail_hash;  /* hash of the bytes before offset */
-	uint32_t tail_len;   /* how many bytes were hashed (<= 64) */
+	uint64_t dev;       /* st_dev */
+	uint64_t ino;       /* st_ino */
+	uint64_t offset;    /* committed offset */
+	uint64_t tail_hash; /* hash of the bytes before offset */
+	uint32_t tail_len;  /* how many bytes were hashed (<= 64) */
 };
 
 typedef void input_closed_cb(void *arg);
 /* path and pos are borrowed, valid during the call only. */
 typedef void input_position_cb(void *arg, const char *path,
-    const struct input_position *pos);
+			       const struct input_position *pos);
 
 struct input *input_new(uv_loop_t *loop, const struct input_conf *ic,
-    const struct conf *conf, struct engine *engine);
+			const struct conf *conf, struct engine *engine);
 /* Starts reading; returns 0, or -1 after logging why. */
 int input_start(struct input *in);
 void input_close(struct input *in, input_closed_cb *cb, void *arg);
@@ -90,8 +90,7 @@ void input_counts(const struct input *in, uint64_t *lines, uint64_t *bytes);
  * a file where that fails is left out and the failure logged.  cb must
  * not close the input.
  */
-void input_positions(const struct input *in, input_position_cb *cb,
-    void *arg);
+void input_positions(const struct input *in, input_position_cb *cb, void *arg);
 /*
  * Before input_start(): positions to resume from (copied; at most
  * INPUT_MAX_RESUME, the rest are dropped and logged; a later call
@@ -116,8 +115,7 @@ void input_positions(const struct input *in, input_position_cb *cb,
  * when this is never called.
  */
 void input_set_resume(struct input *in, const struct input_position *pos,
-    size_t n, int64_t saved_ms);
-bool input_conf_equal(const struct input_conf *a,
-    const struct input_conf *b);
+		      size_t n, int64_t saved_ms);
+bool input_conf_equal(const struct input_conf *a, const struct input_conf *b);
 
 #endif

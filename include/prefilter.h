@@ -42,7 +42,7 @@ enum prefilter_where {
  * way in JSON, so the group cannot be required literally.
  */
 int prefilter_add_group(struct prefilter *pf, const char *const *needles,
-    size_t n, bool ignore_case, enum prefilter_where where);
+			size_t n, bool ignore_case, enum prefilter_where where);
 /* Orders the groups by a first guess at selectivity; call once after
  * adding. */
 void prefilter_seal(struct prefilter *pf);

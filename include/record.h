@@ -40,8 +40,8 @@ struct parser;
 struct record;
 
 enum parse_result {
-	PARSE_OK,         /* a JSON object; its wanted values are in the record */
-	PARSE_INVALID,    /* not JSON, or a string is not valid UTF-8 */
+	PARSE_OK,      /* a JSON object; its wanted values are in the record */
+	PARSE_INVALID, /* not JSON, or a string is not valid UTF-8 */
 	PARSE_NOT_OBJECT, /* valid JSON whose top level is not an object */
 	PARSE_TOO_DEEP,   /* nesting deeper than max_depth */
 	PARSE_REJECTED,   /* the value check refused a value: parse stopped */
@@ -65,8 +65,8 @@ bool record_is_keyword(const char *field);
  * Returns a parser for fields[0..n) (n <= RECORD_MAX_FIELDS); field i is
  * slot i of the records it produces.  Names are copied.
  */
-struct parser *parser_new(const char *const *fields, size_t n,
-    size_t max_depth);
+struct parser *
+parser_new(const char *const *fields, size_t n, size_t max_depth);
 void parser_free(struct parser *ps);
 
 /*
@@ -76,14 +76,13 @@ void parser_free(struct parser *ps);
  * PARSE_REJECTED.  It lets a filter refuse an event without reading the
  * rest of its line.
  */
-typedef bool parser_check_fn(void *arg, int slot, const char *p,
-    size_t len);
-void parser_set_check(struct parser *ps, uint32_t slots,
-    parser_check_fn *fn, void *arg);
+typedef bool parser_check_fn(void *arg, int slot, const char *p, size_t len);
+void parser_set_check(struct parser *ps, uint32_t slots, parser_check_fn *fn,
+		      void *arg);
 
 /* Parses one line; on PARSE_OK, *out is the record (owned by ps). */
-enum parse_result parser_parse(struct parser *ps, const char *line,
-    size_t len, const struct record **out);
+enum parse_result parser_parse(struct parser *ps, const char *line, size_t len,
+			       const struct record **out);
 
 /* Number of allocations the parser has made from the C heap so far. */
 uint64_t parser_heap_allocs(const struct parser *ps);
@@ -92,14 +91,14 @@ uint64_t parser_heap_allocs(const struct parser *ps);
  * The values found for a slot, in document order, duplicates included;
  * sets *n.  Valid until the next parse.
  */
-const struct record_value *record_get(const struct record *r, int slot,
-    size_t *n);
+const struct record_value *
+record_get(const struct record *r, int slot, size_t *n);
 
 /*
  * Distinct values of a slot: writes at most max of them to out and
  * returns how many distinct values there are (which may exceed max).
  */
 size_t record_distinct(const struct record *r, int slot,
-    struct record_value *out, size_t max);
+		       struct record_value *out, size_t max);
 
 #endif

@@ -33,15 +33,15 @@ enum clause_op {
 };
 
 struct clause {
-	char *field;	       /* dotted field name */
+	char *field;           /* dotted field name */
 	enum clause_op op;     /* how values are compared */
 	bool ignore_case;      /* ASCII case-insensitive comparison */
 	struct strlist values; /* the literals compared with */
-	int slot;	       /* record slot, set by rule_compile() */
+	int slot;              /* record slot, set by rule_compile() */
 };
 
 struct label {
-	char *name;		 /* the label */
+	char *name;              /* the label */
 	struct strlist contains; /* substrings, any of which gives the label */
 };
 
@@ -52,18 +52,18 @@ struct value_col {
 };
 
 struct mitre_ref {
-	char *id;	 /* "TA0002", "T1059", "T1059.006" */
-	char *name;	 /* "Execution" */
+	char *id;        /* "TA0002", "T1059", "T1059.006" */
+	char *name;      /* "Execution" */
 	char *reference; /* URL */
 };
 
 struct rule {
 	/* Metadata carried by every alert. */
-	char *name;		 /* kibana.alert.rule.name */
-	char *rule_id;		 /* kibana.alert.rule.rule_id */
-	char *severity;		 /* kibana.alert.severity */
-	int risk_score;		 /* kibana.alert.risk_score */
-	struct strlist tags;	 /* kibana.alert.rule.tags */
+	char *name;              /* kibana.alert.rule.name */
+	char *rule_id;           /* kibana.alert.rule.rule_id */
+	char *severity;          /* kibana.alert.severity */
+	int risk_score;          /* kibana.alert.risk_score */
+	struct strlist tags;     /* kibana.alert.rule.tags */
 	struct mitre_ref tactic; /* threat mapping */
 	struct mitre_ref technique;
 	struct mitre_ref subtechnique;

@@ -24,11 +24,11 @@
 #include <sys/types.h>
 
 struct sockpath {
-	const char *what;  /* "unix input", "stats": names it in logs */
-	const char *path;  /* the socket file, borrowed */
-	bool bound;        /* we created the socket file now at path */
-	dev_t dev;         /* its identity, once bound */
-	ino_t ino;         /* likewise */
+	const char *what; /* "unix input", "stats": names it in logs */
+	const char *path; /* the socket file, borrowed */
+	bool bound;       /* we created the socket file now at path */
+	dev_t dev;        /* its identity, once bound */
+	ino_t ino;        /* likewise */
 };
 
 /*
@@ -39,7 +39,7 @@ struct sockpath {
  * (sp->bound) sockpath_remove() must still be called.
  */
 int sockpath_bind(struct sockpath *sp, const char *what, const char *path,
-    unsigned mode);
+		  unsigned mode);
 /*
  * Unlinks the socket file if the path still names the one bound (same
  * dev and inode); else logs that it leaves it alone.  Idempotent.

@@ -32,52 +32,52 @@ struct stats_server;
 
 /* One sink's counters and its label value (its configured name). */
 struct stats_sink {
-	const char *name;              /* label value, borrowed */
-	const struct sink_stats *st;   /* borrowed */
+	const char *name;            /* label value, borrowed */
+	const struct sink_stats *st; /* borrowed */
 };
 
 /* One input's counters and its label value (its configured name). */
 struct stats_input {
-	const char *name;              /* label value, borrowed */
-	const struct input_stats *st;  /* borrowed */
-	uint64_t lines;                /* lines it handed to the engine */
-	uint64_t bytes;                /* bytes it read */
+	const char *name;             /* label value, borrowed */
+	const struct input_stats *st; /* borrowed */
+	uint64_t lines;               /* lines it handed to the engine */
+	uint64_t bytes;               /* bytes it read */
 };
 
 /* What one snapshot shows; everything is borrowed for the call. */
 struct stats_source {
-	const struct metrics *metrics; /* the engine's counters */
-	uint64_t groups;               /* groups held (open and closed) */
-	uint64_t state_bytes;          /* state byte budget: bytes charged */
-	uint64_t state_bytes_max;      /* limits.max_state_bytes */
-	uint64_t ckpt_written;         /* checkpoints written */
-	uint64_t ckpt_failed;          /* checkpoints that failed */
-	uint64_t ckpt_corrupt;         /* corrupt ones found at start */
-	uint64_t ckpt_spools_lost;     /* spools of waiting alerts found
+	const struct metrics *metrics;  /* the engine's counters */
+	uint64_t groups;                /* groups held (open and closed) */
+	uint64_t state_bytes;           /* state byte budget: bytes charged */
+	uint64_t state_bytes_max;       /* limits.max_state_bytes */
+	uint64_t ckpt_written;          /* checkpoints written */
+	uint64_t ckpt_failed;           /* checkpoints that failed */
+	uint64_t ckpt_corrupt;          /* corrupt ones found at start */
+	uint64_t ckpt_spools_lost;      /* spools of waiting alerts found
 				        * missing or corrupt at start */
-	uint64_t ckpt_bytes;           /* the last one's size, spools
+	uint64_t ckpt_bytes;            /* the last one's size, spools
 				        * included */
-	uint64_t ckpt_duration_us;     /* the last one's build and write,
+	uint64_t ckpt_duration_us;      /* the last one's build and write,
 				        * shown in seconds */
-	uint64_t ckpt_stall_us;        /* the loop's time for the last one,
+	uint64_t ckpt_stall_us;         /* the loop's time for the last one,
 				        * shown in seconds */
-	uint64_t ckpt_age_s;           /* seconds since the last written */
-	uint64_t reloads_failed;       /* reloads that changed nothing */
-	uint64_t reload_ok;            /* 1: the last reload (or the start)
+	uint64_t ckpt_age_s;            /* seconds since the last written */
+	uint64_t reloads_failed;        /* reloads that changed nothing */
+	uint64_t reload_ok;             /* 1: the last reload (or the start)
 				        * took effect, 0: it was refused */
-	uint64_t reload_ok_s;          /* epoch seconds of the last one that
+	uint64_t reload_ok_s;           /* epoch seconds of the last one that
 				        * took effect (or of the start) */
-	uint64_t event_lag_ms;         /* wall clock minus the newest event
+	uint64_t event_lag_ms;          /* wall clock minus the newest event
 				        * time, the most of any agent; 0 with
 				        * no agent; shown in seconds */
-	uint64_t start_s;              /* process start, epoch seconds */
-	uint64_t rss_bytes;            /* resident memory (stats_rss_bytes) */
-	const char *version;           /* the build's version, or NULL */
+	uint64_t start_s;               /* process start, epoch seconds */
+	uint64_t rss_bytes;             /* resident memory (stats_rss_bytes) */
+	const char *version;            /* the build's version, or NULL */
 	const struct stats_sink *sinks; /* the live sinks */
-	size_t nsinks;                 /* entries in sinks */
+	size_t nsinks;                  /* entries in sinks */
 	const struct stats_input *inputs; /* the live inputs */
-	size_t ninputs;                /* entries in inputs */
-	const struct http_stats *http; /* the metrics listener's, or NULL */
+	size_t ninputs;                   /* entries in inputs */
+	const struct http_stats *http;    /* the metrics listener's, or NULL */
 };
 
 /*
@@ -98,7 +98,7 @@ typedef void stats_closed_cb(void *arg);
 
 /* Returns a listening server, or NULL after logging why. */
 struct stats_server *stats_new(uv_loop_t *loop, const char *path,
-    stats_render_fn *render, void *arg);
+			       stats_render_fn *render, void *arg);
 /* Stops listening, unlinks the path, calls cb(arg) once closed. */
 void stats_close(struct stats_server *st, stats_closed_cb *cb, void *arg);
 

@@ -32,7 +32,7 @@ const char *strset_get(const struct strset *s, size_t i, size_t *len);
  * calls cb(arg, hash) for each.
  */
 void strset_foreach_hash(const struct strset *s,
-    void (*cb)(void *arg, uint64_t hash), void *arg);
+			 void (*cb)(void *arg, uint64_t hash), void *arg);
 /*
  * Restores a member saved by its hash only.  Returns 1 if it was new, 0
  * if the set already had a member with that hash.

@@ -20,8 +20,8 @@
  * Epoch milliseconds are accepted for the years 0000 to 9999, the range
  * the alert's ISO window column can print.
  */
-#define TIMEFMT_MIN_MS INT64_C(-62167219200000)  /* 0000-01-01T00:00:00Z */
-#define TIMEFMT_MAX_MS INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
+#define TIMEFMT_MIN_MS INT64_C(-62167219200000) /* 0000-01-01T00:00:00Z */
+#define TIMEFMT_MAX_MS INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
 
 /*
  * Fraction digits of epoch milliseconds, at most: Elasticsearch's

@@ -46,14 +46,14 @@ struct window_store;
 struct window_opts {
 	int64_t allowed_lateness_ms; /* < 0: close only on flush */
 	int64_t late_horizon_ms;     /* keep closed groups this long */
-	size_t max_groups;	     /* groups held at once */
-	struct budget *budget;	     /* state bytes are charged here;
+	size_t max_groups;           /* groups held at once */
+	struct budget *budget;       /* state bytes are charged here;
 					borrowed, NULL: none */
-	size_t max_values;	     /* kept values per value set */
-	size_t max_key_combos;	     /* key combinations per event */
-	int64_t idle_close_ms;	     /* close an agent's windows when it is
+	size_t max_values;           /* kept values per value set */
+	size_t max_key_combos;       /* key combinations per event */
+	int64_t idle_close_ms;       /* close an agent's windows when it is
 					silent this long (wall clock) */
-	int64_t max_future_ms;	     /* event times further ahead of the wall
+	int64_t max_future_ms;       /* event times further ahead of the wall
 					clock do not move watermarks */
 };
 
@@ -66,7 +66,7 @@ struct window_opts {
  * is final: it never comes back.
  */
 enum window_verdict {
-	WINDOW_EMITTED,	   /* its alert goes out */
+	WINDOW_EMITTED,    /* its alert goes out */
 	WINDOW_SUPPRESSED, /* passed, but over the window's max_alerts */
 };
 
@@ -74,9 +74,9 @@ struct ledger_entry;
 
 struct window_closing {
 	const struct rule *rule;    /* the store's rule */
-	int64_t window_ms;	    /* the window's start */
-	size_t emitted;		    /* alerts the window emitted so far */
-	size_t n;		    /* groups */
+	int64_t window_ms;          /* the window's start */
+	size_t emitted;             /* alerts the window emitted so far */
+	size_t n;                   /* groups */
 	const struct alert *groups; /* n, in no particular order; borrowed
 				       for the call */
 	struct window_store *ws;    /* private to the store */
@@ -93,10 +93,9 @@ typedef void window_close_cb(void *arg, struct window_closing *c);
  */
 void window_decide(struct window_closing *c, size_t i, enum window_verdict v);
 
-struct window_store *window_new(const struct rule *rule,
-				const struct window_opts *opts,
-				struct metrics *metrics, window_close_cb *cb,
-				void *arg);
+struct window_store *
+window_new(const struct rule *rule, const struct window_opts *opts,
+	   struct metrics *metrics, window_close_cb *cb, void *arg);
 void window_free(struct window_store *ws);
 
 /*

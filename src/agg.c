@@ -16,13 +16,13 @@
 #include "strset.h"
 
 struct cell {
-	uint64_t count;		 /* rows (COUNT(*)) or values seen */
-	int64_t l;		 /* exact sum of integer/long inputs */
-	double d, c;		 /* double sum and its compensation */
-	bool overflow;		 /* the long sum overflowed: null result */
+	uint64_t count;          /* rows (COUNT(*)) or values seen */
+	int64_t l;               /* exact sum of integer/long inputs */
+	double d, c;             /* double sum and its compensation */
+	bool overflow;           /* the long sum overflowed: null result */
 	struct esql_scalar best; /* MIN/MAX so far (count > 0) */
-	char *s;		 /* owned bytes of a keyword best */
-	size_t scap;		 /* bytes allocated at s */
+	char *s;                 /* owned bytes of a keyword best */
+	size_t scap;             /* bytes allocated at s */
 };
 
 struct agg_state {
@@ -57,8 +57,8 @@ static const char *
 kind_name(enum agg_kind k)
 {
 	static const char *names[] = {"COUNT(*)", "COUNT", "COUNT_DISTINCT",
-				      "VALUES",	  "MIN",   "MAX",
-				      "SUM",	  "AVG"};
+				      "VALUES",   "MIN",   "MAX",
+				      "SUM",      "AVG"};
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

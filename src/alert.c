@@ -49,10 +49,10 @@ alert_uuid(const struct alert *a, char out[37])
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x80); /* version 8: custom */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	snprintf(out, 37,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-	    b[11], b[12], b[13], b[14], b[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static void
@@ -183,7 +183,7 @@ reason(const struct alert *a, const char *window, struct buf *out)
 
 	buf_append(out, r->distinct_field, strlen(r->distinct_field));
 	snprintf(num, sizeof(num), ": %" PRIu64 " distinct values of %u kinds",
-	    a->distinct, alert_label_count(a->labels));
+		 a->distinct, alert_label_count(a->labels));
 	buf_append(out, num, strlen(num));
 	for (size_t i = 0; i < r->ngroup; i++) {
 		buf_append(out, i == 0 ? " for " : ", ", i == 0 ? 5 : 2);
@@ -302,7 +302,7 @@ trim(struct doc *d, size_t nsets, size_t excess)
 
 int
 alert_format_max(const struct alert *a, int64_t now_ms, size_t max_bytes,
-    struct buf *out)
+		 struct buf *out)
 {
 	const struct rule *r = a->rule;
 	struct doc d = {.a = a};

@@ -44,7 +44,7 @@
 
 void
 checkpoint_add_position(struct checkpoint *cp, const char *path,
-    const struct input_position *pos)
+			const struct input_position *pos)
 {
 	cp->pos = xreallocarray(cp->pos, cp->npos + 1, sizeof(*cp->pos));
 	cp->paths = xreallocarray(cp->paths, cp->npos + 1, sizeof(*cp->paths));
@@ -57,8 +57,8 @@ checkpoint_add_sink(struct checkpoint *cp, const char *name)
 {
 	struct checkpoint_sink *s;
 
-	cp->sinks = xreallocarray(cp->sinks, cp->nsinks + 1,
-	    sizeof(*cp->sinks));
+	cp->sinks =
+	    xreallocarray(cp->sinks, cp->nsinks + 1, sizeof(*cp->sinks));
 	s = &cp->sinks[cp->nsinks++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
@@ -101,7 +101,7 @@ struct piece {
  */
 static void
 encode(const struct checkpoint *cp, struct buf *head, struct buf *tail,
-    struct piece pc[3])
+       struct piece pc[3])
 {
 	struct buf pl = {0};
 	char name[64];
@@ -120,7 +120,8 @@ encode(const struct checkpoint *cp, struct buf *head, struct buf *tail,
 	buf_put_u64(&pl, cp->nsinks);
 	for (size_t i = 0; i < cp->nsinks; i++) {
 		const struct buf *l = &cp->sinks[i].lines;
-		buf_put_bytes(&pl, cp->sinks[i].name, strlen(cp->sinks[i].name));
+		buf_put_bytes(&pl, cp->sinks[i].name,
+			      strlen(cp->sinks[i].name));
 		if (l->len > 0)
 			spool_name(name, sizeof(name), cp->gen, i);
 		else
@@ -184,18 +185,21 @@ slurp(const char *dir, const char *name, struct buf *out)
  */
 static void
 load_spool(const char *dir, struct checkpoint_sink *cs, const char *name,
-    uint64_t size, uint64_t sum)
+	   uint64_t size, uint64_t sum)
 {
 	if (size == 0)
 		return;
 	if (slurp(dir, name, &cs->lines) < 0)
-		log_warn("checkpoint %s/%s: %" PRIu64 " bytes of alerts waiting "
-			 "for sink %s are lost", dir, name, size, cs->name);
+		log_warn("checkpoint %s/%s: %" PRIu64
+			 " bytes of alerts waiting "
+			 "for sink %s are lost",
+			 dir, name, size, cs->name);
 	else if (cs->lines.len != size ||
-	    XXH3_64bits(cs->lines.data, cs->lines.len) != sum)
+		 XXH3_64bits(cs->lines.data, cs->lines.len) != sum)
 		log_warnx("checkpoint %s/%s: corrupt (size or checksum "
 			  "differ from the checkpoint's); the alerts waiting "
-			  "for sink %s are lost", dir, name, cs->name);
+			  "for sink %s are lost",
+			  dir, name, cs->name);
 	else
 		return;
 	buf_free(&cs->lines);
@@ -262,9 +266,9 @@ decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
 			break;
 		/* A spool is one of ours, in dir, never a path elsewhere. */
 		f = xstrndup(file, n);
-		if (size > 0 && (strncmp(f, SPOOL_PREFIX,
-		    strlen(SPOOL_PREFIX)) != 0 || strchr(f, '/') != NULL ||
-		    strlen(f) != n)) {
+		if (size > 0 &&
+		    (strncmp(f, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) != 0 ||
+		     strchr(f, '/') != NULL || strlen(f) != n)) {
 			free(f);
 			return -1;
 		}
@@ -285,7 +289,7 @@ decode(const char *dir, const char *data, size_t len, struct checkpoint *cp)
  */
 static int
 write_file(const char *dir, const char *name, const struct piece *pc,
-    size_t npc)
+	   size_t npc)
 {
 	char path[4096], tmp[4096];
 	size_t i, off = 0;
@@ -300,7 +304,7 @@ write_file(const char *dir, const char *name, const struct piece *pc,
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+		  0600);
 	if (fd < 0) {
 		log_warn("checkpoint %s", tmp);
 		return -1;
@@ -359,11 +363,11 @@ remove_old_spools(const char *dir, uint64_t gen)
 		log_warn("checkpoint: opendir %s", dir);
 		return;
 	}
-	klen = (size_t)snprintf(keep, sizeof(keep), SPOOL_PREFIX "%" PRIu64
-	    ".", gen);
+	klen = (size_t)snprintf(keep, sizeof(keep), SPOOL_PREFIX "%" PRIu64 ".",
+				gen);
 	while ((de = readdir(dp)) != NULL) {
-		if (strncmp(de->d_name, SPOOL_PREFIX,
-			strlen(SPOOL_PREFIX)) != 0 ||
+		if (strncmp(de->d_name, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) !=
+			0 ||
 		    strncmp(de->d_name, keep, klen) == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -374,8 +378,7 @@ remove_old_spools(const char *dir, uint64_t gen)
 }
 
 int
-checkpoint_save(const char *dir, const struct checkpoint *cp,
-    uint64_t *bytes)
+checkpoint_save(const char *dir, const struct checkpoint *cp, uint64_t *bytes)
 {
 	struct buf head = {0}, tail = {0};
 	struct piece pc[3];
@@ -388,8 +391,8 @@ checkpoint_save(const char *dir, const struct checkpoint *cp,
 		if (l->len == 0)
 			continue;
 		spool_name(name, sizeof(name), cp->gen, i);
-		if (write_file(dir, name, &(struct piece){l->data, l->len},
-			1) < 0)
+		if (write_file(dir, name, &(struct piece){l->data, l->len}, 1) <
+		    0)
 			return -1;
 		total += l->len;
 	}
@@ -426,8 +429,8 @@ keep_spools(const char *dir, const char *aside)
 	if ((dp = opendir(dir)) == NULL)
 		return 0;
 	while ((de = readdir(dp)) != NULL) {
-		if (strncmp(de->d_name, SPOOL_PREFIX,
-			strlen(SPOOL_PREFIX)) != 0)
+		if (strncmp(de->d_name, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) !=
+		    0)
 			continue;
 		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
 		snprintf(to, sizeof(to), "%s.%s", aside, de->d_name);
@@ -448,23 +451,26 @@ keep_aside(const char *dir, const char *path)
 	struct stat st;
 	long long now = (long long)time(NULL);
 	int n = snprintf(aside, sizeof(aside), "%s/checkpoint.corrupt-%lld",
-	    dir, now), kept;
+			 dir, now),
+	    kept;
 
 	/* Never over an earlier one (the directory is ours: locked). */
 	for (int i = 1; lstat(aside, &st) == 0 && i < 1000; i++)
 		snprintf(aside + n, sizeof(aside) - (size_t)n, ".%d", i);
 	if (rename(path, aside) != 0) {
 		log_warn("checkpoint %s: corrupt, and cannot be renamed to %s",
-		    path, aside);
+			 path, aside);
 		aside[0] = '\0';
 	} else if ((kept = keep_spools(dir, aside)) > 0) {
-		snprintf(spools, sizeof(spools), " (%d spool file(s) of them "
-		    "kept beside it)", kept);
+		snprintf(spools, sizeof(spools),
+			 " (%d spool file(s) of them "
+			 "kept beside it)",
+			 kept);
 	}
 	log_err("checkpoint %s: corrupt%s%s; lost: the window state, the "
 		"file positions (files are read from their start) and the "
-		"alerts that were waiting%s", path,
-	    aside[0] != '\0' ? ", kept as " : "", aside, spools);
+		"alerts that were waiting%s",
+		path, aside[0] != '\0' ? ", kept as " : "", aside, spools);
 }
 
 int
@@ -520,7 +526,7 @@ checkpoint_lock(const char *dir, int wait_ms)
 			pid[strcspn(pid, "\n")] = '\0';
 			log_err("state_dir %s is in use by another burstd "
 				"(pid %s); two daemons cannot share one",
-			    dir, pid[0] != '\0' ? pid : "unknown");
+				dir, pid[0] != '\0' ? pid : "unknown");
 			close(fd);
 			return -1;
 		}

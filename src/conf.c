@@ -46,16 +46,16 @@ struct key {
 };
 
 struct loader {
-	const char *path;     /* for messages */
-	FILE *errf;           /* where messages go */
-	yaml_document_t doc;  /* the parsed file */
-	bool have_doc;        /* doc was initialized */
-	int errors;           /* messages written */
-	struct conf *conf;    /* being filled */
+	const char *path;    /* for messages */
+	FILE *errf;          /* where messages go */
+	yaml_document_t doc; /* the parsed file */
+	bool have_doc;       /* doc was initialized */
+	int errors;          /* messages written */
+	struct conf *conf;   /* being filled */
 };
 
 static void err_at(struct loader *ld, const yaml_node_t *n, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+		   ...) __attribute__((format(printf, 3, 4)));
 
 static void
 err_at(struct loader *ld, const yaml_node_t *n, const char *fmt, ...)
@@ -63,7 +63,7 @@ err_at(struct loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_list ap;
 
 	fprintf(ld->errf, "%s:%zu: ", ld->path,
-	    n ? n->start_mark.line + 1 : (size_t)0);
+		n ? n->start_mark.line + 1 : (size_t)0);
 	va_start(ap, fmt);
 	vfprintf(ld->errf, fmt, ap);
 	va_end(ap);
@@ -126,8 +126,7 @@ read_integer(const char *s, long long *out)
 }
 
 static void
-read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v,
-    void *base)
+read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v, void *base)
 {
 	const char *s = scalar(v);
 	char *p = (char *)base + k->offset;
@@ -143,8 +142,10 @@ read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v,
 	case K_INT:
 	case K_U64:
 		if (read_integer(s, &n) < 0 || n < k->min || n > k->max) {
-			err_at(ld, v, "%s: expected an integer in [%lld, %lld], "
-			    "got \"%s\"", k->name, k->min, k->max, s);
+			err_at(ld, v,
+			       "%s: expected an integer in [%lld, %lld], "
+			       "got \"%s\"",
+			       k->name, k->min, k->max, s);
 			return;
 		}
 		if (k->type == K_SIZE)
@@ -156,9 +157,10 @@ read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v,
 		break;
 	case K_DURATION:
 		if (conf_duration(s, &ms) < 0 || ms < k->min || ms > k->max) {
-			err_at(ld, v, "%s: expected a duration such as 30s, 5m "
-			    "or 250ms in [%lldms, %lldms], got \"%s\"",
-			    k->name, k->min, k->max, s);
+			err_at(ld, v,
+			       "%s: expected a duration such as 30s, 5m "
+			       "or 250ms in [%lldms, %lldms], got \"%s\"",
+			       k->name, k->min, k->max, s);
 			return;
 		}
 		*(int64_t *)p = ms;
@@ -170,7 +172,7 @@ read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v,
 			*(bool *)p = false;
 		else
 			err_at(ld, v, "%s: expected true or false, got \"%s\"",
-			    k->name, s);
+			       k->name, s);
 		break;
 	case K_STRING:
 		if (*s == '\0') {
@@ -182,19 +184,21 @@ read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v,
 		break;
 	case K_LOGLEVEL:
 		if (log_level_parse(s, (enum log_level *)p) < 0)
-			err_at(ld, v, "%s: expected one of crit, err, warning, "
-			    "notice, info, debug, got \"%s\"", k->name, s);
+			err_at(ld, v,
+			       "%s: expected one of crit, err, warning, "
+			       "notice, info, debug, got \"%s\"",
+			       k->name, s);
 		break;
 	}
 }
 
 /* A mapping's custom readers: return 1 if the key was handled. */
-typedef int special_fn(struct loader *ld, const char *key, yaml_node_t *v,
-    void *base);
+typedef int
+special_fn(struct loader *ld, const char *key, yaml_node_t *v, void *base);
 
 static void
 read_map(struct loader *ld, yaml_node_t *map, const char *what,
-    const struct key *keys, special_fn *special, void *base)
+	 const struct key *keys, special_fn *special, void *base)
 {
 	yaml_node_pair_t *pair;
 
@@ -204,7 +208,8 @@ read_map(struct loader *ld, yaml_node_t *map, const char *what,
 	}
 	for (pair = map->data.mapping.pairs.start;
 	     pair < map->data.mapping.pairs.top; pair++) {
-		yaml_node_t *kn = node(ld, pair->key), *vn = node(ld, pair->value);
+		yaml_node_t *kn = node(ld, pair->key),
+			    *vn = node(ld, pair->value);
 		const char *key = scalar(kn);
 		const struct key *k;
 
@@ -228,7 +233,7 @@ read_map(struct loader *ld, yaml_node_t *map, const char *what,
 /* Reads a sequence of non-empty scalars into l (replacing it). */
 static int
 read_list(struct loader *ld, yaml_node_t *v, const char *what,
-    struct strlist *l)
+	  struct strlist *l)
 {
 	yaml_node_item_t *it;
 	int before = ld->errors;
@@ -278,43 +283,52 @@ read_filter(struct loader *ld, yaml_node_t *v, struct rule *r)
 		}
 		for (p = cn->data.mapping.pairs.start;
 		     p < cn->data.mapping.pairs.top; p++) {
-			yaml_node_t *kn = node(ld, p->key), *vn = node(ld, p->value);
+			yaml_node_t *kn = node(ld, p->key),
+				    *vn = node(ld, p->value);
 			const char *k = scalar(kn), *s = scalar(vn);
 			if (k == NULL) {
 				err_at(ld, kn, "filter: keys must be scalars");
 			} else if (strcmp(k, "field") == 0) {
 				if (s == NULL || *s == '\0')
-					err_at(ld, vn, "filter: field must be "
-					    "a field name");
+					err_at(ld, vn,
+					       "filter: field must be "
+					       "a field name");
 				else {
 					free(c.field);
 					c.field = xstrdup(s);
 				}
 			} else if (strcmp(k, "in") == 0 ||
-			    strcmp(k, "prefix") == 0 || strcmp(k, "any") == 0) {
-				c.op = k[0] == 'i' ? CLAUSE_IN
-				    : k[0] == 'p' ? CLAUSE_PREFIX : CLAUSE_ANY;
+				   strcmp(k, "prefix") == 0 ||
+				   strcmp(k, "any") == 0) {
+				c.op = k[0] == 'i'   ? CLAUSE_IN
+				       : k[0] == 'p' ? CLAUSE_PREFIX
+						     : CLAUSE_ANY;
 				ops++;
 				read_list(ld, vn, k, &c.values);
 			} else if (strcmp(k, "ignore_case") == 0) {
 				struct key bk = {"ignore_case", K_BOOL,
-				    offsetof(struct clause, ignore_case), 0, 1};
+						 offsetof(struct clause,
+							  ignore_case),
+						 0, 1};
 				read_scalar(ld, &bk, vn, &c);
 			} else {
-				err_at(ld, kn, "unknown key \"%s\" in a filter "
-				    "clause (field, in, prefix, any, "
-				    "ignore_case)", k);
+				err_at(ld, kn,
+				       "unknown key \"%s\" in a filter "
+				       "clause (field, in, prefix, any, "
+				       "ignore_case)",
+				       k);
 			}
 		}
 		if (c.field == NULL)
 			err_at(ld, cn, "filter: clause has no field");
 		if (ops != 1)
-			err_at(ld, cn, "filter: clause needs exactly one of "
-			    "in, prefix, any");
+			err_at(ld, cn,
+			       "filter: clause needs exactly one of "
+			       "in, prefix, any");
 		else if (c.values.n == 0)
 			err_at(ld, cn, "filter: clause has no values");
 		r->clauses = xreallocarray(r->clauses, r->nclauses + 1,
-		    sizeof(*r->clauses));
+					   sizeof(*r->clauses));
 		r->clauses[r->nclauses++] = c;
 	}
 }
@@ -346,7 +360,8 @@ read_labels(struct loader *ld, yaml_node_t *v, struct rule *r)
 		}
 		for (p = ln->data.mapping.pairs.start;
 		     p < ln->data.mapping.pairs.top; p++) {
-			yaml_node_t *kn = node(ld, p->key), *vn = node(ld, p->value);
+			yaml_node_t *kn = node(ld, p->key),
+				    *vn = node(ld, p->value);
 			const char *k = scalar(kn), *s = scalar(vn);
 			if (k != NULL && strcmp(k, "label") == 0 && s != NULL &&
 			    *s != '\0') {
@@ -355,13 +370,15 @@ read_labels(struct loader *ld, yaml_node_t *v, struct rule *r)
 			} else if (k != NULL && strcmp(k, "contains") == 0) {
 				read_list(ld, vn, "contains", &l.contains);
 			} else {
-				err_at(ld, kn, "labels: expected label: NAME "
-				    "and contains: [..]");
+				err_at(ld, kn,
+				       "labels: expected label: NAME "
+				       "and contains: [..]");
 			}
 		}
 		if (l.name == NULL || l.contains.n == 0)
-			err_at(ld, ln, "labels: each label needs a name and "
-			    "at least one substring");
+			err_at(ld, ln,
+			       "labels: each label needs a name and "
+			       "at least one substring");
 		if (r->nlabels == RULE_MAX_LABELS) {
 			err_at(ld, ln, "labels: at most %d", RULE_MAX_LABELS);
 			free(l.name);
@@ -369,7 +386,7 @@ read_labels(struct loader *ld, yaml_node_t *v, struct rule *r)
 			continue;
 		}
 		r->labels = xreallocarray(r->labels, r->nlabels + 1,
-		    sizeof(*r->labels));
+					  sizeof(*r->labels));
 		r->labels[r->nlabels++] = l;
 	}
 }
@@ -393,17 +410,18 @@ read_values(struct loader *ld, yaml_node_t *v, struct rule *r)
 	     it++) {
 		yaml_node_t *vn = node(ld, *it);
 		static const struct key keys[] = {
-			{"column", K_STRING, offsetof(struct value_col, column),
-			    0, 0},
-			{"field", K_STRING, offsetof(struct value_col, field),
-			    0, 0},
-			{NULL, 0, 0, 0, 0},
+		    {"column", K_STRING, offsetof(struct value_col, column), 0,
+		     0},
+		    {"field", K_STRING, offsetof(struct value_col, field), 0,
+		     0},
+		    {NULL, 0, 0, 0, 0},
 		};
 		struct value_col col = {0};
 		read_map(ld, vn, "a values entry", keys, NULL, &col);
 		if (col.column == NULL || col.field == NULL) {
-			err_at(ld, vn, "values: each entry needs column and "
-			    "field");
+			err_at(ld, vn,
+			       "values: each entry needs column and "
+			       "field");
 		} else if (r->nvalues == RULE_MAX_VALUES) {
 			err_at(ld, vn, "values: at most %d", RULE_MAX_VALUES);
 		} else {
@@ -433,7 +451,7 @@ rule_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		if (read_list(ld, v, "group_by", &l) == 0) {
 			if (l.n == 0 || l.n > RULE_MAX_GROUP) {
 				err_at(ld, v, "group_by: 1 to %d fields",
-				    RULE_MAX_GROUP);
+				       RULE_MAX_GROUP);
 			} else {
 				for (size_t i = 0; i < r->ngroup; i++)
 					free(r->group_by[i]);
@@ -449,84 +467,90 @@ rule_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 	return 1;
 }
 
-#define RK(name, type, field, min, max)                                       \
-	{name, type, offsetof(struct rule, field), min, max}
+#define RK(name, type, field, min, max)                            \
+	{                                                          \
+		name, type, offsetof(struct rule, field), min, max \
+	}
 
 static const struct key rule_keys[] = {
-	RK("name", K_STRING, name, 0, 0),
-	RK("rule_id", K_STRING, rule_id, 0, 0),
-	RK("severity", K_STRING, severity, 0, 0),
-	RK("risk_score", K_INT, risk_score, 0, 100),
-	RK("time_field", K_STRING, time_field, 0, 0),
-	RK("window", K_DURATION, window_ms, 1000, 24LL * 3600 * 1000),
-	RK("window_column", K_STRING, window_column, 0, 0),
-	RK("watermark_by", K_STRING, watermark_by, 0, 0),
-	RK("label_field", K_STRING, label_field, 0, 0),
-	RK("default_label", K_STRING, default_label, 0, 0),
-	RK("labels_column", K_STRING, labels_column, 0, 0),
-	RK("distinct_field", K_STRING, distinct_field, 0, 0),
-	RK("distinct_column", K_STRING, distinct_column, 0, 0),
-	RK("min_distinct", K_U64, min_distinct, 1, 1000000),
-	RK("min_labels", K_U64, min_labels, 1, RULE_MAX_LABELS + 1),
-	RK("max_alerts", K_SIZE, max_alerts, 1, 1000000),
-	{NULL, 0, 0, 0, 0},
+    RK("name", K_STRING, name, 0, 0),
+    RK("rule_id", K_STRING, rule_id, 0, 0),
+    RK("severity", K_STRING, severity, 0, 0),
+    RK("risk_score", K_INT, risk_score, 0, 100),
+    RK("time_field", K_STRING, time_field, 0, 0),
+    RK("window", K_DURATION, window_ms, 1000, 24LL * 3600 * 1000),
+    RK("window_column", K_STRING, window_column, 0, 0),
+    RK("watermark_by", K_STRING, watermark_by, 0, 0),
+    RK("label_field", K_STRING, label_field, 0, 0),
+    RK("default_label", K_STRING, default_label, 0, 0),
+    RK("labels_column", K_STRING, labels_column, 0, 0),
+    RK("distinct_field", K_STRING, distinct_field, 0, 0),
+    RK("distinct_column", K_STRING, distinct_column, 0, 0),
+    RK("min_distinct", K_U64, min_distinct, 1, 1000000),
+    RK("min_labels", K_U64, min_labels, 1, RULE_MAX_LABELS + 1),
+    RK("max_alerts", K_SIZE, max_alerts, 1, 1000000),
+    {NULL, 0, 0, 0, 0},
 };
 
-#define CK(name, type, field, min, max)                                       \
-	{name, type, offsetof(struct conf, field), min, max}
+#define CK(name, type, field, min, max)                            \
+	{                                                          \
+		name, type, offsetof(struct conf, field), min, max \
+	}
 
 static const struct key limits_keys[] = {
-	CK("max_line_bytes", K_SIZE, max_line_bytes, 1024, 1LL << 30),
-	CK("max_depth", K_SIZE, max_depth, 2, 10000),
-	CK("max_groups", K_SIZE, max_groups, 1, 1LL << 32),
-	CK("max_state_bytes", K_SIZE, max_state_bytes, 1 << 20, 1LL << 40),
-	CK("max_values", K_SIZE, max_values, 1, 1LL << 24),
-	CK("max_key_combos", K_SIZE, max_key_combos, 1, 1LL << 16),
-	CK("max_alert_bytes", K_SIZE, max_alert_bytes, 4096, 64LL << 20),
-	CK("prefilter", K_BOOL, prefilter, 0, 1),
-	{NULL, 0, 0, 0, 0},
+    CK("max_line_bytes", K_SIZE, max_line_bytes, 1024, 1LL << 30),
+    CK("max_depth", K_SIZE, max_depth, 2, 10000),
+    CK("max_groups", K_SIZE, max_groups, 1, 1LL << 32),
+    CK("max_state_bytes", K_SIZE, max_state_bytes, 1 << 20, 1LL << 40),
+    CK("max_values", K_SIZE, max_values, 1, 1LL << 24),
+    CK("max_key_combos", K_SIZE, max_key_combos, 1, 1LL << 16),
+    CK("max_alert_bytes", K_SIZE, max_alert_bytes, 4096, 64LL << 20),
+    CK("prefilter", K_BOOL, prefilter, 0, 1),
+    {NULL, 0, 0, 0, 0},
 };
 
 static const struct key daemon_keys[] = {
-	CK("tick_interval", K_DURATION, tick_ms, 10, 60 * 1000),
-	CK("stats_interval", K_DURATION, stats_ms, 0, 24LL * 3600 * 1000),
-	CK("stats_socket", K_STRING, stats_socket, 0, 0),
-	CK("metrics_listen", K_STRING, metrics_listen, 0, 0),
-	CK("state_dir", K_STRING, state_dir, 0, 0),
-	CK("checkpoint_interval", K_DURATION, checkpoint_ms, 100,
-	    3600 * 1000),
-	{NULL, 0, 0, 0, 0},
+    CK("tick_interval", K_DURATION, tick_ms, 10, 60 * 1000),
+    CK("stats_interval", K_DURATION, stats_ms, 0, 24LL * 3600 * 1000),
+    CK("stats_socket", K_STRING, stats_socket, 0, 0),
+    CK("metrics_listen", K_STRING, metrics_listen, 0, 0),
+    CK("state_dir", K_STRING, state_dir, 0, 0),
+    CK("checkpoint_interval", K_DURATION, checkpoint_ms, 100, 3600 * 1000),
+    {NULL, 0, 0, 0, 0},
 };
 
-#define IK(name, type, field, min, max)                                       \
-	{name, type, offsetof(struct input_conf, field), min, max}
+#define IK(name, type, field, min, max)                                  \
+	{                                                                \
+		name, type, offsetof(struct input_conf, field), min, max \
+	}
 
 static const struct key input_keys[] = {
-	IK("name", K_STRING, name, 0, 0),
-	IK("rescan_interval", K_DURATION, rescan_ms, 100, 3600 * 1000),
-	IK("poll_interval", K_DURATION, poll_ms, 10, 3600 * 1000),
-	IK("close_inactive", K_DURATION, close_inactive_ms, 100,
-	    7LL * 24 * 3600 * 1000),
-	IK("path", K_STRING, path, 0, 0),
-	IK("max_clients", K_SIZE, max_clients, 1, 65536),
-	IK("max_buffer_bytes", K_SIZE, max_buffer_bytes, 65536, 1LL << 40),
-	IK("idle_timeout", K_DURATION, idle_timeout_ms, 0,
-	    7 * 24 * 3600 * 1000LL),
-	{NULL, 0, 0, 0, 0},
+    IK("name", K_STRING, name, 0, 0),
+    IK("rescan_interval", K_DURATION, rescan_ms, 100, 3600 * 1000),
+    IK("poll_interval", K_DURATION, poll_ms, 10, 3600 * 1000),
+    IK("close_inactive", K_DURATION, close_inactive_ms, 100,
+       7LL * 24 * 3600 * 1000),
+    IK("path", K_STRING, path, 0, 0),
+    IK("max_clients", K_SIZE, max_clients, 1, 65536),
+    IK("max_buffer_bytes", K_SIZE, max_buffer_bytes, 65536, 1LL << 40),
+    IK("idle_timeout", K_DURATION, idle_timeout_ms, 0, 7 * 24 * 3600 * 1000LL),
+    {NULL, 0, 0, 0, 0},
 };
 
-#define SK(name, type, field, min, max)                                       \
-	{name, type, offsetof(struct sink_conf, field), min, max}
+#define SK(name, type, field, min, max)                                 \
+	{                                                               \
+		name, type, offsetof(struct sink_conf, field), min, max \
+	}
 
 static const struct key sink_keys[] = {
-	SK("name", K_STRING, name, 0, 0),
-	SK("path", K_STRING, path, 0, 0),
-	SK("host", K_STRING, host, 0, 0),
-	SK("port", K_INT, port, 1, 65535),
-	SK("queue_max", K_SIZE, queue_max, 1, 1 << 24),
-	SK("backoff_min", K_DURATION, backoff_min_ms, 1, 3600 * 1000),
-	SK("backoff_max", K_DURATION, backoff_max_ms, 1, 24 * 3600 * 1000),
-	{NULL, 0, 0, 0, 0},
+    SK("name", K_STRING, name, 0, 0),
+    SK("path", K_STRING, path, 0, 0),
+    SK("host", K_STRING, host, 0, 0),
+    SK("port", K_INT, port, 1, 65535),
+    SK("queue_max", K_SIZE, queue_max, 1, 1 << 24),
+    SK("backoff_min", K_DURATION, backoff_min_ms, 1, 3600 * 1000),
+    SK("backoff_max", K_DURATION, backoff_max_ms, 1, 24 * 3600 * 1000),
+    {NULL, 0, 0, 0, 0},
 };
 
 /* The "type" key of an input or sink entry: read before the rest. */
@@ -563,8 +587,9 @@ input_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		char *end;
 		unsigned long m = s ? strtoul(s, &end, 8) : 0;
 		if (s == NULL || *s == '\0' || *end != '\0' || m > 0777)
-			err_at(ld, v, "mode: expected an octal file mode such "
-			    "as \"0660\"");
+			err_at(ld, v,
+			       "mode: expected an octal file mode such "
+			       "as \"0660\"");
 		else
 			ic->mode = (unsigned)m;
 	} else {
@@ -592,8 +617,9 @@ read_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
 		}
 		type = entry_type(ld, n);
 		if (type == NULL) {
-			err_at(ld, n, "inputs: input has no type (file, unix, "
-			    "stdin)");
+			err_at(ld, n,
+			       "inputs: input has no type (file, unix, "
+			       "stdin)");
 			continue;
 		} else if (strcmp(type, "file") == 0) {
 			ic.type = INPUT_FILE;
@@ -602,8 +628,10 @@ read_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
 		} else if (strcmp(type, "stdin") == 0) {
 			ic.type = INPUT_STDIN;
 		} else {
-			err_at(ld, n, "inputs: unknown type \"%s\" (file, "
-			    "unix, stdin)", type);
+			err_at(ld, n,
+			       "inputs: unknown type \"%s\" (file, "
+			       "unix, stdin)",
+			       type);
 			continue;
 		}
 		read_map(ld, n, "an input", input_keys, input_special, &ic);
@@ -612,7 +640,7 @@ read_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
 		if (ic.type == INPUT_UNIX && ic.path == NULL)
 			err_at(ld, n, "unix input: path is required");
 		c->inputs = xreallocarray(c->inputs, c->ninputs + 1,
-		    sizeof(*c->inputs));
+					  sizeof(*c->inputs));
 		c->inputs[c->ninputs++] = ic;
 	}
 }
@@ -631,8 +659,9 @@ sink_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		else if (s != NULL && strcmp(s, "octet_counted") == 0)
 			sc->framing = SINK_FRAMING_OCTET;
 		else
-			err_at(ld, v, "framing: expected newline or "
-			    "octet_counted");
+			err_at(ld, v,
+			       "framing: expected newline or "
+			       "octet_counted");
 	} else if (strcmp(key, "format") == 0) {
 		if (s != NULL && strcmp(s, "json") == 0)
 			sc->format = SINK_FORMAT_JSON;
@@ -650,9 +679,9 @@ static void
 read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 {
 	static const char *const names[] = {
-		[SINK_STDOUT] = "stdout", [SINK_FILE] = "file",
-		[SINK_UNIX] = "unix", [SINK_UNIX_DGRAM] = "unix_dgram",
-		[SINK_TCP] = "tcp",
+	    [SINK_STDOUT] = "stdout", [SINK_FILE] = "file",
+	    [SINK_UNIX] = "unix",     [SINK_UNIX_DGRAM] = "unix_dgram",
+	    [SINK_TCP] = "tcp",
 	};
 
 	if (v->type != YAML_SEQUENCE_NODE) {
@@ -676,14 +705,16 @@ read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 			if (strcmp(type, names[t]) == 0)
 				break;
 		if (type == NULL || t == sizeof(names) / sizeof(*names)) {
-			err_at(ld, n, "sinks: type must be one of stdout, file, "
-			    "unix, unix_dgram, tcp");
+			err_at(ld, n,
+			       "sinks: type must be one of stdout, file, "
+			       "unix, unix_dgram, tcp");
 			continue;
 		}
 		sc.type = (enum sink_type)t;
 		read_map(ld, n, "a sink", sink_keys, sink_special, &sc);
 		if ((sc.type == SINK_FILE || sc.type == SINK_UNIX ||
-			sc.type == SINK_UNIX_DGRAM) && sc.path == NULL)
+		     sc.type == SINK_UNIX_DGRAM) &&
+		    sc.path == NULL)
 			err_at(ld, n, "%s sink: path is required", type);
 		if (sc.type == SINK_TCP && (sc.host == NULL || sc.port == 0)) {
 			err_at(ld, n, "tcp sink: host and port are required");
@@ -691,35 +722,42 @@ read_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 			unsigned char addr[sizeof(struct in6_addr)];
 			if (inet_pton(AF_INET, sc.host, addr) != 1 &&
 			    inet_pton(AF_INET6, sc.host, addr) != 1)
-				err_at(ld, n, "tcp sink: host must be an IPv4 or "
-				    "IPv6 address, got \"%s\"", sc.host);
+				err_at(ld, n,
+				       "tcp sink: host must be an IPv4 or "
+				       "IPv6 address, got \"%s\"",
+				       sc.host);
 		}
 		if (sc.backoff_min_ms > sc.backoff_max_ms)
-			err_at(ld, n, "%s sink: backoff_min exceeds backoff_max",
-			    type);
+			err_at(ld, n,
+			       "%s sink: backoff_min exceeds backoff_max",
+			       type);
 		/* A file or standard output is read as NDJSON. */
 		if (sc.framing != SINK_FRAMING_NEWLINE &&
 		    sc.type != SINK_UNIX && sc.type != SINK_TCP)
-			err_at(ld, n, "%s sink: framing applies to unix and tcp "
-			    "sinks only", type);
-		if (sc.format != SINK_FORMAT_JSON && (sc.type == SINK_FILE ||
-			sc.type == SINK_STDOUT))
-			err_at(ld, n, "%s sink: format applies to unix, tcp and "
-			    "unix_dgram sinks only", type);
-		c->sinks = xreallocarray(c->sinks, c->nsinks + 1,
-		    sizeof(*c->sinks));
+			err_at(ld, n,
+			       "%s sink: framing applies to unix and tcp "
+			       "sinks only",
+			       type);
+		if (sc.format != SINK_FORMAT_JSON &&
+		    (sc.type == SINK_FILE || sc.type == SINK_STDOUT))
+			err_at(ld, n,
+			       "%s sink: format applies to unix, tcp and "
+			       "unix_dgram sinks only",
+			       type);
+		c->sinks =
+		    xreallocarray(c->sinks, c->nsinks + 1, sizeof(*c->sinks));
 		c->sinks[c->nsinks++] = sc;
 	}
 }
 
 static const struct key window_keys[] = {
-	CK("allowed_lateness", K_DURATION, allowed_lateness_ms, 0,
-	    24LL * 3600 * 1000),
-	CK("late_horizon", K_DURATION, late_horizon_ms, 0, 7LL * 86400 * 1000),
-	CK("replay_exact", K_BOOL, replay_exact, 0, 1),
-	CK("idle_close", K_DURATION, idle_close_ms, 1000, 24LL * 3600 * 1000),
-	CK("max_future", K_DURATION, max_future_ms, 0, 7LL * 86400 * 1000),
-	{NULL, 0, 0, 0, 0},
+    CK("allowed_lateness", K_DURATION, allowed_lateness_ms, 0,
+       24LL * 3600 * 1000),
+    CK("late_horizon", K_DURATION, late_horizon_ms, 0, 7LL * 86400 * 1000),
+    CK("replay_exact", K_BOOL, replay_exact, 0, 1),
+    CK("idle_close", K_DURATION, idle_close_ms, 1000, 24LL * 3600 * 1000),
+    CK("max_future", K_DURATION, max_future_ms, 0, 7LL * 86400 * 1000),
+    {NULL, 0, 0, 0, 0},
 };
 
 /*
@@ -730,8 +768,8 @@ static const struct key window_keys[] = {
  */
 static void
 name_entries(struct loader *ld, yaml_node_t *v, const char *what,
-    char **const *names, const unsigned *types, size_t n,
-    const char *const *type_names)
+	     char **const *names, const unsigned *types, size_t n,
+	     const char *const *type_names)
 {
 	unsigned count[8] = {0};
 	char buf[CONF_NAME_MAX + 16];
@@ -739,7 +777,7 @@ name_entries(struct loader *ld, yaml_node_t *v, const char *what,
 	for (size_t i = 0; i < n; i++) {
 		if (*names[i] == NULL) {
 			snprintf(buf, sizeof(buf), "%s%u", type_names[types[i]],
-			    count[types[i]]);
+				 count[types[i]]);
 			*names[i] = xstrdup(buf);
 		}
 		count[types[i]]++;
@@ -748,17 +786,19 @@ name_entries(struct loader *ld, yaml_node_t *v, const char *what,
 		const char *s = *names[i];
 		size_t len = strlen(s);
 		if (len == 0 || len > CONF_NAME_MAX ||
-		    strspn(s, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len) {
-			err_at(ld, v, "%s: name \"%s\": expected 1 to %d "
-			    "letters, digits, '_', '.' or '-'", what, s,
-			    CONF_NAME_MAX);
+		    strspn(s,
+			   "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len) {
+			err_at(ld, v,
+			       "%s: name \"%s\": expected 1 to %d "
+			       "letters, digits, '_', '.' or '-'",
+			       what, s, CONF_NAME_MAX);
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(s, *names[j]) == 0) {
 				err_at(ld, v, "%s: name \"%s\" used twice",
-				    what, s);
+				       what, s);
 				break;
 			}
 	}
@@ -768,7 +808,8 @@ static void
 name_inputs(struct loader *ld, yaml_node_t *v, struct conf *c)
 {
 	static const char *const tn[] = {[INPUT_FILE] = "file",
-	    [INPUT_UNIX] = "unix", [INPUT_STDIN] = "stdin"};
+					 [INPUT_UNIX] = "unix",
+					 [INPUT_STDIN] = "stdin"};
 	char ***names = xcalloc(c->ninputs + 1, sizeof(*names));
 	unsigned *types = xcalloc(c->ninputs + 1, sizeof(*types));
 
@@ -785,8 +826,10 @@ static void
 name_sinks(struct loader *ld, yaml_node_t *v, struct conf *c)
 {
 	static const char *const tn[] = {[SINK_STDOUT] = "stdout",
-	    [SINK_FILE] = "file", [SINK_UNIX] = "unix",
-	    [SINK_UNIX_DGRAM] = "unix_dgram", [SINK_TCP] = "tcp"};
+					 [SINK_FILE] = "file",
+					 [SINK_UNIX] = "unix",
+					 [SINK_UNIX_DGRAM] = "unix_dgram",
+					 [SINK_TCP] = "tcp"};
 	char ***names = xcalloc(c->nsinks + 1, sizeof(*names));
 	unsigned *types = xcalloc(c->nsinks + 1, sizeof(*types));
 
@@ -809,12 +852,12 @@ read_daemon(struct loader *ld, yaml_node_t *v, struct conf *c)
 	if (c->metrics_listen != NULL &&
 	    httpreq_parse_addr(c->metrics_listen, &a, &why) < 0)
 		err_at(ld, v, "daemon.metrics_listen \"%s\": %s",
-		    c->metrics_listen, why);
+		       c->metrics_listen, why);
 }
 
 static const struct key top_keys[] = {
-	CK("log_level", K_LOGLEVEL, log_level, 0, 0),
-	{NULL, 0, 0, 0, 0},
+    CK("log_level", K_LOGLEVEL, log_level, 0, 0),
+    {NULL, 0, 0, 0, 0},
 };
 
 static int
@@ -834,8 +877,7 @@ top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 	} else if (strcmp(key, "sinks") == 0) {
 		read_sinks(ld, v, c);
 		name_sinks(ld, v, c);
-	}
-	else if (strcmp(key, "rule") == 0)
+	} else if (strcmp(key, "rule") == 0)
 		read_map(ld, v, "rule", rule_keys, rule_special, c->rule);
 	else
 		return 0;
@@ -875,15 +917,15 @@ struct input_conf
 conf_input_default(enum input_type type)
 {
 	return (struct input_conf){
-		.type = type,
-		.start_at_end = CONF_DEFAULT_START_AT_END,
-		.rescan_ms = CONF_DEFAULT_RESCAN_MS,
-		.poll_ms = CONF_DEFAULT_POLL_MS,
-		.close_inactive_ms = CONF_DEFAULT_CLOSE_INACTIVE_MS,
-		.mode = CONF_DEFAULT_SOCKET_MODE,
-		.max_clients = CONF_DEFAULT_MAX_CLIENTS,
-		.max_buffer_bytes = CONF_DEFAULT_MAX_BUFFER_BYTES,
-		.idle_timeout_ms = CONF_DEFAULT_IDLE_TIMEOUT_MS,
+	    .type = type,
+	    .start_at_end = CONF_DEFAULT_START_AT_END,
+	    .rescan_ms = CONF_DEFAULT_RESCAN_MS,
+	    .poll_ms = CONF_DEFAULT_POLL_MS,
+	    .close_inactive_ms = CONF_DEFAULT_CLOSE_INACTIVE_MS,
+	    .mode = CONF_DEFAULT_SOCKET_MODE,
+	    .max_clients = CONF_DEFAULT_MAX_CLIENTS,
+	    .max_buffer_bytes = CONF_DEFAULT_MAX_BUFFER_BYTES,
+	    .idle_timeout_ms = CONF_DEFAULT_IDLE_TIMEOUT_MS,
 	};
 }
 
@@ -891,11 +933,11 @@ struct sink_conf
 conf_sink_default(enum sink_type type)
 {
 	return (struct sink_conf){
-		.type = type,
-		.queue_max = CONF_DEFAULT_QUEUE_MAX,
-		.backoff_min_ms = CONF_DEFAULT_BACKOFF_MIN_MS,
-		.backoff_max_ms = CONF_DEFAULT_BACKOFF_MAX_MS,
-		.max_alert_bytes = CONF_DEFAULT_MAX_ALERT_BYTES,
+	    .type = type,
+	    .queue_max = CONF_DEFAULT_QUEUE_MAX,
+	    .backoff_min_ms = CONF_DEFAULT_BACKOFF_MIN_MS,
+	    .backoff_max_ms = CONF_DEFAULT_BACKOFF_MAX_MS,
+	    .max_alert_bytes = CONF_DEFAULT_MAX_ALERT_BYTES,
 	};
 }
 
@@ -926,7 +968,7 @@ conf_free(struct conf *c)
 /* Composing the document from events. */
 
 static void err_mark(struct loader *ld, const yaml_mark_t *m, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+		     ...) __attribute__((format(printf, 3, 4)));
 
 static void
 err_mark(struct loader *ld, const yaml_mark_t *m, const char *fmt, ...)
@@ -942,33 +984,33 @@ err_mark(struct loader *ld, const yaml_mark_t *m, const char *fmt, ...)
 }
 
 struct frame {
-	int id;            /* the collection's node */
-	bool is_map;       /* a mapping (else a sequence) */
-	int key;           /* mapping: its key waiting for a value, or 0 */
-	char *anchor;      /* its anchor, defined at its end (owned), or NULL */
-	size_t nodes0;     /* nodes composed before it began */
+	int id;        /* the collection's node */
+	bool is_map;   /* a mapping (else a sequence) */
+	int key;       /* mapping: its key waiting for a value, or 0 */
+	char *anchor;  /* its anchor, defined at its end (owned), or NULL */
+	size_t nodes0; /* nodes composed before it began */
 };
 
 struct anchor {
-	char *name;        /* NULL: empty slot (owned) */
-	int id;            /* the node it names */
-	size_t nodes;      /* nodes of its subtree, aliases expanded */
+	char *name;   /* NULL: empty slot (owned) */
+	int id;       /* the node it names */
+	size_t nodes; /* nodes of its subtree, aliases expanded */
 };
 
 /* One key of one mapping, for finding repeats. */
 struct seen_key {
-	int map;           /* the mapping's node, 0: empty slot */
-	int key;           /* the key's node (a scalar) */
+	int map; /* the mapping's node, 0: empty slot */
+	int key; /* the key's node (a scalar) */
 };
 
 struct composer {
 	struct loader *ld;
 	struct frame stack[CONF_MAX_DEPTH]; /* open collections */
-	size_t depth;      /* entries of stack in use */
-	size_t nodes;      /* nodes so far, each alias counting its subtree */
+	size_t depth;                       /* entries of stack in use */
+	size_t nodes; /* nodes so far, each alias counting its subtree */
 	struct anchor *anchors; /* open addressing, by name */
 	size_t anchor_mask, nanchors;
-	struct seen_key *keys;  /* open addressing, by (map, key text) */
+	struct seen_key *keys; /* open addressing, by (map, key text) */
 	size_t key_mask, nkeys;
 };
 
@@ -1031,13 +1073,13 @@ static uint64_t
 key_hash(const yaml_node_t *k, int map)
 {
 	return hash_str((const char *)k->data.scalar.value,
-	    k->data.scalar.length, (uint64_t)map);
+			k->data.scalar.length, (uint64_t)map);
 }
 
 /* The slot of key k of mapping map: where it is, or where it would go. */
 static struct seen_key *
 key_slot(struct composer *cp, struct seen_key *t, size_t mask, int map,
-    const yaml_node_t *k)
+	 const yaml_node_t *k)
 {
 	size_t i = key_hash(k, map) & mask;
 
@@ -1046,7 +1088,7 @@ key_slot(struct composer *cp, struct seen_key *t, size_t mask, int map,
 		if (t[i].map == map &&
 		    o->data.scalar.length == k->data.scalar.length &&
 		    memcmp(o->data.scalar.value, k->data.scalar.value,
-			k->data.scalar.length) == 0)
+			   k->data.scalar.length) == 0)
 			break;
 	}
 	return &t[i];
@@ -1071,7 +1113,7 @@ key_seen(struct composer *cp, int map, int key)
 		for (size_t i = 0; cp->key_mask && i <= cp->key_mask; i++)
 			if (cp->keys[i].map != 0)
 				*key_slot(cp, t, nmask, cp->keys[i].map,
-				    node(cp->ld, cp->keys[i].key)) =
+					  node(cp->ld, cp->keys[i].key)) =
 				    cp->keys[i];
 		free(cp->keys);
 		cp->keys = t;
@@ -1091,8 +1133,10 @@ static int
 count_nodes(struct composer *cp, size_t n, const yaml_mark_t *m)
 {
 	if (n > CONF_MAX_NODES - cp->nodes) {
-		err_mark(cp->ld, m, "more than %d YAML nodes (an alias counts "
-		    "as the nodes it repeats)", CONF_MAX_NODES);
+		err_mark(cp->ld, m,
+			 "more than %d YAML nodes (an alias counts "
+			 "as the nodes it repeats)",
+			 CONF_MAX_NODES);
 		return -1;
 	}
 	cp->nodes += n;
@@ -1110,7 +1154,8 @@ attach(struct composer *cp, int id, const yaml_mark_t *m)
 		return; /* the root: node 1 */
 	f = &cp->stack[cp->depth - 1];
 	if (!f->is_map) {
-		if (!yaml_document_append_sequence_item(&cp->ld->doc, f->id, id))
+		if (!yaml_document_append_sequence_item(&cp->ld->doc, f->id,
+							id))
 			fatalx("conf: out of memory");
 		return;
 	}
@@ -1118,11 +1163,13 @@ attach(struct composer *cp, int id, const yaml_mark_t *m)
 		f->key = id;
 		if ((first = key_seen(cp, f->id, id)) != 0) {
 			const yaml_node_t *o = node(cp->ld, first);
-			err_mark(cp->ld, m, "duplicate key \"%s\" at %zu:%zu "
-			    "(first at %zu:%zu)",
-			    (const char *)o->data.scalar.value, m->line + 1,
-			    m->column + 1, o->start_mark.line + 1,
-			    o->start_mark.column + 1);
+			err_mark(cp->ld, m,
+				 "duplicate key \"%s\" at %zu:%zu "
+				 "(first at %zu:%zu)",
+				 (const char *)o->data.scalar.value,
+				 m->line + 1, m->column + 1,
+				 o->start_mark.line + 1,
+				 o->start_mark.column + 1);
 		}
 		return;
 	}
@@ -1156,8 +1203,9 @@ compose_event(struct composer *cp, yaml_event_t *ev, int *docs)
 		return 1;
 	case YAML_DOCUMENT_START_EVENT:
 		if ((*docs)++ > 0) {
-			err_mark(ld, &ev->start_mark, "a second YAML document; "
-			    "the configuration is one document");
+			err_mark(ld, &ev->start_mark,
+				 "a second YAML document; "
+				 "the configuration is one document");
 			return -1;
 		}
 		if (!yaml_document_initialize(&ld->doc, NULL, NULL, NULL, 1, 1))
@@ -1167,9 +1215,10 @@ compose_event(struct composer *cp, yaml_event_t *ev, int *docs)
 	case YAML_ALIAS_EVENT:
 		a = anchor_find(cp, (const char *)ev->data.alias.anchor);
 		if (a == NULL) {
-			err_mark(ld, &ev->start_mark, "alias *%s names no "
-			    "anchor defined before it",
-			    (const char *)ev->data.alias.anchor);
+			err_mark(ld, &ev->start_mark,
+				 "alias *%s names no "
+				 "anchor defined before it",
+				 (const char *)ev->data.alias.anchor);
 			return -1;
 		}
 		if (count_nodes(cp, a->nodes, &ev->start_mark) < 0)
@@ -1180,33 +1229,36 @@ compose_event(struct composer *cp, yaml_event_t *ev, int *docs)
 		if (count_nodes(cp, 1, &ev->start_mark) < 0)
 			return -1;
 		id = yaml_document_add_scalar(&ld->doc, NULL,
-		    ev->data.scalar.value, (int)ev->data.scalar.length,
-		    ev->data.scalar.style);
+					      ev->data.scalar.value,
+					      (int)ev->data.scalar.length,
+					      ev->data.scalar.style);
 		if (id == 0)
 			fatalx("conf: out of memory");
 		n = node(ld, id);
 		n->start_mark = ev->start_mark;
 		n->end_mark = ev->end_mark;
 		if (ev->data.scalar.anchor != NULL)
-			anchor_define(cp, anchor_of(ev->data.scalar.anchor),
-			    id, 1);
+			anchor_define(cp, anchor_of(ev->data.scalar.anchor), id,
+				      1);
 		attach(cp, id, &ev->start_mark);
 		return 0;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		if (cp->depth == CONF_MAX_DEPTH) {
-			err_mark(ld, &ev->start_mark, "nested deeper than %d "
-			    "levels", CONF_MAX_DEPTH);
+			err_mark(ld, &ev->start_mark,
+				 "nested deeper than %d "
+				 "levels",
+				 CONF_MAX_DEPTH);
 			return -1;
 		}
 		if (count_nodes(cp, 1, &ev->start_mark) < 0)
 			return -1;
 		if (ev->type == YAML_SEQUENCE_START_EVENT)
-			id = yaml_document_add_sequence(&ld->doc, NULL,
-			    ev->data.sequence_start.style);
+			id = yaml_document_add_sequence(
+			    &ld->doc, NULL, ev->data.sequence_start.style);
 		else
-			id = yaml_document_add_mapping(&ld->doc, NULL,
-			    ev->data.mapping_start.style);
+			id = yaml_document_add_mapping(
+			    &ld->doc, NULL, ev->data.mapping_start.style);
 		if (id == 0)
 			fatalx("conf: out of memory");
 		node(ld, id)->start_mark = ev->start_mark;
@@ -1214,8 +1266,9 @@ compose_event(struct composer *cp, yaml_event_t *ev, int *docs)
 		f->id = id;
 		f->is_map = ev->type == YAML_MAPPING_START_EVENT;
 		f->key = 0;
-		f->anchor = anchor_of(f->is_map ? ev->data.mapping_start.anchor
-						: ev->data.sequence_start.anchor);
+		f->anchor =
+		    anchor_of(f->is_map ? ev->data.mapping_start.anchor
+					: ev->data.sequence_start.anchor);
 		f->nodes0 = cp->nodes;
 		return 0;
 	case YAML_SEQUENCE_END_EVENT:
@@ -1225,7 +1278,7 @@ compose_event(struct composer *cp, yaml_event_t *ev, int *docs)
 		/* Defined at its end: an alias inside it is undefined. */
 		if (f->anchor != NULL)
 			anchor_define(cp, f->anchor, f->id,
-			    cp->nodes - f->nodes0);
+				      cp->nodes - f->nodes0);
 		f->anchor = NULL;
 		attach(cp, f->id, &node(ld, f->id)->start_mark);
 		return 0;
@@ -1248,16 +1301,16 @@ compose(struct loader *ld, const char *buf, size_t len)
 
 	if (!yaml_parser_initialize(&parser))
 		fatalx("yaml_parser_initialize");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf,
-	    len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	while (r == 0) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			fprintf(ld->errf, "%s:%zu: YAML syntax error: %s%s%s%s\n",
-			    ld->path, parser.problem_mark.line + 1,
-			    parser.problem ? parser.problem : "unknown",
-			    parser.context ? " (" : "",
-			    parser.context ? parser.context : "",
-			    parser.context ? ")" : "");
+			fprintf(ld->errf,
+				"%s:%zu: YAML syntax error: %s%s%s%s\n",
+				ld->path, parser.problem_mark.line + 1,
+				parser.problem ? parser.problem : "unknown",
+				parser.context ? " (" : "",
+				parser.context ? parser.context : "",
+				parser.context ? ")" : "");
 			ld->errors++;
 			r = -1;
 			break;
@@ -1301,8 +1354,10 @@ read_file(struct loader *ld, char **buf)
 	}
 	fclose(f);
 	if (n > CONF_MAX_BYTES) {
-		fprintf(ld->errf, "%s: larger than %d bytes, the limit for a "
-		    "configuration file\n", ld->path, CONF_MAX_BYTES);
+		fprintf(ld->errf,
+			"%s: larger than %d bytes, the limit for a "
+			"configuration file\n",
+			ld->path, CONF_MAX_BYTES);
 		free(b);
 		return -1;
 	}
@@ -1333,14 +1388,14 @@ conf_load(const char *path, FILE *errf)
 	ld.conf = conf_default();
 	root = ld.have_doc ? yaml_document_get_root_node(&ld.doc) : NULL;
 	/* An empty file is an empty mapping. */
-	if (root != NULL && !(root->type == YAML_SCALAR_NODE &&
-				root->data.scalar.length == 0))
+	if (root != NULL &&
+	    !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
 		read_map(&ld, root, "the top level", top_keys, top_special,
-		    ld.conf);
-	if (ld.errors == 0 && rule_compile(ld.conf->rule, err,
-				  sizeof(err)) < 0) {
+			 ld.conf);
+	if (ld.errors == 0 &&
+	    rule_compile(ld.conf->rule, err, sizeof(err)) < 0) {
 		fprintf(errf, "%s:%zu: rule: %s\n", path,
-		    root ? root->start_mark.line + 1 : (size_t)1, err);
+			root ? root->start_mark.line + 1 : (size_t)1, err);
 		ld.errors++;
 	}
 	if (ld.have_doc)

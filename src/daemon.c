@@ -27,8 +27,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"
-#include "input.h"
 #include "http.h"
+#include "input.h"
 #include "log.h"
 #include "nofile.h"
 #include "sink.h"
@@ -36,23 +36,23 @@
 #include "util.h"
 
 struct daemon {
-	uv_loop_t loop;            /* the one loop */
-	const char *path;          /* configuration file, for reloads */
-	struct conf *conf;         /* the running configuration */
-	struct engine *engine;     /* lines -> alerts */
-	struct input **inputs;     /* live inputs */
+	uv_loop_t loop;                  /* the one loop */
+	const char *path;                /* configuration file, for reloads */
+	struct conf *conf;               /* the running configuration */
+	struct engine *engine;           /* lines -> alerts */
+	struct input **inputs;           /* live inputs */
 	const struct input_conf **iconf; /* the conf entry of each input */
 	size_t ninputs;
-	struct sink **sinks;       /* live sinks */
-	const struct sink_conf **sconf;  /* the conf entry of each sink */
+	struct sink **sinks;            /* live sinks */
+	const struct sink_conf **sconf; /* the conf entry of each sink */
 	size_t nsinks;
 	struct sink_conf stdout_conf; /* the sink used when none is set */
-	uv_signal_t sig[6];        /* HUP, TERM, INT, USR1, USR2, CHLD */
-	uv_timer_t tick;           /* housekeeping */
-	uv_timer_t watchdog;       /* WATCHDOG=1, when systemd asks for it */
-	struct stats_server *stats; /* the stats socket, or NULL */
-	struct http_server *http;  /* the metrics listener, or NULL */
-	char *http_addr;           /* its address (owned) */
+	uv_signal_t sig[6];           /* HUP, TERM, INT, USR1, USR2, CHLD */
+	uv_timer_t tick;              /* housekeeping */
+	uv_timer_t watchdog;          /* WATCHDOG=1, when systemd asks for it */
+	struct stats_server *stats;   /* the stats socket, or NULL */
+	struct http_server *http;     /* the metrics listener, or NULL */
+	char *http_addr;              /* its address (owned) */
 	struct checkpoint *resume; /* positions to resume from, at start only */
 	uint64_t last_ckpt_ms;     /* monotonic time of the last checkpoint */
 	uint64_t ckpt_written;     /* checkpoints written */
@@ -82,16 +82,19 @@ struct daemon {
 	char status_sent[256];     /* the last STATUS= sent */
 	uint64_t status_ms;        /* monotonic time it was sent */
 	enum {
-		RUNNING, STOP_INPUTS, STOP_SINKS, STOP_HANDLES,
-	} phase;                   /* shutdown progress */
-	int closing;               /* inputs and sinks not yet closed */
-	int status;                /* exit status */
+		RUNNING,
+		STOP_INPUTS,
+		STOP_SINKS,
+		STOP_HANDLES,
+	} phase;     /* shutdown progress */
+	int closing; /* inputs and sinks not yet closed */
+	int status;  /* exit status */
 };
 
 static char stdout_name[] = "stdout0";
 
-static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2,
-    SIGCHLD};
+static const int signals[] = {SIGHUP,  SIGTERM, SIGINT,
+			      SIGUSR1, SIGUSR2, SIGCHLD};
 
 /* STATUS= is refreshed on the tick when it changed, at most this often. */
 #define STATUS_MIN_MS 5000
@@ -101,9 +104,9 @@ static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2,
 
 /* What a checkpoint writer reports through its pipe before it exits. */
 struct ckpt_report {
-	int rc;           /* checkpoint_save()'s */
-	uint64_t bytes;   /* bytes written */
-	uint64_t us;      /* time taken to build and write it */
+	int rc;         /* checkpoint_save()'s */
+	uint64_t bytes; /* bytes written */
+	uint64_t us;    /* time taken to build and write it */
 };
 
 static uint64_t
@@ -132,13 +135,13 @@ notify(const char *msg)
 	memcpy(sa.sun_path, path, strlen(path));
 	if (path[0] == '@')
 		sa.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
+	len =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		len) < 0)
+		   len) < 0)
 		log_debug("notify %s: %s", path, strerror(errno));
 	close(fd);
 }
@@ -161,10 +164,12 @@ format_status(struct daemon *d, char *out, size_t len)
 	}
 	if (oldest != 0)
 		snprintf(age, sizeof(age), "oldest waiting alert %" PRIu64 " s",
-		    now > oldest ? (now - oldest) / 1000 : 0);
-	snprintf(out, len, "inputs %zu/%zu up, sinks %zu/%zu up; %" PRIu64
-	    " events, %" PRIu64 " alerts; %s", d->ninputs, d->conf->ninputs,
-	    up, d->nsinks, m->v[M_lines_read], m->v[M_alerts], age);
+			 now > oldest ? (now - oldest) / 1000 : 0);
+	snprintf(out, len,
+		 "inputs %zu/%zu up, sinks %zu/%zu up; %" PRIu64
+		 " events, %" PRIu64 " alerts; %s",
+		 d->ninputs, d->conf->ninputs, up, d->nsinks,
+		 m->v[M_lines_read], m->v[M_alerts], age);
 }
 
 /*
@@ -184,8 +189,7 @@ send_status(struct daemon *d, bool force, bool ready)
 	format_status(d, st, sizeof(st));
 	if (!force && strcmp(st, d->status_sent) == 0)
 		return;
-	snprintf(msg, sizeof(msg), "%sSTATUS=%s", ready ? "READY=1\n" : "",
-	    st);
+	snprintf(msg, sizeof(msg), "%sSTATUS=%s", ready ? "READY=1\n" : "", st);
 	notify(msg);
 	memcpy(d->status_sent, st, sizeof(st));
 	d->status_ms = now;
@@ -226,7 +230,8 @@ watchdog_period_ms(void)
 	if (errno != 0 || end == usec || *end != '\0' || us == 0 ||
 	    usec[0] == '-') {
 		log_warnx("WATCHDOG_USEC=%s is not a positive number of "
-			  "microseconds; no watchdog", usec);
+			  "microseconds; no watchdog",
+			  usec);
 		return 0;
 	}
 	us /= 2000;
@@ -253,8 +258,9 @@ log_sink(const struct sink *sk, const char *why)
 		 " dropped_full=%" PRIu64 " dropped_close=%" PRIu64
 		 " rejected=%" PRIu64 " errors=%" PRIu64 " connects=%" PRIu64
 		 " depth=%zu",
-	    why, sink_name(sk), s->queued, s->sent, s->dropped_full,
-	    s->dropped_close, s->rejected, s->errors, s->connects, s->depth);
+		 why, sink_name(sk), s->queued, s->sent, s->dropped_full,
+		 s->dropped_close, s->rejected, s->errors, s->connects,
+		 s->depth);
 }
 
 static void
@@ -266,15 +272,16 @@ log_stats(struct daemon *d, const char *why)
 		 " matched=%" PRIu64 " late=%" PRIu64 " too_late=%" PRIu64
 		 " alerts=%" PRIu64 " suppressed=%" PRIu64 " evicted=%" PRIu64
 		 " state_bytes=%zu",
-	    why, m->v[M_bytes_read], m->v[M_lines_read],
-	    m->v[M_lines_too_long] + m->v[M_json_invalid] +
-		m->v[M_json_not_object] + m->v[M_json_too_deep] +
-		m->v[M_events_no_timestamp] + m->v[M_events_bad_timestamp],
-	    m->v[M_events_matched], m->v[M_events_late],
-	    m->v[M_events_too_late], m->v[M_alerts], m->v[M_alerts_suppressed],
-	    m->v[M_groups_evicted] + m->v[M_agents_evicted] +
-		m->v[M_tombstones_evicted],
-	    engine_budget(d->engine)->used);
+		 why, m->v[M_bytes_read], m->v[M_lines_read],
+		 m->v[M_lines_too_long] + m->v[M_json_invalid] +
+		     m->v[M_json_not_object] + m->v[M_json_too_deep] +
+		     m->v[M_events_no_timestamp] + m->v[M_events_bad_timestamp],
+		 m->v[M_events_matched], m->v[M_events_late],
+		 m->v[M_events_too_late], m->v[M_alerts],
+		 m->v[M_alerts_suppressed],
+		 m->v[M_groups_evicted] + m->v[M_agents_evicted] +
+		     m->v[M_tombstones_evicted],
+		 engine_budget(d->engine)->used);
 	for (size_t i = 0; i < d->nsinks; i++)
 		log_sink(d->sinks[i], why);
 	log_inputs(d, why);
@@ -286,15 +293,16 @@ log_inputs(struct daemon *d, const char *why)
 	for (size_t i = 0; i < d->ninputs; i++) {
 		const struct input_stats *s = input_stats(d->inputs[i]);
 		log_info("%s: input %zu: files=%" PRIu64 " rotations=%" PRIu64
-			 " closed_early=%" PRIu64
-			 " truncations=%" PRIu64 " open_errors=%" PRIu64
-			 " clients=%" PRIu64 " refused=%" PRIu64
-			 " partial_dropped=%" PRIu64 " idle=%" PRIu64
-			 " over_buffer=%" PRIu64 " accept_errors=%" PRIu64,
-		    why, i, s->files_opened, s->rotations, s->closed_early,
-		    s->truncations, s->open_errors, s->clients,
-		    s->clients_refused, s->partial_dropped, s->clients_idle,
-		    s->clients_over_buffer, s->accept_errors);
+			 " closed_early=%" PRIu64 " truncations=%" PRIu64
+			 " open_errors=%" PRIu64 " clients=%" PRIu64
+			 " refused=%" PRIu64 " partial_dropped=%" PRIu64
+			 " idle=%" PRIu64 " over_buffer=%" PRIu64
+			 " accept_errors=%" PRIu64,
+			 why, i, s->files_opened, s->rotations, s->closed_early,
+			 s->truncations, s->open_errors, s->clients,
+			 s->clients_refused, s->partial_dropped,
+			 s->clients_idle, s->clients_over_buffer,
+			 s->accept_errors);
 	}
 }
 
@@ -305,7 +313,7 @@ log_counters(struct daemon *d)
 
 	for (int i = 0; i < M__COUNT; i++)
 		log_info("counter %s=%" PRIu64, metrics_name((enum metric)i),
-		    m->v[i]);
+			 m->v[i]);
 	log_info("counter reloads_failed=%" PRIu64, d->reloads_failed);
 	log_stats(d, "counters");
 }
@@ -333,7 +341,8 @@ fill_checkpoint(struct daemon *d, struct checkpoint *cp)
 		input_positions(d->inputs[i], position_cb, cp);
 	for (size_t i = 0; i < d->nsinks; i++)
 		sink_pending(d->sinks[i], pending_cb,
-		    &checkpoint_add_sink(cp, sink_name(d->sinks[i]))->lines);
+			     &checkpoint_add_sink(cp, sink_name(d->sinks[i]))
+				  ->lines);
 	engine_save(d->engine, &cp->window);
 }
 
@@ -412,11 +421,11 @@ reap(struct daemon *d)
 	if (p < 0) {
 		log_warn("checkpoint writer %ld: waitpid", (long)d->ckpt_pid);
 	} else if (WIFSIGNALED(st)) {
-		log_warnx("checkpoint writer %ld: killed by signal %d",
-		    (long)p, WTERMSIG(st));
+		log_warnx("checkpoint writer %ld: killed by signal %d", (long)p,
+			  WTERMSIG(st));
 	} else if (read(d->ckpt_fd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
 		log_warnx("checkpoint writer %ld: exited %d with no report",
-		    (long)p, WEXITSTATUS(st));
+			  (long)p, WEXITSTATUS(st));
 		r.rc = -1;
 	}
 	ckpt_done(d, &r);
@@ -445,7 +454,7 @@ stop_writer(struct daemon *d)
 	if (d->ckpt_pid == 0)
 		return;
 	log_warnx("checkpoint writer %ld: still running after %d s; killed",
-	    (long)p, WRITER_STOP_MS / 1000);
+		  (long)p, WRITER_STOP_MS / 1000);
 	kill(p, SIGKILL);
 	for (int ms = 0; d->ckpt_pid != 0 && ms < WRITER_STOP_MS; ms += 10) {
 		reap(d);
@@ -540,7 +549,8 @@ restore(struct daemon *d)
 		if (cp->corrupt)
 			d->ckpt_corrupt++;
 		log_warnx("checkpoint %s: unreadable; every file is read from "
-			  "its start", dir);
+			  "its start",
+			  dir);
 		checkpoint_clear(cp);
 		cp->saved_ms = 0;
 		d->resume = cp;
@@ -553,15 +563,17 @@ restore(struct daemon *d)
 			d->ckpt_spools_lost++;
 	if (cp->fingerprint != d->conf->rule->fingerprint)
 		log_warnx("checkpoint %s: the rule changed; window state not "
-			  "restored", dir);
+			  "restored",
+			  dir);
 	else if (engine_load(d->engine, cp->window.data, cp->window.len) < 0)
 		log_warnx("checkpoint %s: window state unreadable; not "
-			  "restored", dir);
+			  "restored",
+			  dir);
 	for (size_t i = 0; i < cp->nsinks; i++) {
 		bool found = false;
 		for (size_t j = 0; j < d->nsinks; j++) {
-			if (strcmp(sink_name(d->sinks[j]),
-				cp->sinks[i].name) == 0) {
+			if (strcmp(sink_name(d->sinks[j]), cp->sinks[i].name) ==
+			    0) {
 				requeue(d->sinks[j], &cp->sinks[i].lines);
 				found = true;
 			}
@@ -570,7 +582,7 @@ restore(struct daemon *d)
 			requeue(d->sinks[j], &cp->sinks[i].lines);
 	}
 	log_info("checkpoint %s: resuming %zu file(s), %zu group(s)", dir,
-	    cp->npos, engine_groups(d->engine));
+		 cp->npos, engine_groups(d->engine));
 	d->resume = cp;
 }
 
@@ -633,42 +645,44 @@ render_stats(void *arg, struct buf *out)
 	struct stats_sink *sinks = xcalloc(d->nsinks + 1, sizeof(*sinks));
 	struct stats_input *inputs = xcalloc(d->ninputs + 1, sizeof(*inputs));
 	struct stats_source src = {
-		.metrics = engine_metrics(d->engine),
-		.groups = engine_groups(d->engine),
-		.state_bytes = bg->used,
-		.state_bytes_max = bg->max,
-		.ckpt_written = d->ckpt_written,
-		.ckpt_failed = d->ckpt_failed,
-		.ckpt_corrupt = d->ckpt_corrupt,
-		.ckpt_spools_lost = d->ckpt_spools_lost,
-		.ckpt_bytes = d->ckpt_bytes,
-		.ckpt_duration_us = d->ckpt_write_us,
-		.ckpt_stall_us = d->ckpt_stall_us,
-		.ckpt_age_s = age_ms > 0 ? (uint64_t)age_ms / 1000 : 0,
-		.reloads_failed = d->reloads_failed,
-		.reload_ok = d->reload_ok,
-		.reload_ok_s = (uint64_t)(d->reload_ok_ms / 1000),
-		/* An event ahead of the clock is no lag. */
-		.event_lag_ms = newest != INT64_MIN && newest < now
-		    ? (uint64_t)(now - newest) : 0,
-		.start_s = (uint64_t)(d->start_ms / 1000),
-		.rss_bytes = stats_rss_bytes(),
-		.version = BURSTD_VERSION,
-		.sinks = sinks,
-		.nsinks = d->nsinks,
-		.inputs = inputs,
-		.ninputs = d->ninputs,
-		.http = d->http != NULL ? http_stats(d->http) : NULL,
+	    .metrics = engine_metrics(d->engine),
+	    .groups = engine_groups(d->engine),
+	    .state_bytes = bg->used,
+	    .state_bytes_max = bg->max,
+	    .ckpt_written = d->ckpt_written,
+	    .ckpt_failed = d->ckpt_failed,
+	    .ckpt_corrupt = d->ckpt_corrupt,
+	    .ckpt_spools_lost = d->ckpt_spools_lost,
+	    .ckpt_bytes = d->ckpt_bytes,
+	    .ckpt_duration_us = d->ckpt_write_us,
+	    .ckpt_stall_us = d->ckpt_stall_us,
+	    .ckpt_age_s = age_ms > 0 ? (uint64_t)age_ms / 1000 : 0,
+	    .reloads_failed = d->reloads_failed,
+	    .reload_ok = d->reload_ok,
+	    .reload_ok_s = (uint64_t)(d->reload_ok_ms / 1000),
+	    /* An event ahead of the clock is no lag. */
+	    .event_lag_ms = newest != INT64_MIN && newest < now
+				? (uint64_t)(now - newest)
+				: 0,
+	    .start_s = (uint64_t)(d->start_ms / 1000),
+	    .rss_bytes = stats_rss_bytes(),
+	    .version = BURSTD_VERSION,
+	    .sinks = sinks,
+	    .nsinks = d->nsinks,
+	    .inputs = inputs,
+	    .ninputs = d->ninputs,
+	    .http = d->http != NULL ? http_stats(d->http) : NULL,
 	};
 
 	for (size_t i = 0; i < d->nsinks; i++) {
-		sinks[i].name = d->sconf[i]->name != NULL ? d->sconf[i]->name
-							  : sink_name(d->sinks[i]);
+		sinks[i].name = d->sconf[i]->name != NULL
+				    ? d->sconf[i]->name
+				    : sink_name(d->sinks[i]);
 		sinks[i].st = sink_stats(d->sinks[i]);
 	}
 	for (size_t i = 0; i < d->ninputs; i++) {
-		inputs[i].name = d->iconf[i]->name != NULL ? d->iconf[i]->name
-							   : "input";
+		inputs[i].name =
+		    d->iconf[i]->name != NULL ? d->iconf[i]->name : "input";
 		inputs[i].st = input_stats(d->inputs[i]);
 		input_counts(d->inputs[i], &inputs[i].lines, &inputs[i].bytes);
 	}
@@ -695,7 +709,7 @@ health(void *arg, struct buf *why)
 	}
 	if (d->ninputs < d->conf->ninputs) {
 		n = snprintf(line, sizeof(line), "%zu of %zu inputs running",
-		    d->ninputs, d->conf->ninputs);
+			     d->ninputs, d->conf->ninputs);
 		buf_append(why, line, (size_t)n);
 		return false;
 	}
@@ -703,9 +717,9 @@ health(void *arg, struct buf *why)
 		if (sink_is_up(d->sinks[i]))
 			continue;
 		n = snprintf(line, sizeof(line), "sink %s is down",
-		    sink_name(d->sinks[i]));
-		buf_append(why, line, n > 0 && (size_t)n < sizeof(line)
-		    ? (size_t)n : 0);
+			     sink_name(d->sinks[i]));
+		buf_append(why, line,
+			   n > 0 && (size_t)n < sizeof(line) ? (size_t)n : 0);
 		return false;
 	}
 	return true;
@@ -728,7 +742,7 @@ swap_http(struct daemon *d, const struct conf *c)
 	free(d->http_addr);
 	d->http_addr = NULL;
 	if (want != NULL && (d->http = http_new(&d->loop, want, render_stats,
-				 health, d)) != NULL)
+						health, d)) != NULL)
 		d->http_addr = xstrdup(want);
 }
 
@@ -748,8 +762,8 @@ swap_stats(struct daemon *d, const struct conf *c)
 	}
 	free(d->stats_path);
 	d->stats_path = NULL;
-	if (want != NULL && (d->stats = stats_new(&d->loop, want,
-				 render_stats, d)) != NULL)
+	if (want != NULL &&
+	    (d->stats = stats_new(&d->loop, want, render_stats, d)) != NULL)
 		d->stats_path = xstrdup(want);
 }
 
@@ -797,14 +811,13 @@ swap_sinks(struct daemon *d, const struct conf *c)
 
 /* Starts a new input for ic; returns it, or NULL (closing) if it failed. */
 static struct input *
-start_input(struct daemon *d, const struct input_conf *ic,
-    const struct conf *c)
+start_input(struct daemon *d, const struct input_conf *ic, const struct conf *c)
 {
 	struct input *in = input_new(&d->loop, ic, c, d->engine);
 
 	if (d->resume != NULL)
 		input_set_resume(in, d->resume->pos, d->resume->npos,
-		    d->resume->saved_ms);
+				 d->resume->saved_ms);
 	errno = 0;
 	if (input_start(in) == 0)
 		return in;
@@ -819,8 +832,7 @@ start_input(struct daemon *d, const struct input_conf *ic,
  * not keep: it can only start once that one has closed.
  */
 static bool
-is_taking_over(struct daemon *d, const struct input_conf *ic,
-    const bool *kept)
+is_taking_over(struct daemon *d, const struct input_conf *ic, const bool *kept)
 {
 	for (size_t j = 0; ic->type == INPUT_UNIX && j < d->ninputs; j++)
 		if (!kept[j] && d->iconf[j]->type == INPUT_UNIX &&
@@ -838,12 +850,11 @@ is_taking_over(struct daemon *d, const struct input_conf *ic,
  * stays.  Returns 0, or -1 after logging which input failed (in *what).
  */
 static int
-swap_inputs(struct daemon *d, const struct conf *c, char *what,
-    size_t whatlen)
+swap_inputs(struct daemon *d, const struct conf *c, char *what, size_t whatlen)
 {
 	struct input **next = xcalloc(c->ninputs + 1, sizeof(*next));
-	const struct input_conf **nconf = xcalloc(c->ninputs + 1,
-	    sizeof(*nconf));
+	const struct input_conf **nconf =
+	    xcalloc(c->ninputs + 1, sizeof(*nconf));
 	bool *kept = xcalloc(d->ninputs + 1, sizeof(*kept));
 	size_t n = 0;
 
@@ -865,8 +876,9 @@ swap_inputs(struct daemon *d, const struct conf *c, char *what,
 		if ((next[i] = start_input(d, nconf[i], c)) != NULL)
 			continue;
 		snprintf(what, whatlen, "input %zu (%s) could not start", i,
-		    nconf[i]->type == INPUT_UNIX ? nconf[i]->path
-			: nconf[i]->type == INPUT_FILE ? "file" : "stdin");
+			 nconf[i]->type == INPUT_UNIX   ? nconf[i]->path
+			 : nconf[i]->type == INPUT_FILE ? "file"
+							: "stdin");
 		for (size_t k = 0; k < c->ninputs; k++) {
 			bool fresh = next[k] != NULL;
 			for (size_t j = 0; fresh && j < d->ninputs; j++)
@@ -893,8 +905,10 @@ swap_inputs(struct daemon *d, const struct conf *c, char *what,
 			continue;
 		if ((next[i] = start_input(d, nconf[i], c)) == NULL) {
 			d->reloads_failed++;
-			log_err("input %zu (%s) could not take over its socket; "
-			    "it stays stopped", i, nconf[i]->path);
+			log_err(
+			    "input %zu (%s) could not take over its socket; "
+			    "it stays stopped",
+			    i, nconf[i]->path);
 		}
 	}
 	for (size_t i = 0; i < c->ninputs; i++) {
@@ -938,7 +952,8 @@ reload(struct daemon *d)
 		     line = strtok(NULL, "\n"))
 			log_err("%s", line);
 		log_err("reload: %s is invalid; keeping the running "
-			"configuration", d->path);
+			"configuration",
+			d->path);
 		free(errs);
 		return -1;
 	}
@@ -947,7 +962,7 @@ reload(struct daemon *d)
 	 * to another one could share it with another daemon. */
 	if ((nc->state_dir == NULL) != (d->conf->state_dir == NULL) ||
 	    (nc->state_dir != NULL &&
-		strcmp(nc->state_dir, d->conf->state_dir) != 0)) {
+	     strcmp(nc->state_dir, d->conf->state_dir) != 0)) {
 		d->reloads_failed++;
 		log_err("reload failed: state_dir cannot change while burstd "
 			"runs (restart it); keeping the running configuration "
@@ -963,7 +978,8 @@ reload(struct daemon *d)
 	if (swap_inputs(d, nc, why, sizeof(why)) < 0) {
 		d->reloads_failed++;
 		log_err("reload failed: %s; keeping the running configuration "
-			"entirely", why);
+			"entirely",
+			why);
 		conf_free(nc);
 		return -1;
 	}
@@ -976,9 +992,9 @@ reload(struct daemon *d)
 	conf_free(d->conf);
 	d->conf = nc;
 	uv_timer_set_repeat(&d->tick, (uint64_t)nc->tick_ms);
-	log_info("reloaded %s (%s)", d->path, kept
-		? "rule unchanged, windows kept"
-		: "rule changed, windows flushed");
+	log_info("reloaded %s (%s)", d->path,
+		 kept ? "rule unchanged, windows kept"
+		      : "rule changed, windows flushed");
 	return 0;
 }
 
@@ -1005,8 +1021,8 @@ sighup(struct daemon *d)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)ts.tv_sec * 1000000ULL +
-		(unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)ts.tv_sec * 1000000ULL +
+		     (unsigned long long)ts.tv_nsec / 1000);
 	notify(msg);
 	if (reload(d) < 0) {
 		d->reload_ok = false;
@@ -1181,13 +1197,13 @@ daemon_run(const char *path, struct conf *conf)
 	uv_timer_init(&d->loop, &d->tick);
 	d->tick.data = d;
 	uv_timer_start(&d->tick, tick_cb, (uint64_t)conf->tick_ms,
-	    (uint64_t)conf->tick_ms);
+		       (uint64_t)conf->tick_ms);
 	/* Its own timer: the tick may be slower than the watchdog. */
 	uv_timer_init(&d->loop, &d->watchdog);
 	if (d->watchdog_ms > 0) {
 		notify("WATCHDOG=1");
 		uv_timer_start(&d->watchdog, watchdog_cb, d->watchdog_ms,
-		    d->watchdog_ms);
+			       d->watchdog_ms);
 	}
 	d->last_stats_ms = uv_now(&d->loop);
 	engine_tick(d->engine, real_now_ms());
@@ -1200,8 +1216,8 @@ daemon_run(const char *path, struct conf *conf)
 		log_err("%s: %s", path, why);
 		/* systemctl status shows why; ERRNO= the cause. */
 		if (err != 0)
-			snprintf(msg, sizeof(msg), "STATUS=%s: %s\nERRNO=%d", why,
-			    strerror(err), err);
+			snprintf(msg, sizeof(msg), "STATUS=%s: %s\nERRNO=%d",
+				 why, strerror(err), err);
 		else
 			snprintf(msg, sizeof(msg), "STATUS=%s", why);
 		notify(msg);
@@ -1212,7 +1228,7 @@ daemon_run(const char *path, struct conf *conf)
 		swap_http(d, conf);
 		save_checkpoint(d);
 		log_info("started: %zu input(s), %zu sink(s)", d->ninputs,
-		    d->nsinks);
+			 d->nsinks);
 		send_status(d, true, true);
 	}
 	if (d->resume != NULL) {

@@ -14,16 +14,16 @@
 
 struct engine {
 	const struct conf *conf; /* borrowed */
-	struct metrics metrics;	 /* every counter */
-	struct prefilter *pf;	 /* NULL when disabled */
-	struct parser *parser;	 /* fields of the rule */
+	struct metrics metrics;  /* every counter */
+	struct prefilter *pf;    /* NULL when disabled */
+	struct parser *parser;   /* fields of the rule */
 	struct window_store *ws; /* groups and windows */
-	struct budget budget;	 /* state bytes, limits.max_state_bytes */
-	engine_output_cb *out;	 /* receives alert lines */
-	void *arg;		 /* passed to out */
-	struct buf alert;	 /* scratch for one alert line */
-	int64_t clock_ms;	 /* fixed alert time, 0: real time */
-	bool exact;		 /* windows close only on flush */
+	struct budget budget;    /* state bytes, limits.max_state_bytes */
+	engine_output_cb *out;   /* receives alert lines */
+	void *arg;               /* passed to out */
+	struct buf alert;        /* scratch for one alert line */
+	int64_t clock_ms;        /* fixed alert time, 0: real time */
+	bool exact;              /* windows close only on flush */
 };
 
 static void
@@ -65,10 +65,11 @@ build_prefilter(const struct rule *r)
 		const struct clause *c = &r->clauses[i];
 		/* A clause whose literals JSON may spell otherwise adds none.
 		 */
-		(void)prefilter_add_group(
-		    pf, (const char *const *)c->values.v, c->values.n,
-		    c->ignore_case,
-		    c->op == CLAUSE_PREFIX ? PF_STRING_START : PF_STRING);
+		(void)prefilter_add_group(pf, (const char *const *)c->values.v,
+					  c->values.n, c->ignore_case,
+					  c->op == CLAUSE_PREFIX
+					      ? PF_STRING_START
+					      : PF_STRING);
 	}
 	prefilter_seal(pf);
 	return pf;

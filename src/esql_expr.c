@@ -499,11 +499,11 @@ expr_coerce_literal(struct esql_expr *e, enum esql_type to, char *err,
 	items = esql_arena_alloc(&arena, (e->lit.n + 1) * sizeof(*items));
 	for (size_t i = 0; i < e->lit.n; i++) {
 		if (!expr_convert(ESQL_T_KEYWORD, to, &in[i], &s, &arena)) {
-			expr_err(
-			    err, errlen, e->line, e->col,
-			    "cannot convert string [%.*s] to [%s]",
-			    (int)(in[i].u.s.len > 200 ? 200 : in[i].u.s.len),
-			    in[i].u.s.p, esql_type_name(to));
+			expr_err(err, errlen, e->line, e->col,
+				 "cannot convert string [%.*s] to [%s]",
+				 (int)(in[i].u.s.len > 200 ? 200
+							   : in[i].u.s.len),
+				 in[i].u.s.p, esql_type_name(to));
 			esql_arena_free(&arena);
 			esql_expr_free(e);
 			return NULL;
@@ -601,9 +601,9 @@ compare_type(struct esql_expr **a, struct esql_expr **b, char *err,
 	return ESQL_T_NULL;
 }
 
-static struct esql_expr *op_fail(struct esql_expr **args, size_t n,
-				 unsigned line, unsigned col, char *err,
-				 size_t errlen, const char *fmt, ...)
+static struct esql_expr *
+op_fail(struct esql_expr **args, size_t n, unsigned line, unsigned col,
+	char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
 static struct esql_expr *

@@ -26,13 +26,13 @@ struct esql_expr {
 	enum esql_type type; /* the result's type */
 	unsigned line, col;
 	unsigned depth; /* 1 for a leaf */
-	int code;	/* enum esql_op, or the function's index */
-	int column;	/* EXPR_COL */
-	char *name;	/* EXPR_COL: the column's name */
+	int code;       /* enum esql_op, or the function's index */
+	int column;     /* EXPR_COL */
+	char *name;     /* EXPR_COL: the column's name */
 	struct esql_val lit;
 	void *litmem;
 	enum esql_type argtype; /* the type arguments are compared in */
-	int64_t aux;		/* per function: a unit, a constant */
+	int64_t aux;            /* per function: a unit, a constant */
 	size_t nargs;
 	struct esql_expr **args;
 };
@@ -97,9 +97,9 @@ esql_pow10(int k)
 /* esql_expr.c */
 void expr_err(char *err, size_t errlen, unsigned line, unsigned col,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-struct esql_expr *expr_node(enum expr_kind kind, enum esql_type type,
-			    struct esql_expr **args, size_t n, unsigned line,
-			    unsigned col, char *err, size_t errlen);
+struct esql_expr *
+expr_node(enum expr_kind kind, enum esql_type type, struct esql_expr **args,
+	  size_t n, unsigned line, unsigned col, char *err, size_t errlen);
 void expr_free_args(struct esql_expr **args, size_t n);
 struct esql_expr *expr_fold(struct esql_expr *e);
 bool expr_is_numeric(enum esql_type t);
@@ -114,11 +114,11 @@ void expr_set_one(struct esql_val *out, enum esql_type t,
 		  const struct esql_scalar *s);
 
 /* esql_func.c */
-struct esql_expr *func_make(const char *name, struct esql_expr **args, size_t n,
-			    unsigned line, unsigned col, char *err,
-			    size_t errlen);
-int func_eval(const struct esql_expr *e, struct esql_ctx *cx,
-	      struct esql_val *out);
+struct esql_expr *
+func_make(const char *name, struct esql_expr **args, size_t n, unsigned line,
+	  unsigned col, char *err, size_t errlen);
+int
+func_eval(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out);
 const char *func_name(int code);
 
 #endif

@@ -87,11 +87,11 @@ static const struct {
 	enum esql_type to;
 } casts[] = {
     {"TO_STRING", ESQL_T_KEYWORD}, {"TO_STR", ESQL_T_KEYWORD},
-    {"TO_LONG", ESQL_T_LONG},	   {"TO_INTEGER", ESQL_T_INTEGER},
-    {"TO_INT", ESQL_T_INTEGER},	   {"TO_DOUBLE", ESQL_T_DOUBLE},
-    {"TO_DBL", ESQL_T_DOUBLE},	   {"TO_BOOLEAN", ESQL_T_BOOLEAN},
+    {"TO_LONG", ESQL_T_LONG},      {"TO_INTEGER", ESQL_T_INTEGER},
+    {"TO_INT", ESQL_T_INTEGER},    {"TO_DOUBLE", ESQL_T_DOUBLE},
+    {"TO_DBL", ESQL_T_DOUBLE},     {"TO_BOOLEAN", ESQL_T_BOOLEAN},
     {"TO_BOOL", ESQL_T_BOOLEAN},   {"TO_DATETIME", ESQL_T_DATETIME},
-    {"TO_DT", ESQL_T_DATETIME},	   {"TO_IP", ESQL_T_IP},
+    {"TO_DT", ESQL_T_DATETIME},    {"TO_IP", ESQL_T_IP},
 };
 
 /* Refused with a reason. */
@@ -109,7 +109,12 @@ func_name(int code)
 }
 
 /* DATE_DIFF units (DateDiff.Part), as a step in ms or in months. */
-enum unit_kind { U_MS, U_MONTHS, U_MICROS, U_NANOS };
+enum unit_kind {
+	U_MS,
+	U_MONTHS,
+	U_MICROS,
+	U_NANOS
+};
 static const struct {
 	const char *name;
 	enum unit_kind kind;
@@ -197,12 +202,12 @@ check(int f, struct esql_expr **a, size_t n, char *why, size_t whylen)
 {
 	enum esql_type t = ESQL_T_NULL;
 
-#define WANT(cond, ...)                                                        \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			snprintf(why, whylen, __VA_ARGS__);                    \
-			return ESQL_T_NULL;                                    \
-		}                                                              \
+#define WANT(cond, ...)                                     \
+	do {                                                \
+		if (!(cond)) {                              \
+			snprintf(why, whylen, __VA_ARGS__); \
+			return ESQL_T_NULL;                 \
+		}                                           \
 	} while (0)
 	switch (f) {
 	case F_TO_LOWER:
@@ -1251,10 +1256,12 @@ eval_call(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
 			break;
 		case U_MICROS:
 		case U_NANOS:
-			if (__builtin_mul_overflow(
-				b.u.l - a.u.l,
-				units[e->aux].kind == U_MICROS ? 1000 : 1000000,
-				&d)) {
+			if (__builtin_mul_overflow(b.u.l - a.u.l,
+						   units[e->aux].kind ==
+							   U_MICROS
+						       ? 1000
+						       : 1000000,
+						   &d)) {
 				cx->warnings++;
 				return 0;
 			}

@@ -26,17 +26,17 @@ char *esql_ast_arena_strndup(struct esql_ast_arena *a, const char *s, size_t n);
 
 enum esql_tok {
 	ESQL_TK_EOF,
-	ESQL_TK_IDENT,	 /* name; quoted when any piece was in backticks */
-	ESQL_TK_INT,	 /* digits; text */
+	ESQL_TK_IDENT,   /* name; quoted when any piece was in backticks */
+	ESQL_TK_INT,     /* digits; text */
 	ESQL_TK_DECIMAL, /* text */
-	ESQL_TK_STRING,	 /* unescaped bytes */
-	ESQL_TK_SOURCE,	 /* FROM mode: an index pattern */
+	ESQL_TK_STRING,  /* unescaped bytes */
+	ESQL_TK_SOURCE,  /* FROM mode: an index pattern */
 	ESQL_TK_PIPE,
 	ESQL_TK_COMMA,
 	ESQL_TK_LP,
 	ESQL_TK_RP,
 	ESQL_TK_ASSIGN, /* = */
-	ESQL_TK_EQ,	/* == */
+	ESQL_TK_EQ,     /* == */
 	ESQL_TK_NEQ,
 	ESQL_TK_LT,
 	ESQL_TK_LTE,
@@ -48,11 +48,11 @@ enum esql_tok {
 	ESQL_TK_STAR,
 	ESQL_TK_SLASH,
 	ESQL_TK_PERCENT,
-	ESQL_TK_CAST,	/* :: */
-	ESQL_TK_COLON,	/* : */
-	ESQL_TK_PARAM,	/* ?, ?name, ?1, ?? */
+	ESQL_TK_CAST,   /* :: */
+	ESQL_TK_COLON,  /* : */
+	ESQL_TK_PARAM,  /* ?, ?name, ?1, ?? */
 	ESQL_TK_LBRACE, /* { */
-	ESQL_TK_OTHER,	/* a character nothing above starts with */
+	ESQL_TK_OTHER,  /* a character nothing above starts with */
 };
 
 enum esql_lex_mode {

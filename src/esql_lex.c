@@ -123,19 +123,19 @@ static const struct {
 	enum esql_span_unit unit;
 } span_words[] = {
     {"millisecond", ESQL_SPAN_MS},  {"milliseconds", ESQL_SPAN_MS},
-    {"ms", ESQL_SPAN_MS},	    {"second", ESQL_SPAN_SECOND},
+    {"ms", ESQL_SPAN_MS},           {"second", ESQL_SPAN_SECOND},
     {"seconds", ESQL_SPAN_SECOND},  {"sec", ESQL_SPAN_SECOND},
-    {"s", ESQL_SPAN_SECOND},	    {"minute", ESQL_SPAN_MINUTE},
+    {"s", ESQL_SPAN_SECOND},        {"minute", ESQL_SPAN_MINUTE},
     {"minutes", ESQL_SPAN_MINUTE},  {"min", ESQL_SPAN_MINUTE},
-    {"hour", ESQL_SPAN_HOUR},	    {"hours", ESQL_SPAN_HOUR},
-    {"h", ESQL_SPAN_HOUR},	    {"day", ESQL_SPAN_DAY},
-    {"days", ESQL_SPAN_DAY},	    {"d", ESQL_SPAN_DAY},
-    {"week", ESQL_SPAN_WEEK},	    {"weeks", ESQL_SPAN_WEEK},
-    {"w", ESQL_SPAN_WEEK},	    {"month", ESQL_SPAN_MONTH},
+    {"hour", ESQL_SPAN_HOUR},       {"hours", ESQL_SPAN_HOUR},
+    {"h", ESQL_SPAN_HOUR},          {"day", ESQL_SPAN_DAY},
+    {"days", ESQL_SPAN_DAY},        {"d", ESQL_SPAN_DAY},
+    {"week", ESQL_SPAN_WEEK},       {"weeks", ESQL_SPAN_WEEK},
+    {"w", ESQL_SPAN_WEEK},          {"month", ESQL_SPAN_MONTH},
     {"months", ESQL_SPAN_MONTH},    {"mo", ESQL_SPAN_MONTH},
     {"quarter", ESQL_SPAN_QUARTER}, {"quarters", ESQL_SPAN_QUARTER},
-    {"q", ESQL_SPAN_QUARTER},	    {"year", ESQL_SPAN_YEAR},
-    {"years", ESQL_SPAN_YEAR},	    {"yr", ESQL_SPAN_YEAR},
+    {"q", ESQL_SPAN_QUARTER},       {"year", ESQL_SPAN_YEAR},
+    {"years", ESQL_SPAN_YEAR},      {"yr", ESQL_SPAN_YEAR},
     {"y", ESQL_SPAN_YEAR},
 };
 

@@ -35,9 +35,9 @@ struct parser {
 
 /* Words that are keywords where an expression or a name may stand. */
 static const char *const keywords[] = {
-    "and",  "or",   "not",   "in",    "is",	  "like",  "rlike",
-    "null", "true", "false", "asc",   "desc",	  "nulls", "first",
-    "last", "by",   "as",    "where", "metadata", "on",	   "with",
+    "and",  "or",   "not",   "in",    "is",       "like",  "rlike",
+    "null", "true", "false", "asc",   "desc",     "nulls", "first",
+    "last", "by",   "as",    "where", "metadata", "on",    "with",
 };
 
 static bool
@@ -1002,8 +1002,9 @@ parse_rename(struct parser *p, struct esql_cmd *c)
 		take(p);
 	}
 	v = plist_done(p, &l, &c->nrenames);
-	c->renames = esql_ast_arena_alloc(
-	    p->a, (c->nrenames ? c->nrenames : 1) * sizeof(*c->renames));
+	c->renames =
+	    esql_ast_arena_alloc(p->a, (c->nrenames ? c->nrenames : 1) *
+					   sizeof(*c->renames));
 	for (i = 0; i < c->nrenames; i++)
 		c->renames[i] = *(struct esql_rename *)v[i];
 	return 0;
@@ -1091,19 +1092,19 @@ static const struct {
 	const char *word;
 	enum esql_cmd_kind kind;
 } commands[] = {
-    {"where", ESQL_CMD_WHERE},	 {"eval", ESQL_CMD_EVAL},
-    {"keep", ESQL_CMD_KEEP},	 {"drop", ESQL_CMD_DROP},
+    {"where", ESQL_CMD_WHERE},   {"eval", ESQL_CMD_EVAL},
+    {"keep", ESQL_CMD_KEEP},     {"drop", ESQL_CMD_DROP},
     {"rename", ESQL_CMD_RENAME}, {"mv_expand", ESQL_CMD_MV_EXPAND},
-    {"sort", ESQL_CMD_SORT},	 {"limit", ESQL_CMD_LIMIT},
+    {"sort", ESQL_CMD_SORT},     {"limit", ESQL_CMD_LIMIT},
     {"stats", ESQL_CMD_STATS},
 };
 
 /* Commands of ES|QL this front end refuses by name. */
 static const char *const refused[] = {
-    "row",    "show",	"ts",	      "explain", "grok",	 "dissect",
-    "enrich", "join",	"completion", "fork",	 "change_point", "rerank",
-    "sample", "fuse",	"insist",     "rrf",	 "inlinestats",	 "metrics",
-    "lookup", "inline", "left",	      "right",	 "full",	 "from",
+    "row",    "show",   "ts",         "explain", "grok",         "dissect",
+    "enrich", "join",   "completion", "fork",    "change_point", "rerank",
+    "sample", "fuse",   "insist",     "rrf",     "inlinestats",  "metrics",
+    "lookup", "inline", "left",       "right",   "full",         "from",
 };
 
 static int
@@ -1298,7 +1299,7 @@ esql_span_unit_name(enum esql_span_unit u)
 	static const char *const names[] = {
 	    [ESQL_SPAN_MS] = "millisecond", [ESQL_SPAN_SECOND] = "second",
 	    [ESQL_SPAN_MINUTE] = "minute",  [ESQL_SPAN_HOUR] = "hour",
-	    [ESQL_SPAN_DAY] = "day",	    [ESQL_SPAN_WEEK] = "week",
+	    [ESQL_SPAN_DAY] = "day",        [ESQL_SPAN_WEEK] = "week",
 	    [ESQL_SPAN_MONTH] = "month",    [ESQL_SPAN_QUARTER] = "quarter",
 	    [ESQL_SPAN_YEAR] = "year",
 	};
@@ -1491,7 +1492,7 @@ esql_node_print(const struct esql_node *n, struct buf *out)
 		puts_buf(out, "(");
 		esql_node_print(n->args[0], out);
 		puts_buf(out, n->negated ? " NOT " : " ");
-		puts_buf(out, n->kind == ESQL_N_LIKE	? "LIKE "
+		puts_buf(out, n->kind == ESQL_N_LIKE    ? "LIKE "
 			      : n->kind == ESQL_N_RLIKE ? "RLIKE "
 							: "IN ");
 		if (n->kind == ESQL_N_IN || n->nargs > 2)

@@ -21,8 +21,8 @@ struct arena_block {
 	/* then the bytes, max-aligned */
 };
 
-#define ARENA_HDR                                                              \
-	((sizeof(struct arena_block) + sizeof(max_align_t) - 1) /              \
+#define ARENA_HDR                                                 \
+	((sizeof(struct arena_block) + sizeof(max_align_t) - 1) / \
 	 sizeof(max_align_t) * sizeof(max_align_t))
 
 void *
@@ -304,7 +304,7 @@ esql_double_format(double d, char *out)
 	if (!isfinite(d))
 		return (size_t)snprintf(out, ESQL_DOUBLE_MAX, "%s",
 					isnan(d) ? "NaN"
-					: d > 0	 ? "Infinity"
+					: d > 0  ? "Infinity"
 						 : "-Infinity");
 	for (prec = 0; prec < 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec, d);

@@ -30,7 +30,7 @@ struct framer {
 
 struct framer *
 framer_new(size_t max_line, framer_line_cb *cb, void *arg,
-    struct metrics *metrics)
+	   struct metrics *metrics)
 {
 	struct framer *fr = xcalloc(1, sizeof(*fr));
 

@@ -29,36 +29,40 @@ union stream {
 struct http_client;
 
 struct http_server {
-	union stream listener;     /* the listening socket */
-	char *addr;                /* as configured (owned), for logs */
-	bool is_unix;              /* a Unix socket: sp is in use */
-	struct sockpath sp;        /* the socket file, when is_unix */
-	http_render_fn *render;    /* the metrics text */
-	http_health_fn *health;    /* the health verdict */
-	void *arg;                 /* passed to render and health */
+	union stream listener;       /* the listening socket */
+	char *addr;                  /* as configured (owned), for logs */
+	bool is_unix;                /* a Unix socket: sp is in use */
+	struct sockpath sp;          /* the socket file, when is_unix */
+	http_render_fn *render;      /* the metrics text */
+	http_health_fn *health;      /* the health verdict */
+	void *arg;                   /* passed to render and health */
 	struct http_client *clients; /* open clients, newest first */
-	int nclients;              /* clients not yet freed */
-	struct http_stats stats;   /* counters */
-	struct log_ratelimit rl;   /* refusals and timeouts */
-	bool closing;              /* http_close() was called */
-	bool listener_closed;      /* the listener's close_cb ran */
-	http_closed_cb *cb;        /* called once all is closed */
-	void *cb_arg;              /* passed to cb */
+	int nclients;                /* clients not yet freed */
+	struct http_stats stats;     /* counters */
+	struct log_ratelimit rl;     /* refusals and timeouts */
+	bool closing;                /* http_close() was called */
+	bool listener_closed;        /* the listener's close_cb ran */
+	http_closed_cb *cb;          /* called once all is closed */
+	void *cb_arg;                /* passed to cb */
 };
 
 struct http_client {
-	union stream conn;         /* the connection */
-	uv_timer_t timer;          /* HTTP_TIMEOUT_MS per state */
-	int handles;               /* of conn and timer, not yet closed */
-	enum { HEAD, ANSWER, DRAIN } state;
+	union stream conn; /* the connection */
+	uv_timer_t timer;  /* HTTP_TIMEOUT_MS per state */
+	int handles;       /* of conn and timer, not yet closed */
+	enum {
+		HEAD,
+		ANSWER,
+		DRAIN
+	} state;
 	char head[HTTPREQ_MAX_HEAD]; /* the head read so far */
-	size_t len;                /* bytes in head */
-	uv_write_t req;            /* the answer's write */
-	uv_shutdown_t sreq;        /* its shutdown */
-	struct buf out;            /* the answer */
-	struct http_server *hs;    /* owner */
-	struct http_client *next;  /* on hs->clients */
-	struct http_client **prevp; /* what points at this one */
+	size_t len;                  /* bytes in head */
+	uv_write_t req;              /* the answer's write */
+	uv_shutdown_t sreq;          /* its shutdown */
+	struct buf out;              /* the answer */
+	struct http_server *hs;      /* owner */
+	struct http_client *next;    /* on hs->clients */
+	struct http_client **prevp;  /* what points at this one */
 };
 
 /* Where bytes after the head go; nothing reads them. */
@@ -110,8 +114,10 @@ timeout_cb(uv_timer_t *t)
 		hs->stats.timeouts++;
 		if (log_ratelimit_ok(&hs->rl))
 			log_warnx("metrics %s: client closed: %s not done in "
-			    "%d ms", hs->addr, c->state == HEAD ? "request head"
-			    : "answer", HTTP_TIMEOUT_MS);
+				  "%d ms",
+				  hs->addr,
+				  c->state == HEAD ? "request head" : "answer",
+				  HTTP_TIMEOUT_MS);
 	}
 	client_close(c);
 }
@@ -120,14 +126,22 @@ static const char *
 reason(int code)
 {
 	switch (code) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
 	}
 	return "Error";
 }
@@ -159,15 +173,17 @@ write_cb(uv_write_t *req, int status)
 /* Sends code with body (its type ctype) and moves to ANSWER. */
 static void
 answer(struct http_client *c, int code, const char *ctype, const char *body,
-    size_t blen, bool head_only, bool allow)
+       size_t blen, bool head_only, bool allow)
 {
 	char hdr[512];
 	int n;
 	uv_buf_t b;
 
-	n = snprintf(hdr, sizeof(hdr),
+	n = snprintf(
+	    hdr, sizeof(hdr),
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "%sConnection: close\r\n\r\n", code, reason(code), ctype, blen,
+	    "%sConnection: close\r\n\r\n",
+	    code, reason(code), ctype, blen,
 	    allow ? "Allow: GET, HEAD\r\n" : "");
 	if (code == 200 || code == 404 || code == 405 || code == 503)
 		c->hs->stats.requests++;
@@ -204,7 +220,7 @@ route(struct http_client *c, const struct httpreq *r)
 	if (strcmp(r->path, "/metrics") == 0) {
 		hs->render(hs->arg, &body);
 		answer(c, 200, "text/plain; version=0.0.4; charset=utf-8",
-		    body.data, body.len, head_only, false);
+		       body.data, body.len, head_only, false);
 	} else if (hs->health(hs->arg, &body)) {
 		answer(c, 200, text, "ok\n", 3, head_only, false);
 	} else {
@@ -221,7 +237,7 @@ alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 
 	if (c->state == HEAD && c->len < sizeof(c->head))
 		*b = uv_buf_init(c->head + c->len,
-		    (unsigned)(sizeof(c->head) - c->len));
+				 (unsigned)(sizeof(c->head) - c->len));
 	else
 		*b = uv_buf_init(discard, sizeof(discard));
 }
@@ -252,7 +268,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	log_debug("metrics %s: %d: %s", c->hs->addr, code, r.why);
 	snprintf(msg, sizeof(msg), "%s\n", r.why);
 	answer(c, code, "text/plain; charset=utf-8", msg, strlen(msg), false,
-	    false);
+	       false);
 }
 
 static void
@@ -292,7 +308,7 @@ connection_cb(uv_stream_t *server, int status)
 		hs->stats.refused++;
 		if (log_ratelimit_ok(&hs->rl))
 			log_warnx("metrics %s: client refused: %d connected",
-			    hs->addr, hs->nclients - 1);
+				  hs->addr, hs->nclients - 1);
 		client_close(c);
 		return;
 	}
@@ -313,7 +329,7 @@ listener_close_cb(uv_handle_t *h)
 /* Binds and listens; returns 0, or -1 after logging why. */
 static int
 start_listener(struct http_server *hs, uv_loop_t *loop,
-    const struct httpreq_addr *a)
+	       const struct httpreq_addr *a)
 {
 	struct sockaddr_storage ss;
 	int fd, rc;
@@ -322,8 +338,8 @@ start_listener(struct http_server *hs, uv_loop_t *loop,
 		hs->is_unix = true;
 		uv_pipe_init(loop, &hs->listener.pipe, 0);
 		hs->listener.h.data = hs;
-		if ((fd = sockpath_bind(&hs->sp, "metrics", hs->addr,
-			 0660)) < 0)
+		if ((fd = sockpath_bind(&hs->sp, "metrics", hs->addr, 0660)) <
+		    0)
 			return -1;
 		if ((rc = uv_pipe_open(&hs->listener.pipe, fd)) != 0) {
 			close(fd);
@@ -335,17 +351,18 @@ start_listener(struct http_server *hs, uv_loop_t *loop,
 		hs->listener.h.data = hs;
 		if (a->family == AF_INET)
 			rc = uv_ip4_addr(a->host, a->port,
-			    (struct sockaddr_in *)&ss);
+					 (struct sockaddr_in *)&ss);
 		else
 			rc = uv_ip6_addr(a->host, a->port,
-			    (struct sockaddr_in6 *)&ss);
+					 (struct sockaddr_in6 *)&ss);
 		if (rc == 0)
 			rc = uv_tcp_bind(&hs->listener.tcp,
-			    (struct sockaddr *)&ss,
-			    a->family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+					 (struct sockaddr *)&ss,
+					 a->family == AF_INET6 ? UV_TCP_IPV6ONLY
+							       : 0);
 		if (rc != 0) {
 			log_warnx("metrics %s: bind: %s", hs->addr,
-			    uv_strerror(rc));
+				  uv_strerror(rc));
 			return -1;
 		}
 	}
@@ -358,7 +375,7 @@ start_listener(struct http_server *hs, uv_loop_t *loop,
 
 struct http_server *
 http_new(uv_loop_t *loop, const char *addr, http_render_fn *render,
-    http_health_fn *health, void *arg)
+	 http_health_fn *health, void *arg)
 {
 	struct http_server *hs;
 	struct httpreq_addr a;

@@ -98,9 +98,9 @@ request_line(const char *s, size_t n, struct httpreq *req, bool *http11)
 	memcpy(req->path, s + m, t - m);
 	req->path[t - m] = '\0';
 	i++;
-	if (n - i != 8 || memcmp(s + i, "HTTP/", 5) != 0 ||
-	    s[i + 5] < '0' || s[i + 5] > '9' || s[i + 6] != '.' ||
-	    s[i + 7] < '0' || s[i + 7] > '9')
+	if (n - i != 8 || memcmp(s + i, "HTTP/", 5) != 0 || s[i + 5] < '0' ||
+	    s[i + 5] > '9' || s[i + 6] != '.' || s[i + 7] < '0' ||
+	    s[i + 7] > '9')
 		return fail(req, 400, "bad HTTP version");
 	if (s[i + 5] != '1' || s[i + 7] > '1')
 		return fail(req, 505, "HTTP version not supported");
@@ -136,7 +136,7 @@ field(const char *s, size_t n, struct httpreq *req, int *hosts)
 		for (size_t k = v; k < n; k++)
 			if (s[k] != '0')
 				return fail(req, 400,
-				    "request body not accepted");
+					    "request body not accepted");
 		if (v == n)
 			return fail(req, 400, "bad Content-Length");
 	}
@@ -157,8 +157,9 @@ httpreq_parse(const char *buf, size_t len, struct httpreq *req)
 	/* Robustness (RFC 9112 2.2): empty lines before the request line
 	 * are not allowed here; a strict reader refuses them. */
 	if ((e = line_end(buf, len, 0)) == -1)
-		return len < HTTPREQ_MAX_HEAD ? 0
-					      : fail(req, 431, "head too large");
+		return len < HTTPREQ_MAX_HEAD
+			   ? 0
+			   : fail(req, 431, "head too large");
 	if (e == -2)
 		return fail(req, 400, "bare CR or LF");
 	if ((rc = request_line(buf, (size_t)e, req, &http11)) != 200)
@@ -167,8 +168,8 @@ httpreq_parse(const char *buf, size_t len, struct httpreq *req)
 	for (;;) {
 		if ((e = line_end(buf, len, p)) == -1)
 			return len < HTTPREQ_MAX_HEAD
-			    ? 0
-			    : fail(req, 431, "head too large");
+				   ? 0
+				   : fail(req, 431, "head too large");
 		if (e == -2)
 			return fail(req, 400, "bare CR or LF");
 		if ((size_t)e == p)
@@ -180,8 +181,7 @@ httpreq_parse(const char *buf, size_t len, struct httpreq *req)
 		p = (size_t)e + 2;
 	}
 	if (http11 && hosts != 1)
-		return fail(req, 400, hosts ? "more than one Host"
-					    : "no Host");
+		return fail(req, 400, hosts ? "more than one Host" : "no Host");
 	if (hosts > 1)
 		return fail(req, 400, "more than one Host");
 	req->head_len = (size_t)e + 2;
@@ -189,8 +189,7 @@ httpreq_parse(const char *buf, size_t len, struct httpreq *req)
 }
 
 int
-httpreq_parse_addr(const char *s, struct httpreq_addr *out,
-    const char **why)
+httpreq_parse_addr(const char *s, struct httpreq_addr *out, const char **why)
 {
 	const char *colon, *host = s;
 	size_t hlen;

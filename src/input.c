@@ -33,8 +33,8 @@ ops_of(enum input_type type)
 }
 
 struct input *
-input_new(uv_loop_t *loop, const struct input_conf *ic,
-    const struct conf *conf, struct engine *engine)
+input_new(uv_loop_t *loop, const struct input_conf *ic, const struct conf *conf,
+	  struct engine *engine)
 {
 	struct input *in = xcalloc(1, sizeof(*in));
 
@@ -137,17 +137,19 @@ position_cmp(const void *a, const void *b)
 }
 
 void
-input_set_resume(struct input *in, const struct input_position *pos,
-    size_t n, int64_t saved_ms)
+input_set_resume(struct input *in, const struct input_position *pos, size_t n,
+		 int64_t saved_ms)
 {
 	if (in->started || in->closing) {
 		log_warnx("%s input: resume positions given after the start; "
-		    "ignored", in->ops->name);
+			  "ignored",
+			  in->ops->name);
 		return;
 	}
 	if (n > INPUT_MAX_RESUME) {
 		log_warnx("%s input: %zu resume positions; the last %zu "
-		    "dropped", in->ops->name, n, n - INPUT_MAX_RESUME);
+			  "dropped",
+			  in->ops->name, n, n - INPUT_MAX_RESUME);
 		n = INPUT_MAX_RESUME;
 	}
 	free(in->resume);
@@ -228,8 +230,7 @@ input_counts(const struct input *in, uint64_t *lines, uint64_t *bytes)
 }
 
 void
-input_feed(struct input *in, struct framer *fr, const char *data,
-    size_t len)
+input_feed(struct input *in, struct framer *fr, const char *data, size_t len)
 {
 	in->bytes += len;
 	in->metrics->v[M_bytes_read] += len;

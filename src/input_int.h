@@ -38,34 +38,34 @@
  * start returns.
  */
 struct input_ops {
-	const char *name;                 /* "file", "unix", "stdin" */
-	int (*start)(struct input *in);   /* creates in->be, starts */
-	void (*close)(struct input *in);  /* closes, then input_closed() */
+	const char *name;                /* "file", "unix", "stdin" */
+	int (*start)(struct input *in);  /* creates in->be, starts */
+	void (*close)(struct input *in); /* closes, then input_closed() */
 	const struct input_stats *(*stats)(
-	    const struct input *in);      /* the backend's counters */
+	    const struct input *in); /* the backend's counters */
 	void (*positions)(const struct input *in, input_position_cb *cb,
-	    void *arg);                   /* committed offsets, or NULL */
+			  void *arg); /* committed offsets, or NULL */
 };
 
 struct input {
-	const struct input_ops *ops; /* the backend for ic.type */
-	void *be;                    /* backend state, NULL until started */
-	uv_loop_t *loop;             /* borrowed */
-	struct input_conf ic;        /* private deep copy of the conf */
-	size_t max_line;             /* conf max_line_bytes, for framers */
-	struct engine *engine;       /* borrowed; receives every line */
-	struct metrics *metrics;     /* engine_metrics(engine), borrowed */
-	uint64_t lines;              /* lines handed to the engine */
-	uint64_t bytes;              /* bytes read */
-	uv_timer_t anchor;           /* never started; closed last */
-	bool started;                /* input_start() was called */
-	bool closing;                /* input_close() was called */
-	input_closed_cb *closed_cb;  /* the caller's close callback */
-	void *closed_arg;            /* passed to closed_cb */
+	const struct input_ops *ops;   /* the backend for ic.type */
+	void *be;                      /* backend state, NULL until started */
+	uv_loop_t *loop;               /* borrowed */
+	struct input_conf ic;          /* private deep copy of the conf */
+	size_t max_line;               /* conf max_line_bytes, for framers */
+	struct engine *engine;         /* borrowed; receives every line */
+	struct metrics *metrics;       /* engine_metrics(engine), borrowed */
+	uint64_t lines;                /* lines handed to the engine */
+	uint64_t bytes;                /* bytes read */
+	uv_timer_t anchor;             /* never started; closed last */
+	bool started;                  /* input_start() was called */
+	bool closing;                  /* input_close() was called */
+	input_closed_cb *closed_cb;    /* the caller's close callback */
+	void *closed_arg;              /* passed to closed_cb */
 	struct input_position *resume; /* sorted by dev, ino, offset */
-	size_t nresume;              /* entries in resume */
-	bool restarted;              /* input_set_resume() was called */
-	int64_t resume_saved_ms;     /* when the positions were taken */
+	size_t nresume;                /* entries in resume */
+	bool restarted;                /* input_set_resume() was called */
+	int64_t resume_saved_ms;       /* when the positions were taken */
 };
 
 extern const struct input_ops input_tail_ops;
@@ -75,15 +75,15 @@ extern const struct input_ops input_stdin_ops;
 /* Returns a new framer whose lines go to the input's engine. */
 struct framer *input_framer(struct input *in);
 /* Counts len bytes as read and feeds them to fr. */
-void input_feed(struct input *in, struct framer *fr, const char *data,
-    size_t len);
+void
+input_feed(struct input *in, struct framer *fr, const char *data, size_t len);
 /*
  * Returns the resume position input_set_resume() gave for (dev, ino), the
  * one with the lowest offset if there are several, or NULL; valid until
  * the start op returns.
  */
-const struct input_position *input_resume_find(const struct input *in,
-    uint64_t dev, uint64_t ino);
+const struct input_position *
+input_resume_find(const struct input *in, uint64_t dev, uint64_t ino);
 /* The backend has closed its last handle: finish closing the input. */
 void input_closed(struct input *in);
 /*

@@ -24,22 +24,22 @@
 #define FILE_CHUNK (256 * 1024) /* bytes per loop iteration, regular file */
 
 struct stdinr {
-	struct input *in;            /* owner */
-	struct input_stats stats;    /* this input's counters */
+	struct input *in;         /* owner */
+	struct input_stats stats; /* this input's counters */
 	union {
-		uv_handle_t handle;  /* the common view */
-		uv_stream_t stream;  /* pipe, tty and tcp */
-		uv_pipe_t pipe;      /* a pipe or Unix socket */
-		uv_tty_t tty;        /* a terminal */
-		uv_tcp_t tcp;        /* a TCP socket */
-		uv_idle_t idle;      /* a regular file, read with read(2) */
-	} u;                         /* the one handle in use */
-	bool inited;                 /* u is initialised */
-	bool is_file;                /* u.idle, not a stream */
-	bool ended;                  /* end of input, or an error */
-	int fd;                      /* STDIN_FILENO */
-	struct framer *fr;           /* the lines of standard input */
-	char *buf;                   /* READ_BUF bytes */
+		uv_handle_t handle; /* the common view */
+		uv_stream_t stream; /* pipe, tty and tcp */
+		uv_pipe_t pipe;     /* a pipe or Unix socket */
+		uv_tty_t tty;       /* a terminal */
+		uv_tcp_t tcp;       /* a TCP socket */
+		uv_idle_t idle;     /* a regular file, read with read(2) */
+	} u;                        /* the one handle in use */
+	bool inited;                /* u is initialised */
+	bool is_file;               /* u.idle, not a stream */
+	bool ended;                 /* end of input, or an error */
+	int fd;                     /* STDIN_FILENO */
+	struct framer *fr;          /* the lines of standard input */
+	char *buf;                  /* READ_BUF bytes */
 };
 
 static void
@@ -149,8 +149,9 @@ stdin_start(struct input *in)
 		break;
 	default:
 		log_warnx("stdin: cannot read it (%s)",
-		    type == UV_UNKNOWN_HANDLE ? "closed or unknown"
-					      : uv_handle_type_name(type));
+			  type == UV_UNKNOWN_HANDLE
+			      ? "closed or unknown"
+			      : uv_handle_type_name(type));
 		return -1;
 	}
 	s->u.handle.data = s;
@@ -162,7 +163,7 @@ stdin_start(struct input *in)
 	}
 	if (r != 0) {
 		log_warnx("stdin: %s: %s", uv_handle_type_name(type),
-		    uv_strerror(r));
+			  uv_strerror(r));
 		return -1;
 	}
 	log_info("stdin: reading (%s)", uv_handle_type_name(type));
@@ -208,8 +209,8 @@ stdin_stats(const struct input *in)
 }
 
 const struct input_ops input_stdin_ops = {
-	.name = "stdin",
-	.start = stdin_start,
-	.close = stdin_close,
-	.stats = stdin_stats,
+    .name = "stdin",
+    .start = stdin_start,
+    .close = stdin_close,
+    .stats = stdin_stats,
 };

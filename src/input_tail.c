@@ -93,12 +93,12 @@
 #include "input_int.h"
 #include "util.h"
 
-#define MAX_FILES INPUT_MAX_FILES  /* files followed at once, at most */
-#define READ_BUF (64 * 1024)       /* bytes per read(2) */
-#define FILE_CHUNK (256 * 1024)    /* bytes from one file per work pass */
-#define PASS_BUDGET (1024 * 1024)  /* bytes from all files per work pass */
-#define MAX_DETACHED 64            /* detached files kept open, at most */
-#define RESTART_MARGIN_MS 2000     /* clock slack for "changed since" */
+#define MAX_FILES INPUT_MAX_FILES /* files followed at once, at most */
+#define READ_BUF (64 * 1024)      /* bytes per read(2) */
+#define FILE_CHUNK (256 * 1024)   /* bytes from one file per work pass */
+#define PASS_BUDGET (1024 * 1024) /* bytes from all files per work pass */
+#define MAX_DETACHED 64           /* detached files kept open, at most */
+#define RESTART_MARGIN_MS 2000    /* clock slack for "changed since" */
 
 /* One input reports at most MAX_FILES positions: all can be resumed. */
 _Static_assert(MAX_FILES <= INPUT_MAX_RESUME, "resume cap below MAX_FILES");
@@ -106,32 +106,32 @@ _Static_assert(MAX_FILES <= INPUT_MAX_RESUME, "resume cap below MAX_FILES");
 struct tail;
 
 struct watch {
-	uv_fs_event_t h;  /* inotify watch on dir */
-	struct tail *t;   /* owner */
-	char *dir;        /* the directory watched, as the pattern spells it */
-	dev_t dev;        /* the directory's identity when the watch started */
-	ino_t ino;        /* likewise */
-	bool active;      /* started, and dir still named that directory */
+	uv_fs_event_t h; /* inotify watch on dir */
+	struct tail *t;  /* owner */
+	char *dir;       /* the directory watched, as the pattern spells it */
+	dev_t dev;       /* the directory's identity when the watch started */
+	ino_t ino;       /* likewise */
+	bool active;     /* started, and dir still named that directory */
 };
 
 struct tfile {
-	char *path;          /* the name it was found under */
-	const char *base;    /* last component of path, inside path */
-	struct watch *w;     /* watch on its directory, or NULL */
-	dev_t dev;           /* identity: device */
-	ino_t ino;           /* identity: inode */
-	int fd;              /* open descriptor; -1 once closed (dead) */
-	uint64_t off;        /* next byte to read */
-	uint64_t done;       /* committed: end of the last line read */
-	struct framer *fr;   /* lines of this file only */
-	uint64_t active_ms;  /* loop time it last grew, or was detached */
+	char *path;            /* the name it was found under */
+	const char *base;      /* last component of path, inside path */
+	struct watch *w;       /* watch on its directory, or NULL */
+	dev_t dev;             /* identity: device */
+	ino_t ino;             /* identity: inode */
+	int fd;                /* open descriptor; -1 once closed (dead) */
+	uint64_t off;          /* next byte to read */
+	uint64_t done;         /* committed: end of the last line read */
+	struct framer *fr;     /* lines of this file only */
+	uint64_t active_ms;    /* loop time it last grew, or was detached */
 	struct timespec mtime; /* st_mtim at the last look */
 	char tail[INPUT_POSITION_HASH_MAX]; /* the bytes just before off */
-	uint32_t tail_len;   /* how many of them are known */
-	bool pending;        /* may have bytes to read (or to check) */
-	bool detached;       /* its path no longer names it */
-	bool evict;          /* detached past MAX_DETACHED: close at its end */
-	uint64_t pass;       /* the last work pass that served it first */
+	uint32_t tail_len;                  /* how many of them are known */
+	bool pending;  /* may have bytes to read (or to check) */
+	bool detached; /* its path no longer names it */
+	bool evict;    /* detached past MAX_DETACHED: close at its end */
+	uint64_t pass; /* the last work pass that served it first */
 };
 
 struct tail {
@@ -160,8 +160,8 @@ struct tail {
 };
 
 static void work_cb(uv_idle_t *h);
-static void fs_event_cb(uv_fs_event_t *h, const char *filename, int events,
-    int status);
+static void
+fs_event_cb(uv_fs_event_t *h, const char *filename, int events, int status);
 
 static uint64_t
 now_ms(struct tail *t)
@@ -256,8 +256,8 @@ detach(struct tail *t, struct tfile *tf, const char *why)
 	t->need_scan = true;
 	if (input_log_ok(&t->rl_ev))
 		log_info("%s inode=%ju: %s; still read until idle for %jd ms",
-		    tf->path, (uintmax_t)tf->ino, why,
-		    (intmax_t)t->in->ic.close_inactive_ms);
+			 tf->path, (uintmax_t)tf->ino, why,
+			 (intmax_t)t->in->ic.close_inactive_ms);
 	bound_detached(t);
 	kick(t);
 }
@@ -271,14 +271,15 @@ retire(struct tail *t, struct tfile *tf)
 	if (tf->evict) {
 		t->stats.closed_early++;
 		if (input_log_ok(&t->rl_ev))
-			log_warnx("%s inode=%ju: closed at offset %ju before "
+			log_warnx(
+			    "%s inode=%ju: closed at offset %ju before "
 			    "close_inactive: %d rotated files already open "
-			    "(%ju closed early so far)", tf->path,
-			    (uintmax_t)tf->ino, (uintmax_t)tf->off,
+			    "(%ju closed early so far)",
+			    tf->path, (uintmax_t)tf->ino, (uintmax_t)tf->off,
 			    MAX_DETACHED, (uintmax_t)t->stats.closed_early);
 	} else if (input_log_ok(&t->rl_ev)) {
 		log_info("%s inode=%ju: rotated; idle, closed at offset %ju",
-		    tf->path, (uintmax_t)tf->ino, (uintmax_t)tf->off);
+			 tf->path, (uintmax_t)tf->ino, (uintmax_t)tf->off);
 	}
 	close(tf->fd);
 	tf->fd = -1;
@@ -299,15 +300,16 @@ truncated(struct tail *t, struct tfile *tf, uint64_t size, bool rewritten)
 	t->stats.truncations++;
 	if (input_log_ok(&t->rl_ev)) {
 		if (rewritten)
-			log_info("%s inode=%ju: the bytes before offset %ju "
+			log_info(
+			    "%s inode=%ju: the bytes before offset %ju "
 			    "changed (truncated and written again); reading "
-			    "from the start", tf->path, (uintmax_t)tf->ino,
-			    (uintmax_t)tf->off);
+			    "from the start",
+			    tf->path, (uintmax_t)tf->ino, (uintmax_t)tf->off);
 		else
 			log_info("%s inode=%ju: truncated to %ju bytes below "
-			    "offset %ju; reading from the start", tf->path,
-			    (uintmax_t)tf->ino, (uintmax_t)size,
-			    (uintmax_t)tf->off);
+				 "offset %ju; reading from the start",
+				 tf->path, (uintmax_t)tf->ino, (uintmax_t)size,
+				 (uintmax_t)tf->off);
 	}
 	tf->off = 0;
 	tf->done = 0;
@@ -327,7 +329,7 @@ static bool
 is_older(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 /*
@@ -346,7 +348,7 @@ check_file(struct tail *t, struct tfile *tf)
 		t->stats.open_errors++;
 		if (input_log_ok(&t->rl_err))
 			log_warn("%s inode=%ju: fstat", tf->path,
-			    (uintmax_t)tf->ino);
+				 (uintmax_t)tf->ino);
 		return;
 	}
 	if (!tf->detached) {
@@ -367,8 +369,8 @@ check_file(struct tail *t, struct tfile *tf)
 		tf->pending = true;
 		kick(t);
 	} else if (tf->detached && !tf->pending &&
-	    (tf->evict || now_ms(t) - tf->active_ms >=
-		(uint64_t)t->in->ic.close_inactive_ms)) {
+		   (tf->evict || now_ms(t) - tf->active_ms >=
+				     (uint64_t)t->in->ic.close_inactive_ms)) {
 		retire(t, tf);
 	}
 }
@@ -413,12 +415,12 @@ is_tail_same(struct tfile *tf)
 		return true;
 	do
 		r = pread(tf->fd, b, tf->tail_len,
-		    (off_t)(tf->off - tf->tail_len));
+			  (off_t)(tf->off - tf->tail_len));
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return true; /* a read error is the read's to report */
 	return (size_t)r == tf->tail_len &&
-	    memcmp(b, tf->tail, tf->tail_len) == 0;
+	       memcmp(b, tf->tail, tf->tail_len) == 0;
 }
 
 /* Fills tf->tail from the file, for a file that starts past 0. */
@@ -426,8 +428,8 @@ static void
 load_tail(struct tfile *tf)
 {
 	uint32_t len = tf->off < INPUT_POSITION_HASH_MAX
-	    ? (uint32_t)tf->off
-	    : INPUT_POSITION_HASH_MAX;
+			   ? (uint32_t)tf->off
+			   : INPUT_POSITION_HASH_MAX;
 	ssize_t r;
 
 	tf->tail_len = 0;
@@ -519,7 +521,7 @@ is_start_at_end(struct tail *t, const struct stat *st)
  */
 static int
 resume_at(struct tail *t, const char *path, int fd, const struct stat *st,
-    uint64_t *off)
+	  uint64_t *off)
 {
 	const struct input_position *p;
 	const char *why = NULL;
@@ -527,7 +529,7 @@ resume_at(struct tail *t, const char *path, int fd, const struct stat *st,
 	uint64_t h;
 
 	p = input_resume_find(t->in, (uint64_t)st->st_dev,
-	    (uint64_t)st->st_ino);
+			      (uint64_t)st->st_ino);
 	if (p == NULL)
 		return -1;
 	if (p->tail_len > INPUT_POSITION_HASH_MAX || p->tail_len > p->offset ||
@@ -536,21 +538,23 @@ resume_at(struct tail *t, const char *path, int fd, const struct stat *st,
 	} else if ((uint64_t)st->st_size < p->offset) {
 		why = "the file is shorter than that";
 	} else if (hash_before(fd, p->offset, p->tail_len, &h) != 0) {
-		snprintf(err, sizeof(err), "the bytes before it cannot be "
-		    "read (%s)", errno != 0 ? strerror(errno) : "short read");
+		snprintf(err, sizeof(err),
+			 "the bytes before it cannot be "
+			 "read (%s)",
+			 errno != 0 ? strerror(errno) : "short read");
 		why = err;
 	} else if (h != p->tail_hash) {
 		why = "the bytes before it differ (another file, or rewritten)";
 	}
 	if (why != NULL) {
 		log_warnx("%s inode=%ju: not resumed at %ju: %s; reading from "
-		    "the %s", path, (uintmax_t)st->st_ino,
-		    (uintmax_t)p->offset, why,
-		    is_start_at_end(t, st) ? "end" : "start");
+			  "the %s",
+			  path, (uintmax_t)st->st_ino, (uintmax_t)p->offset,
+			  why, is_start_at_end(t, st) ? "end" : "start");
 		return -1;
 	}
 	log_info("resuming %s inode=%ju at %ju", path, (uintmax_t)st->st_ino,
-	    (uintmax_t)p->offset);
+		 (uintmax_t)p->offset);
 	*off = p->offset;
 	return 0;
 }
@@ -560,8 +564,8 @@ add_file(struct tail *t, struct tfile *tf)
 {
 	if (t->nfiles == t->capfiles) {
 		t->capfiles = t->capfiles ? t->capfiles * 2 : 16;
-		t->files = xreallocarray(t->files, t->capfiles,
-		    sizeof(*t->files));
+		t->files =
+		    xreallocarray(t->files, t->capfiles, sizeof(*t->files));
 	}
 	t->files[t->nfiles++] = tf;
 }
@@ -572,7 +576,7 @@ add_file(struct tail *t, struct tfile *tf)
  */
 static struct tfile *
 open_file(struct tail *t, const char *path, struct watch *w,
-    const struct stat *seen, bool initial)
+	  const struct stat *seen, bool initial)
 {
 	struct tfile *tf;
 	struct stat st;
@@ -584,9 +588,9 @@ open_file(struct tail *t, const char *path, struct watch *w,
 		t->refused++;
 		if (input_log_ok(&t->rl_err))
 			log_warnx("%s inode=%ju: not followed: already "
-			    "following %d files (%ju refused so far)", path,
-			    (uintmax_t)seen->st_ino, MAX_FILES,
-			    (uintmax_t)t->refused);
+				  "following %d files (%ju refused so far)",
+				  path, (uintmax_t)seen->st_ino, MAX_FILES,
+				  (uintmax_t)t->refused);
 		return NULL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -594,7 +598,8 @@ open_file(struct tail *t, const char *path, struct watch *w,
 		t->stats.open_errors++;
 		if (input_log_ok(&t->rl_err))
 			log_warn("%s inode=%ju: open (retried at the next "
-			    "rescan)", path, (uintmax_t)seen->st_ino);
+				 "rescan)",
+				 path, (uintmax_t)seen->st_ino);
 		return NULL;
 	}
 	/* The path may have changed between stat and open. */
@@ -624,7 +629,7 @@ open_file(struct tail *t, const char *path, struct watch *w,
 	t->stats.files_opened++;
 	if (!resumed && input_log_ok(&t->rl_ev))
 		log_info("%s inode=%ju: following from offset %ju", path,
-		    (uintmax_t)tf->ino, (uintmax_t)tf->off);
+			 (uintmax_t)tf->ino, (uintmax_t)tf->off);
 	kick(t);
 	return tf;
 }
@@ -636,7 +641,7 @@ reattach(struct tail *t, struct tfile *tf, const char *path, struct watch *w)
 	if (strcmp(tf->path, path) != 0) {
 		if (input_log_ok(&t->rl_ev))
 			log_info("%s inode=%ju: now named %s; still followed",
-			    tf->path, (uintmax_t)tf->ino, path);
+				 tf->path, (uintmax_t)tf->ino, path);
 		free(tf->path);
 		tf->path = xstrdup(path);
 		tf->base = base_of(tf->path);
@@ -677,18 +682,17 @@ consider(struct tail *t, const char *path, struct watch *w, bool initial)
  */
 static bool
 is_fresh_rotated(struct tail *t, struct watch *w, const char *name,
-    const struct stat *st)
+		 const struct stat *st)
 {
-	static const char *const packed[] = {".gz", ".bz2", ".xz", ".zst",
-		".lz4", ".Z", ".zip"};
+	static const char *const packed[] = {".gz",  ".bz2", ".xz", ".zst",
+					     ".lz4", ".Z",   ".zip"};
 	const struct strlist *pats = &t->in->ic.paths;
 	int64_t since = t->in->resume_saved_ms, m;
 	size_t len = strlen(name);
 
 	if (since <= 0)
 		return false;
-	m = (int64_t)st->st_mtim.tv_sec * 1000 +
-	    st->st_mtim.tv_nsec / 1000000;
+	m = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 	if (m < since - RESTART_MARGIN_MS - t->in->ic.rescan_ms)
 		return false;
 	for (size_t i = 0; i < sizeof(packed) / sizeof(*packed); i++) {
@@ -748,16 +752,16 @@ adopt_renamed(struct tail *t)
 			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
 			    find_ino(t, st.st_dev, st.st_ino) != NULL ||
 			    (input_resume_find(t->in, (uint64_t)st.st_dev,
-				 (uint64_t)st.st_ino) == NULL &&
-				!is_fresh_rotated(t, w, de->d_name, &st))) {
+					       (uint64_t)st.st_ino) == NULL &&
+			     !is_fresh_rotated(t, w, de->d_name, &st))) {
 				free(path);
 				continue;
 			}
 			tf = open_file(t, path, w, &st, true);
 			if (tf != NULL) {
 				log_info("%s inode=%ju: renamed while stopped; "
-				    "read as a rotated file", path,
-				    (uintmax_t)tf->ino);
+					 "read as a rotated file",
+					 path, (uintmax_t)tf->ino);
 				tf->detached = true;
 				t->ndetached++;
 				bound_detached(t);
@@ -790,9 +794,9 @@ watch_start(struct tail *t, struct watch *w)
 	if (r != 0) {
 		if (input_log_ok(&t->rl_err))
 			log_warnx("%s inode=%ju: cannot watch the directory "
-			    "(%s); polling it every %jd ms", w->dir,
-			    (uintmax_t)st.st_ino, uv_strerror(r),
-			    (intmax_t)t->in->ic.poll_ms);
+				  "(%s); polling it every %jd ms",
+				  w->dir, (uintmax_t)st.st_ino, uv_strerror(r),
+				  (intmax_t)t->in->ic.poll_ms);
 		return;
 	}
 	w->active = true;
@@ -816,12 +820,12 @@ scan(struct tail *t, bool initial)
 		if (r == 0) {
 			for (size_t j = 0; j < g.gl_pathc; j++)
 				consider(t, g.gl_pathv[j], t->pat_watch[i],
-				    initial);
+					 initial);
 		} else if (r != GLOB_NOMATCH) {
 			if (input_log_ok(&t->rl_err))
 				log_warnx("%s: glob failed (%s)", pats->v[i],
-				    r == GLOB_NOSPACE ? "out of memory"
-						      : "read error");
+					  r == GLOB_NOSPACE ? "out of memory"
+							    : "read error");
 		}
 		globfree(&g);
 	}
@@ -887,8 +891,9 @@ read_file(struct tail *t, struct tfile *tf, size_t limit)
 			t->stats.open_errors++;
 			if (input_log_ok(&t->rl_err))
 				log_warn("%s inode=%ju: read at offset %ju "
-				    "(retried at the next poll)", tf->path,
-				    (uintmax_t)tf->ino, (uintmax_t)tf->off);
+					 "(retried at the next poll)",
+					 tf->path, (uintmax_t)tf->ino,
+					 (uintmax_t)tf->off);
 			tf->pending = false;
 			break;
 		}
@@ -968,8 +973,8 @@ work_cb(uv_idle_t *h)
 
 		if (tf->fd < 0 || !tf->pending || tf->detached)
 			continue;
-		got = read_file(t, tf, budget < FILE_CHUNK ? budget
-							   : FILE_CHUNK);
+		got =
+		    read_file(t, tf, budget < FILE_CHUNK ? budget : FILE_CHUNK);
 		budget -= got;
 	}
 	if (t->closing)
@@ -1091,11 +1096,12 @@ tail_start(struct input *in)
 	if (in->restarted)
 		adopt_renamed(t);
 	uv_timer_start(&t->rescan, rescan_cb, (uint64_t)in->ic.rescan_ms,
-	    (uint64_t)in->ic.rescan_ms);
+		       (uint64_t)in->ic.rescan_ms);
 	uv_timer_start(&t->poll, poll_cb, (uint64_t)in->ic.poll_ms,
-	    (uint64_t)in->ic.poll_ms);
+		       (uint64_t)in->ic.poll_ms);
 	log_info("file input: %zu pattern(s), %zu file(s) followed, %zu "
-	    "directory watch(es)", np, t->nfiles, t->nwatches);
+		 "directory watch(es)",
+		 np, t->nfiles, t->nwatches);
 	return 0;
 }
 
@@ -1182,10 +1188,10 @@ tail_positions(const struct input *in, input_position_cb *cb, void *arg)
 		pos.ino = (uint64_t)tf->ino;
 		pos.offset = tf->done;
 		pos.tail_len = tf->done < INPUT_POSITION_HASH_MAX
-		    ? (uint32_t)tf->done
-		    : INPUT_POSITION_HASH_MAX;
+				   ? (uint32_t)tf->done
+				   : INPUT_POSITION_HASH_MAX;
 		if (hash_before(tf->fd, pos.offset, pos.tail_len,
-			&pos.tail_hash) != 0) {
+				&pos.tail_hash) != 0) {
 			/*
 			 * Most likely truncated since it was read, which
 			 * the next check notices; the next report has it.
@@ -1193,15 +1199,15 @@ tail_positions(const struct input *in, input_position_cb *cb, void *arg)
 			if (input_log_ok(&t->rl_err)) {
 				if (errno != 0)
 					log_warn("%s inode=%ju: position %ju "
-					    "not reported: read", tf->path,
-					    (uintmax_t)tf->ino,
-					    (uintmax_t)pos.offset);
+						 "not reported: read",
+						 tf->path, (uintmax_t)tf->ino,
+						 (uintmax_t)pos.offset);
 				else
 					log_warnx("%s inode=%ju: position %ju "
-					    "not reported: the file is "
-					    "shorter now", tf->path,
-					    (uintmax_t)tf->ino,
-					    (uintmax_t)pos.offset);
+						  "not reported: the file is "
+						  "shorter now",
+						  tf->path, (uintmax_t)tf->ino,
+						  (uintmax_t)pos.offset);
 			}
 			continue;
 		}
@@ -1210,9 +1216,9 @@ tail_positions(const struct input *in, input_position_cb *cb, void *arg)
 }
 
 const struct input_ops input_tail_ops = {
-	.name = "file",
-	.start = tail_start,
-	.close = tail_close,
-	.stats = tail_stats,
-	.positions = tail_positions,
+    .name = "file",
+    .start = tail_start,
+    .close = tail_close,
+    .stats = tail_stats,
+    .positions = tail_positions,
 };

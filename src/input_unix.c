@@ -65,50 +65,50 @@
 #include "sockpath.h"
 #include "util.h"
 
-#define READ_BUF (64 * 1024)  /* bytes per read */
-#define BACKLOG 128           /* pending connections */
-#define ACCEPT_BATCH 64       /* connections accepted per wake-up */
-#define ACCEPT_PAUSE_MS 1000  /* no descriptor, no spare: wait this long */
-#define SWEEP_MIN_MS 50       /* idle sweeps at most this often */
-#define SWEEP_MAX_MS 10000    /* and at least this often */
+#define READ_BUF (64 * 1024) /* bytes per read */
+#define BACKLOG 128          /* pending connections */
+#define ACCEPT_BATCH 64      /* connections accepted per wake-up */
+#define ACCEPT_PAUSE_MS 1000 /* no descriptor, no spare: wait this long */
+#define SWEEP_MIN_MS 50      /* idle sweeps at most this often */
+#define SWEEP_MAX_MS 10000   /* and at least this often */
 
 struct unixin;
 
 struct client {
-	uv_pipe_t h;             /* the connection */
-	struct unixin *u;        /* owner */
-	struct framer *fr;       /* this client's lines */
-	struct client *prev;     /* in u->clients */
-	struct client *next;     /* in u->clients */
-	uint64_t id;             /* sequence number, for logs */
-	uint64_t last_ms;        /* loop time of the last read */
-	size_t held;             /* bytes charged for its framer */
-	bool listed;             /* in u->clients, counted in nclients */
+	uv_pipe_t h;         /* the connection */
+	struct unixin *u;    /* owner */
+	struct framer *fr;   /* this client's lines */
+	struct client *prev; /* in u->clients */
+	struct client *next; /* in u->clients */
+	uint64_t id;         /* sequence number, for logs */
+	uint64_t last_ms;    /* loop time of the last read */
+	size_t held;         /* bytes charged for its framer */
+	bool listed;         /* in u->clients, counted in nclients */
 };
 
 struct unixin {
-	struct input *in;            /* owner */
-	struct input_stats stats;    /* this input's counters */
-	const char *path;            /* in->ic.path, borrowed */
-	int fd;                      /* the listening socket, or -1 */
-	uv_poll_t listener;          /* watches fd */
-	bool listener_init;          /* listener is initialised */
-	uv_timer_t sweep;            /* idle sweep; accept pause */
-	bool sweep_init;             /* sweep is initialised */
-	bool paused;                 /* accepting stopped: no descriptor */
-	int spare;                   /* /dev/null, given up on EMFILE; or -1 */
-	size_t fd_limit;             /* soft RLIMIT_NOFILE, as last read */
-	struct sockpath sp;          /* the socket file */
-	struct budget *budget;       /* the engine's, borrowed */
-	size_t held;                 /* bytes charged for all framers */
-	struct client *clients;      /* connected, not refused, not closing */
-	size_t nclients;             /* entries in clients */
-	uint64_t next_id;            /* id of the next client */
-	unsigned nhandles;           /* handles initialised, not yet closed */
-	bool closing;                /* the close op ran */
-	char *buf;                   /* READ_BUF bytes, lent to each read */
-	struct log_ratelimit rl_err; /* read and accept failures */
-	struct log_ratelimit rl_ref; /* refused clients */
+	struct input *in;             /* owner */
+	struct input_stats stats;     /* this input's counters */
+	const char *path;             /* in->ic.path, borrowed */
+	int fd;                       /* the listening socket, or -1 */
+	uv_poll_t listener;           /* watches fd */
+	bool listener_init;           /* listener is initialised */
+	uv_timer_t sweep;             /* idle sweep; accept pause */
+	bool sweep_init;              /* sweep is initialised */
+	bool paused;                  /* accepting stopped: no descriptor */
+	int spare;                    /* /dev/null, given up on EMFILE; or -1 */
+	size_t fd_limit;              /* soft RLIMIT_NOFILE, as last read */
+	struct sockpath sp;           /* the socket file */
+	struct budget *budget;        /* the engine's, borrowed */
+	size_t held;                  /* bytes charged for all framers */
+	struct client *clients;       /* connected, not refused, not closing */
+	size_t nclients;              /* entries in clients */
+	uint64_t next_id;             /* id of the next client */
+	unsigned nhandles;            /* handles initialised, not yet closed */
+	bool closing;                 /* the close op ran */
+	char *buf;                    /* READ_BUF bytes, lent to each read */
+	struct log_ratelimit rl_err;  /* read and accept failures */
+	struct log_ratelimit rl_ref;  /* refused clients */
 	struct log_ratelimit rl_drop; /* clients dropped: buffer, idle */
 };
 
@@ -203,11 +203,12 @@ account(struct unixin *u, struct client *c)
 		assert(big != NULL && big->held > 0);
 		u->stats.clients_over_buffer++;
 		if (input_log_ok(&u->rl_drop))
-			log_warnx("unix input %s: client %ju dropped: its "
+			log_warnx(
+			    "unix input %s: client %ju dropped: its "
 			    "partial line holds %zu bytes and the clients' "
 			    "together %zu, over %zu (max_buffer_bytes or "
-			    "limits.max_state_bytes)", u->path,
-			    (uintmax_t)big->id, big->held, u->held,
+			    "limits.max_state_bytes)",
+			    u->path, (uintmax_t)big->id, big->held, u->held,
 			    held_max(u));
 		client_drop(big);
 	}
@@ -238,7 +239,7 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread != UV_EOF && input_log_ok(&u->rl_err))
 		log_warnx("unix input %s: client %ju: read: %s", u->path,
-		    (uintmax_t)c->id, uv_strerror((int)nread));
+			  (uintmax_t)c->id, uv_strerror((int)nread));
 	client_drop(c);
 }
 
@@ -278,11 +279,12 @@ take(struct unixin *u, int fd)
 		close(fd);
 		u->stats.clients_refused++;
 		if (input_log_ok(&u->rl_ref))
-			log_warnx("unix input %s: client %ju refused: %zu "
+			log_warnx(
+			    "unix input %s: client %ju refused: %zu "
 			    "clients connected and fewer than %d descriptors "
 			    "left under the limit of %zu, kept for checkpoints "
-			    "and sinks; raise LimitNOFILE", u->path,
-			    (uintmax_t)id, u->nclients, NOFILE_RESERVE,
+			    "and sinks; raise LimitNOFILE",
+			    u->path, (uintmax_t)id, u->nclients, NOFILE_RESERVE,
 			    u->fd_limit);
 		return;
 	}
@@ -291,8 +293,8 @@ take(struct unixin *u, int fd)
 		u->stats.clients_refused++;
 		if (input_log_ok(&u->rl_ref))
 			log_warnx("unix input %s: client %ju refused: %zu "
-			    "clients connected (max_clients)", u->path,
-			    (uintmax_t)id, u->nclients);
+				  "clients connected (max_clients)",
+				  u->path, (uintmax_t)id, u->nclients);
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -307,7 +309,7 @@ take(struct unixin *u, int fd)
 		u->stats.accept_errors++;
 		if (input_log_ok(&u->rl_err))
 			log_warnx("unix input %s: client %ju: %s", u->path,
-			    (uintmax_t)id, uv_strerror(r));
+				  (uintmax_t)id, uv_strerror(r));
 		client_drop(c);
 		return;
 	}
@@ -325,7 +327,7 @@ take(struct unixin *u, int fd)
 	if (r != 0) {
 		if (input_log_ok(&u->rl_err))
 			log_warnx("unix input %s: client %ju: read: %s",
-			    u->path, (uintmax_t)c->id, uv_strerror(r));
+				  u->path, (uintmax_t)c->id, uv_strerror(r));
 		client_drop(c);
 	}
 }
@@ -358,21 +360,21 @@ refuse_no_fd(struct unixin *u, int err)
 		if (fd >= 0) {
 			if (input_log_ok(&u->rl_ref))
 				log_warnx("unix input %s: client %ju refused: "
-				    "accept: %s; %zu clients connected; "
-				    "raise LimitNOFILE", u->path,
-				    (uintmax_t)u->next_id++, strerror(err),
-				    u->nclients);
+					  "accept: %s; %zu clients connected; "
+					  "raise LimitNOFILE",
+					  u->path, (uintmax_t)u->next_id++,
+					  strerror(err), u->nclients);
 			return 0;
 		}
 	}
 	if (input_log_ok(&u->rl_err))
 		log_warnx("unix input %s: accept: %s and no spare descriptor; "
-		    "pausing %d ms", u->path, strerror(err), ACCEPT_PAUSE_MS);
+			  "pausing %d ms",
+			  u->path, strerror(err), ACCEPT_PAUSE_MS);
 	return -1;
 }
 
-static void
-sweep_cb(uv_timer_t *t);
+static void sweep_cb(uv_timer_t *t);
 
 /* Stops accepting for ACCEPT_PAUSE_MS; the sweep timer resumes it. */
 static void
@@ -394,7 +396,7 @@ poll_cb(uv_poll_t *p, int status, int events)
 		u->stats.accept_errors++;
 		if (input_log_ok(&u->rl_err))
 			log_warnx("unix input %s: poll: %s", u->path,
-			    uv_strerror(status));
+				  uv_strerror(status));
 		pause_accepting(u);
 		return;
 	}
@@ -463,10 +465,11 @@ sweep_cb(uv_timer_t *t)
 		u->stats.clients_idle++;
 		if (input_log_ok(&u->rl_drop))
 			log_info("unix input %s: client %ju closed: silent for "
-			    "%" PRIu64 " ms (idle_timeout)%s", u->path,
-			    (uintmax_t)c->id, now - c->last_ms,
-			    framer_pending(c->fr) > 0
-				? "; its partial line is dropped" : "");
+				 "%" PRIu64 " ms (idle_timeout)%s",
+				 u->path, (uintmax_t)c->id, now - c->last_ms,
+				 framer_pending(c->fr) > 0
+				     ? "; its partial line is dropped"
+				     : "");
 		client_drop(c);
 	}
 	if (idle > 0)
@@ -494,13 +497,13 @@ unix_start(struct input *in)
 	/* Taken now, while descriptors are plenty. */
 	if ((u->spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		log_warn("unix input %s: /dev/null (the spare descriptor)",
-		    u->path);
-	if ((u->fd = sockpath_bind(&u->sp, "unix input", u->path,
-		 in->ic.mode)) < 0)
+			 u->path);
+	if ((u->fd =
+		 sockpath_bind(&u->sp, "unix input", u->path, in->ic.mode)) < 0)
 		return -1;
 	if (listen(u->fd, BACKLOG) != 0) {
 		log_warn("unix input %s inode=%ju: listen", u->path,
-		    (uintmax_t)u->sp.ino);
+			 (uintmax_t)u->sp.ino);
 		return -1;
 	}
 	if ((r = uv_poll_init(in->loop, &u->listener, u->fd)) != 0) {
@@ -517,10 +520,10 @@ unix_start(struct input *in)
 	if (in->ic.idle_timeout_ms > 0)
 		uv_timer_start(&u->sweep, sweep_cb, sweep_ms(u), 0);
 	log_info("unix input %s inode=%ju: listening (mode %04o, at most %zu "
-	    "clients, %zu bytes of partial lines, idle_timeout %" PRId64
-	    " ms)", u->path, (uintmax_t)u->sp.ino, in->ic.mode,
-	    in->ic.max_clients, in->ic.max_buffer_bytes,
-	    in->ic.idle_timeout_ms);
+		 "clients, %zu bytes of partial lines, idle_timeout %" PRId64
+		 " ms)",
+		 u->path, (uintmax_t)u->sp.ino, in->ic.mode, in->ic.max_clients,
+		 in->ic.max_buffer_bytes, in->ic.idle_timeout_ms);
 	return 0;
 }
 
@@ -569,8 +572,8 @@ unix_stats(const struct input *in)
 }
 
 const struct input_ops input_unix_ops = {
-	.name = "unix",
-	.start = unix_start,
-	.close = unix_close,
-	.stats = unix_stats,
+    .name = "unix",
+    .start = unix_start,
+    .close = unix_close,
+    .stats = unix_stats,
 };

@@ -17,9 +17,9 @@ static const char *log_progname = "burstd";
 static enum log_level log_level = LOG_LVL_INFO;
 
 static const char *const level_names[] = {
-	[LOG_LVL_CRIT] = "crit",     [LOG_LVL_ERR] = "err",
-	[LOG_LVL_WARNING] = "warning", [LOG_LVL_NOTICE] = "notice",
-	[LOG_LVL_INFO] = "info",     [LOG_LVL_DEBUG] = "debug",
+    [LOG_LVL_CRIT] = "crit",       [LOG_LVL_ERR] = "err",
+    [LOG_LVL_WARNING] = "warning", [LOG_LVL_NOTICE] = "notice",
+    [LOG_LVL_INFO] = "info",       [LOG_LVL_DEBUG] = "debug",
 };
 
 void
@@ -48,8 +48,8 @@ log_level_parse(const char *name, enum log_level *level)
 	return -1;
 }
 
-static void vlog(enum log_level level, int errnum, const char *fmt,
-    va_list ap) __attribute__((format(printf, 3, 0)));
+static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static void
 vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
@@ -59,8 +59,7 @@ vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 
 	if (level > log_level)
 		return;
-	n = snprintf(line, sizeof(line), "<%d>%s: ", (int)level,
-	    log_progname);
+	n = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, log_progname);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -69,10 +68,11 @@ vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 	n = (size_t)(n + m) < sizeof(line) ? n + m : (int)sizeof(line) - 1;
 	if (errnum != 0) {
 		m = snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
-		    strerror(errnum));
+			     strerror(errnum));
 		if (m > 0)
-			n = (size_t)(n + m) < sizeof(line) ? n + m
-							   : (int)sizeof(line) - 1;
+			n = (size_t)(n + m) < sizeof(line)
+				? n + m
+				: (int)sizeof(line) - 1;
 	}
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
@@ -80,12 +80,12 @@ vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
-#define LOG_BODY(level, errnum)                                               \
-	do {                                                                  \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		vlog(level, errnum, fmt, ap);                                 \
-		va_end(ap);                                                   \
+#define LOG_BODY(level, errnum)               \
+	do {                                  \
+		va_list ap;                   \
+		va_start(ap, fmt);            \
+		vlog(level, errnum, fmt, ap); \
+		va_end(ap);                   \
 	} while (0)
 
 void
@@ -153,7 +153,7 @@ log_ratelimit_ok(struct log_ratelimit *rl)
 	if (rl->begin_ms == 0 || now - rl->begin_ms >= rl->interval_ms) {
 		if (rl->held > 0)
 			log_warnx("%llu similar messages suppressed",
-			    (unsigned long long)rl->held);
+				  (unsigned long long)rl->held);
 		rl->begin_ms = now;
 		rl->printed = 0;
 		rl->held = 0;

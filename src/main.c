@@ -25,8 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "conf.h"
+#include "config.h"
 #include "daemon.h"
 #include "engine.h"
 #include "framer.h"
@@ -58,8 +58,8 @@ static const char usage_text[] =
 /* "<3>" when stderr is not a terminal, else "". */
 static const char *err_prefix = "";
 
-static _Noreturn void usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+static _Noreturn void
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static _Noreturn void
 usage_error(const char *fmt, ...)
@@ -82,7 +82,7 @@ bad_option(int opt, const char *arg)
 
 	if (opt == 'c')
 		usage_error("option %s needs a FILE",
-		    strncmp(arg, "--", 2) == 0 ? "--config" : "-c");
+			    strncmp(arg, "--", 2) == 0 ? "--config" : "-c");
 	/* A known letter is refused only as a long option given a value. */
 	if (opt != 0 && strchr("rnhV", opt) != NULL && arg[n] == '=')
 		usage_error("option %.*s takes no value", (int)n, arg);
@@ -126,8 +126,7 @@ write_stdout(void *arg, const char *json, size_t len)
 
 /* Feeds one file through the framer; returns 0, or -1 on a read error. */
 static int
-replay_file(const char *path, struct framer *fr, struct metrics *m,
-    char *block)
+replay_file(const char *path, struct framer *fr, struct metrics *m, char *block)
 {
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
 	ssize_t n;
@@ -158,8 +157,8 @@ replay_file(const char *path, struct framer *fr, struct metrics *m,
 static int
 replay(const struct conf *conf, char **files, int nfiles)
 {
-	struct engine *e = engine_new(conf, conf->replay_exact, write_stdout,
-	    NULL);
+	struct engine *e =
+	    engine_new(conf, conf->replay_exact, write_stdout, NULL);
 	struct metrics *m = engine_metrics(e);
 	struct framer *fr = framer_new(conf->max_line_bytes, engine_line, e, m);
 	char *block = xmalloc(READ_BLOCK);
@@ -183,12 +182,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"replay", no_argument, NULL, 'r'},
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"replay", no_argument, NULL, 'r'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
 	bool do_replay = false, check = false;
@@ -219,9 +218,11 @@ main(int argc, char **argv)
 		default:
 			/* After a short option, argv[optind - 1] may be the
 			 * one before it; only a long option's text is used. */
-			bad_option(optopt, optopt == 'c' || optopt == 0 ||
-			    strchr("rnhV", optopt) != NULL
-			    ? argv[optind - 1] : "-");
+			bad_option(optopt,
+				   optopt == 'c' || optopt == 0 ||
+					   strchr("rnhV", optopt) != NULL
+				       ? argv[optind - 1]
+				       : "-");
 		}
 	}
 	argc -= optind;
@@ -242,7 +243,7 @@ main(int argc, char **argv)
 	if (!do_replay) {
 		if (argc > 0)
 			usage_error("the daemon takes no FILE (did you mean "
-			    "--replay?)");
+				    "--replay?)");
 		if (config == NULL)
 			config = DEFAULT_CONFIG;
 		if ((conf = load_conf(config)) == NULL)

@@ -7,13 +7,13 @@
 
 static const char *const names[] = {
 #define METRIC_NAME(name, help) #name,
-	METRICS_FOREACH(METRIC_NAME)
+    METRICS_FOREACH(METRIC_NAME)
 #undef METRIC_NAME
 };
 
 static const char *const helps[] = {
 #define METRIC_HELP(name, help) help,
-	METRICS_FOREACH(METRIC_HELP)
+    METRICS_FOREACH(METRIC_HELP)
 #undef METRIC_HELP
 };
 

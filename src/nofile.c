@@ -52,20 +52,23 @@ nofile_ensure(size_t need)
 	}
 	old = rl.rlim_cur;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
-			rl.rlim_max >= need ? (rlim_t)need : rl.rlim_max;
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+			? (rlim_t)need
+			: rl.rlim_max;
 		if (rl.rlim_cur > old && setrlimit(RLIMIT_NOFILE, &rl) != 0) {
 			log_warn("setrlimit RLIMIT_NOFILE %ju",
-			    (uintmax_t)rl.rlim_cur);
+				 (uintmax_t)rl.rlim_cur);
 			rl.rlim_cur = old;
 		} else if (rl.rlim_cur > old) {
 			log_info("descriptor limit raised from %ju to %ju: the "
-			    "configuration may need %zu", (uintmax_t)old,
-			    (uintmax_t)rl.rlim_cur, need);
+				 "configuration may need %zu",
+				 (uintmax_t)old, (uintmax_t)rl.rlim_cur, need);
 		}
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-		log_warnx("descriptor limit %ju (hard %ju) is below the %zu "
+		log_warnx(
+		    "descriptor limit %ju (hard %ju) is below the %zu "
 		    "the configuration may need (max_clients of the unix "
 		    "inputs, followed files, sinks, stats clients and %d "
 		    "more): clients past it are refused; raise LimitNOFILE",

@@ -89,8 +89,9 @@ is_literal(const char *s)
 static bool
 maybe_token(const char *s)
 {
-	return (*s >= '0' && *s <= '9') || *s == '-' || strcmp(s, "true") == 0 ||
-	    strcmp(s, "false") == 0 || strcmp(s, "null") == 0;
+	return (*s >= '0' && *s <= '9') || *s == '-' ||
+	       strcmp(s, "true") == 0 || strcmp(s, "false") == 0 ||
+	       strcmp(s, "null") == 0;
 }
 
 /* The needle as searched for: quoted as `where` asks, when it can be. */
@@ -115,8 +116,8 @@ spell(const char *s, enum prefilter_where where)
 }
 
 int
-prefilter_add_group(struct prefilter *pf, const char *const *needles,
-    size_t n, bool ignore_case, enum prefilter_where where)
+prefilter_add_group(struct prefilter *pf, const char *const *needles, size_t n,
+		    bool ignore_case, enum prefilter_where where)
 {
 	struct group g = {0};
 
@@ -201,8 +202,8 @@ equal_at(const struct needle *nd, const uint8_t *p, bool ignore_case)
 }
 
 static bool
-find_scalar(const struct needle *nd, const uint8_t *p, size_t len,
-    size_t from, bool ignore_case)
+find_scalar(const struct needle *nd, const uint8_t *p, size_t len, size_t from,
+	    bool ignore_case)
 {
 	for (size_t i = from; i + nd->len <= len; i++)
 		if ((p[i + nd->lo] | nd->ffold) == nd->first &&
@@ -224,7 +225,7 @@ find_scalar(const struct needle *nd, const uint8_t *p, size_t len,
 
 __attribute__((target("avx2"))) static size_t
 scan_avx2(const struct needle *nd, const uint8_t *p, size_t len,
-    bool ignore_case)
+	  bool ignore_case)
 {
 	const __m256i vf = _mm256_set1_epi8((char)nd->first);
 	const __m256i vl = _mm256_set1_epi8((char)nd->last);
@@ -233,17 +234,19 @@ scan_avx2(const struct needle *nd, const uint8_t *p, size_t len,
 	size_t i = 0;
 
 	for (; i + 31 + nd->len <= len; i += 32) {
-		__m256i a = _mm256_loadu_si256(
-		    (const __m256i *)(p + i + nd->lo));
-		__m256i b = _mm256_loadu_si256(
-		    (const __m256i *)(p + i + nd->hi));
-		__m256i m = _mm256_and_si256(
-		    _mm256_cmpeq_epi8(_mm256_or_si256(a, ff), vf),
-		    _mm256_cmpeq_epi8(_mm256_or_si256(b, lf), vl));
+		__m256i a =
+		    _mm256_loadu_si256((const __m256i *)(p + i + nd->lo));
+		__m256i b =
+		    _mm256_loadu_si256((const __m256i *)(p + i + nd->hi));
+		__m256i m =
+		    _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(a, ff),
+						       vf),
+				     _mm256_cmpeq_epi8(_mm256_or_si256(b, lf),
+						       vl));
 		uint32_t bits = (uint32_t)_mm256_movemask_epi8(m);
 		for (; bits != 0; bits &= bits - 1)
 			if (equal_at(nd, p + i + __builtin_ctz(bits),
-				ignore_case))
+				     ignore_case))
 				return SIZE_MAX;
 	}
 	return i;
@@ -251,7 +254,7 @@ scan_avx2(const struct needle *nd, const uint8_t *p, size_t len,
 
 static size_t
 scan_sse2(const struct needle *nd, const uint8_t *p, size_t len,
-    bool ignore_case)
+	  bool ignore_case)
 {
 	const __m128i vf = _mm_set1_epi8((char)nd->first);
 	const __m128i vl = _mm_set1_epi8((char)nd->last);
@@ -262,13 +265,13 @@ scan_sse2(const struct needle *nd, const uint8_t *p, size_t len,
 	for (; i + 15 + nd->len <= len; i += 16) {
 		__m128i a = _mm_loadu_si128((const __m128i *)(p + i + nd->lo));
 		__m128i b = _mm_loadu_si128((const __m128i *)(p + i + nd->hi));
-		__m128i m = _mm_and_si128(
-		    _mm_cmpeq_epi8(_mm_or_si128(a, ff), vf),
-		    _mm_cmpeq_epi8(_mm_or_si128(b, lf), vl));
+		__m128i m =
+		    _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(a, ff), vf),
+				  _mm_cmpeq_epi8(_mm_or_si128(b, lf), vl));
 		uint32_t bits = (uint32_t)_mm_movemask_epi8(m);
 		for (; bits != 0; bits &= bits - 1)
 			if (equal_at(nd, p + i + __builtin_ctz(bits),
-				ignore_case))
+				     ignore_case))
 				return SIZE_MAX;
 	}
 	return i;
@@ -288,7 +291,7 @@ find(const struct needle *nd, const uint8_t *p, size_t len, bool ignore_case)
 		__builtin_cpu_init();
 		/* BURSTD_NO_AVX2 lets the tests cover the SSE2 path too. */
 		avx2 = __builtin_cpu_supports("avx2") &&
-		    getenv("BURSTD_NO_AVX2") == NULL;
+		       getenv("BURSTD_NO_AVX2") == NULL;
 	}
 	i = avx2 ? scan_avx2(nd, p, len, ignore_case)
 		 : scan_sse2(nd, p, len, ignore_case);

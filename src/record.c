@@ -20,20 +20,23 @@
 #include <xxhash.h>
 #include <yajl/yajl_parse.h>
 
-#include "record.h"
 #include "log.h"
+#include "record.h"
 #include "util.h"
 
 #define PATH_MAX_BYTES RECORD_MAX_NAME
 #define POOL_BLOCKS 16
 
-enum { ENTRY_FIELD = 1, ENTRY_PREFIX = 2 };
+enum {
+	ENTRY_FIELD = 1,
+	ENTRY_PREFIX = 2
+};
 
 struct entry {
-	char *name;    /* NULL: empty table slot */
-	size_t len;    /* strlen(name) */
-	int slot;      /* field slot, if kind has ENTRY_FIELD */
-	int kind;      /* ENTRY_FIELD | ENTRY_PREFIX */
+	char *name; /* NULL: empty table slot */
+	size_t len; /* strlen(name) */
+	int slot;   /* field slot, if kind has ENTRY_FIELD */
+	int kind;   /* ENTRY_FIELD | ENTRY_PREFIX */
 };
 
 struct level {
@@ -51,44 +54,45 @@ struct raw_value {
 };
 
 struct pool_block {
-	size_t cap;            /* usable bytes after the header */
-	max_align_t align[];   /* user memory */
+	size_t cap;          /* usable bytes after the header */
+	max_align_t align[]; /* user memory */
 };
 
 struct record {
-	struct record_value *vals;  /* values, grouped by slot */
-	size_t start[RECORD_MAX_FIELDS + 1]; /* slot i: vals[start[i]..start[i+1]) */
+	struct record_value *vals; /* values, grouped by slot */
+	size_t start[RECORD_MAX_FIELDS +
+		     1]; /* slot i: vals[start[i]..start[i+1]) */
 };
 
 struct parser {
-	struct entry *table;        /* names and prefixes, open addressing */
-	size_t mask;                /* table size - 1 */
-	size_t max_depth;           /* deepest nesting accepted */
-	size_t max_name;            /* longest wanted name */
+	struct entry *table; /* names and prefixes, open addressing */
+	size_t mask;         /* table size - 1 */
+	size_t max_depth;    /* deepest nesting accepted */
+	size_t max_name;     /* longest wanted name */
 
-	yajl_handle yajl;           /* handle for the current line */
-	yajl_alloc_funcs afuncs;    /* routes yajl's memory through the pool */
+	yajl_handle yajl;        /* handle for the current line */
+	yajl_alloc_funcs afuncs; /* routes yajl's memory through the pool */
 	struct pool_block *pool[POOL_BLOCKS]; /* free blocks */
-	size_t npool;               /* entries of pool in use */
-	uint64_t heap_allocs;       /* calls into the C heap */
+	size_t npool;                         /* entries of pool in use */
+	uint64_t heap_allocs;                 /* calls into the C heap */
 
-	char path[PATH_MAX_BYTES];  /* dotted path of the current key */
-	uint32_t path_len;          /* bytes of path in use */
-	struct level *stack;        /* open containers, max_depth entries */
-	size_t depth;               /* entries of stack in use */
-	bool saw_top;               /* the top-level value has started */
-	uint32_t keyword_slots;     /* slots read as keywords: ignore_above */
-	uint32_t check_slots;       /* slots whose values are checked */
-	parser_check_fn *check;     /* the check, or NULL */
-	void *check_arg;            /* passed to check */
-	enum parse_result fail;     /* why the callbacks cancelled */
+	char path[PATH_MAX_BYTES]; /* dotted path of the current key */
+	uint32_t path_len;         /* bytes of path in use */
+	struct level *stack;       /* open containers, max_depth entries */
+	size_t depth;              /* entries of stack in use */
+	bool saw_top;              /* the top-level value has started */
+	uint32_t keyword_slots;    /* slots read as keywords: ignore_above */
+	uint32_t check_slots;      /* slots whose values are checked */
+	parser_check_fn *check;    /* the check, or NULL */
+	void *check_arg;           /* passed to check */
+	enum parse_result fail;    /* why the callbacks cancelled */
 
-	struct buf fixed;           /* the line with lone surrogates replaced */
-	struct buf arena;           /* bytes of this line's values */
-	struct raw_value *raw;      /* values in document order */
-	size_t nraw, capraw;        /* entries used and allocated */
-	struct record rec;          /* the result, values grouped by slot */
-	size_t caprec;              /* entries allocated in rec.vals */
+	struct buf fixed;      /* the line with lone surrogates replaced */
+	struct buf arena;      /* bytes of this line's values */
+	struct raw_value *raw; /* values in document order */
+	size_t nraw, capraw;   /* entries used and allocated */
+	struct record rec;     /* the result, values grouped by slot */
+	size_t caprec;         /* entries allocated in rec.vals */
 };
 
 /* The pool: yajl's allocations, recycled. */
@@ -115,8 +119,8 @@ pool_malloc(void *ctx, size_t sz)
 static struct pool_block *
 block_of(void *p)
 {
-	return (struct pool_block *)((char *)p - offsetof(struct pool_block,
-						     align));
+	return (struct pool_block *)((char *)p -
+				     offsetof(struct pool_block, align));
 }
 
 static void
@@ -149,7 +153,6 @@ pool_realloc(void *ctx, void *p, size_t sz)
 	pool_free(ctx, p);
 	return q;
 }
-
 
 /*
  * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
@@ -328,32 +331,32 @@ insert(struct parser *ps, const char *s, size_t len, int kind, int slot)
  * ignore_above does not apply to them.
  */
 static const char *const not_keyword[] = {
-	/* wildcard */
-	"process.command_line",
-	"process.parent.command_line",
-	"process.entry_leader.command_line",
-	"process.group_leader.command_line",
-	"process.session_leader.command_line",
-	/* date */
-	"@timestamp",
-	"event.created",
-	"event.ingested",
-	"process.start",
-	"process.parent.start",
-	"process.parent.group_leader.start",
-	"process.entry_leader.start",
-	"process.entry_leader.parent.start",
-	"process.entry_leader.parent.session_leader.start",
-	"process.group_leader.start",
-	"process.session_leader.start",
-	"process.session_leader.parent.start",
-	"process.session_leader.parent.session_leader.start",
-	/* match_only_text */
-	"message",
-	/* constant_keyword */
-	"data_stream.dataset",
-	"data_stream.namespace",
-	"data_stream.type",
+    /* wildcard */
+    "process.command_line",
+    "process.parent.command_line",
+    "process.entry_leader.command_line",
+    "process.group_leader.command_line",
+    "process.session_leader.command_line",
+    /* date */
+    "@timestamp",
+    "event.created",
+    "event.ingested",
+    "process.start",
+    "process.parent.start",
+    "process.parent.group_leader.start",
+    "process.entry_leader.start",
+    "process.entry_leader.parent.start",
+    "process.entry_leader.parent.session_leader.start",
+    "process.group_leader.start",
+    "process.session_leader.start",
+    "process.session_leader.parent.start",
+    "process.session_leader.parent.session_leader.start",
+    /* match_only_text */
+    "message",
+    /* constant_keyword */
+    "data_stream.dataset",
+    "data_stream.namespace",
+    "data_stream.type",
 };
 
 bool
@@ -551,15 +554,15 @@ cb_map_key(void *ctx, const unsigned char *key, size_t len)
 }
 
 static const yajl_callbacks callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_boolean,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_map_key,
-	.yajl_end_map = cb_end,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end,
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
 };
 
 struct parser *
@@ -569,8 +572,7 @@ parser_new(const char *const *fields, size_t n, size_t max_depth)
 	size_t want = 16;
 
 	if (n > RECORD_MAX_FIELDS)
-		fatalx("parser: %zu fields, at most %d", n,
-		    RECORD_MAX_FIELDS);
+		fatalx("parser: %zu fields, at most %d", n, RECORD_MAX_FIELDS);
 	/* Every name and each of its dot-prefixes, at load <= 1/4. */
 	for (size_t i = 0; i < n; i++)
 		want += strlen(fields[i]) + 1;
@@ -621,7 +623,7 @@ parser_free(struct parser *ps)
 
 void
 parser_set_check(struct parser *ps, uint32_t slots, parser_check_fn *fn,
-    void *arg)
+		 void *arg)
 {
 	ps->check_slots = fn != NULL ? slots : 0;
 	ps->check = fn;
@@ -662,7 +664,7 @@ finish_record(struct parser *ps)
 
 enum parse_result
 parser_parse(struct parser *ps, const char *line, size_t len,
-    const struct record **out)
+	     const struct record **out)
 {
 	yajl_status st;
 
@@ -708,7 +710,7 @@ record_get(const struct record *r, int slot, size_t *n)
 
 size_t
 record_distinct(const struct record *r, int slot, struct record_value *out,
-    size_t max)
+		size_t max)
 {
 	size_t n, nd = 0, kept = 0;
 	const struct record_value *v = record_get(r, slot, &n);
@@ -718,7 +720,7 @@ record_distinct(const struct record *r, int slot, struct record_value *out,
 		/* Values per slot are few; a quadratic scan beats hashing. */
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = v[j].len == v[i].len &&
-			    memcmp(v[j].p, v[i].p, v[i].len) == 0;
+			       memcmp(v[j].p, v[i].p, v[i].len) == 0;
 		if (seen)
 			continue;
 		if (kept < max)

@@ -73,9 +73,10 @@ rule_default(void)
 			L("Domain: Endpoint", "OS: Linux", "OS: macOS",
 			  "Use Case: Threat Detection", "Tactic: Execution",
 			  "Data Source: Elastic Defend"));
-	r->tactic = (struct mitre_ref){
-	    xstrdup("TA0002"), xstrdup("Execution"),
-	    xstrdup("https://attack.mitre.org/tactics/TA0002/")};
+	r->tactic =
+	    (struct mitre_ref){xstrdup("TA0002"), xstrdup("Execution"),
+			       xstrdup(
+				   "https://attack.mitre.org/tactics/TA0002/")};
 	r->technique = (struct mitre_ref){
 	    xstrdup("T1059"), xstrdup("Command and Scripting Interpreter"),
 	    xstrdup("https://attack.mitre.org/techniques/T1059/")};
@@ -193,12 +194,12 @@ slot_of(struct rule *r, const char *field)
 	return (int)r->nfields++;
 }
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			snprintf(err, errlen, __VA_ARGS__);                    \
-			return -1;                                             \
-		}                                                              \
+#define CHECK(cond, ...)                                    \
+	do {                                                \
+		if (!(cond)) {                              \
+			snprintf(err, errlen, __VA_ARGS__); \
+			return -1;                          \
+		}                                           \
 	} while (0)
 
 static void

@@ -59,7 +59,8 @@ set_depth(struct sink *s)
 	s->stats.depth = s->nwait + s->ncur;
 	assert((s->cur == NULL) == (s->ncur == 0));
 	assert(s->stats.queued == s->stats.sent + s->stats.dropped_full +
-	    s->stats.dropped_close + s->stats.rejected + s->stats.depth);
+				      s->stats.dropped_close +
+				      s->stats.rejected + s->stats.depth);
 }
 
 static uint64_t
@@ -120,7 +121,7 @@ take_cur(struct sink *s)
 	last = s->cur;
 	bytes = last->len;
 	while (s->head != NULL && s->ncur < SINK_BATCH_LINES &&
-	    bytes + s->head->len <= SINK_BATCH_BYTES) {
+	       bytes + s->head->len <= SINK_BATCH_BYTES) {
 		last->next = take(s);
 		last = last->next;
 		bytes += last->len;
@@ -193,7 +194,7 @@ finish(struct sink *s)
 	set_depth(s);
 	if (s->stats.dropped_close > 0)
 		log_warnx("sink %s: closed with %llu alert(s) undelivered",
-		    s->name, (unsigned long long)s->stats.dropped_close);
+			  s->name, (unsigned long long)s->stats.dropped_close);
 	uv_close((uv_handle_t *)&s->timer, timer_close_cb);
 }
 
@@ -331,7 +332,8 @@ set_hostname(struct sink *s)
 static struct sink_line *
 frame(struct sink *s, const char *line, size_t len)
 {
-	char hdr[TIMEFMT_ISO_MAX + sizeof(s->hostname) + 64], ts[TIMEFMT_ISO_MAX];
+	char hdr[TIMEFMT_ISO_MAX + sizeof(s->hostname) + 64],
+	    ts[TIMEFMT_ISO_MAX];
 	char cnt[32];
 	size_t json = len > 0 && line[len - 1] == '\n' ? len - 1 : len;
 	size_t hl = 0, cl = 0;
@@ -340,8 +342,11 @@ frame(struct sink *s, const char *line, size_t len)
 
 	if (s->conf.format == SINK_FORMAT_RFC5424) {
 		timefmt_iso(real_now_ms(), ts);
-		hl = (size_t)snprintf(hdr, sizeof(hdr), "<%d>1 %s %s burstd %ld "
-		    "- - ", SYSLOG_PRI, ts, s->hostname, (long)getpid());
+		hl = (size_t)snprintf(hdr, sizeof(hdr),
+				      "<%d>1 %s %s burstd %ld "
+				      "- - ",
+				      SYSLOG_PRI, ts, s->hostname,
+				      (long)getpid());
 	}
 	if (s->conf.framing == SINK_FRAMING_OCTET)
 		cl = (size_t)snprintf(cnt, sizeof(cnt), "%zu ", hl + json);
@@ -355,8 +360,8 @@ frame(struct sink *s, const char *line, size_t len)
 	l->t_ms = uv_now(s->loop);
 	l->raw_off = cl + hl;
 	l->raw_len = json + 1;
-	l->len = cl + hl + json +
-	    (s->conf.framing == SINK_FRAMING_OCTET ? 0 : 1);
+	l->len =
+	    cl + hl + json + (s->conf.framing == SINK_FRAMING_OCTET ? 0 : 1);
 	return l;
 }
 
@@ -424,8 +429,7 @@ void
 sink_reopen(struct sink *s)
 {
 	/* Standard output may use the file backend but is never reopened. */
-	if (s->ops->reopen == NULL || s->conf.type == SINK_STDOUT ||
-	    s->closing)
+	if (s->ops->reopen == NULL || s->conf.type == SINK_STDOUT || s->closing)
 		return;
 	s->ops->reopen(s);
 	switch (s->state) {
@@ -529,12 +533,12 @@ bool
 sink_conf_equal(const struct sink_conf *a, const struct sink_conf *b)
 {
 	return a->type == b->type && str_equal(a->path, b->path) &&
-	    str_equal(a->host, b->host) && a->port == b->port &&
-	    a->queue_max == b->queue_max &&
-	    a->backoff_min_ms == b->backoff_min_ms &&
-	    a->backoff_max_ms == b->backoff_max_ms &&
-	    a->max_alert_bytes == b->max_alert_bytes &&
-	    a->framing == b->framing && a->format == b->format;
+	       str_equal(a->host, b->host) && a->port == b->port &&
+	       a->queue_max == b->queue_max &&
+	       a->backoff_min_ms == b->backoff_min_ms &&
+	       a->backoff_max_ms == b->backoff_max_ms &&
+	       a->max_alert_bytes == b->max_alert_bytes &&
+	       a->framing == b->framing && a->format == b->format;
 }
 
 /* Calls from the backends. */
@@ -551,8 +555,8 @@ sink_up(struct sink *s)
 	if (s->failures > 0) {
 		/* Not rate-limited: the failures may have used up the
 		 * burst, and this is the line that says they are over. */
-		log_info("sink %s: connected after %llu failure(s)",
-		    s->name, (unsigned long long)s->failures);
+		log_info("sink %s: connected after %llu failure(s)", s->name,
+			 (unsigned long long)s->failures);
 		s->failures = 0;
 	} else {
 		log_debug("sink %s: connected", s->name);
@@ -571,14 +575,15 @@ sink_fail(struct sink *s, const char *what, int err)
 {
 	if (s->state != SINK_CONNECTING && s->state != SINK_UP)
 		return;
-	if (s->state == SINK_UP && (s->stats.sent > s->up_sent ||
-	    uv_now(s->loop) - s->up_ms >= (uint64_t)s->conf.backoff_max_ms))
+	if (s->state == SINK_UP &&
+	    (s->stats.sent > s->up_sent ||
+	     uv_now(s->loop) - s->up_ms >= (uint64_t)s->conf.backoff_max_ms))
 		s->backoff_ms = s->conf.backoff_min_ms;
 	s->stats.errors++;
 	s->failures++;
 	if (log_ratelimit_ok(&s->rl))
 		log_warnx("sink %s: %s: %s (%zu alert(s) waiting)", s->name,
-		    what, uv_strerror(err), s->stats.depth);
+			  what, uv_strerror(err), s->stats.depth);
 	go_down(s);
 }
 
@@ -620,7 +625,7 @@ sink_reject(struct sink *s, const char *what, int err)
 	s->stats.rejected += s->ncur;
 	if (log_ratelimit_ok(&s->rl))
 		log_warnx("sink %s: %s: %s: alert of %zu bytes dropped",
-		    s->name, what, uv_strerror(err), len);
+			  s->name, what, uv_strerror(err), len);
 	drop_cur(s);
 	set_depth(s);
 	if (s->busy) {

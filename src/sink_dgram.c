@@ -41,12 +41,12 @@
 #include "util.h"
 
 struct dgram {
-	int fd;          /* the connected socket, or -1 */
-	uv_poll_t poll;  /* writability of fd, while poll_open */
-	bool poll_open;  /* poll is initialised and not yet closed */
-	bool waiting;    /* a datagram waits for room (the write in flight) */
-	const char *p;   /* that datagram (the sink's cur) */
-	size_t len;      /* its length, newline excluded */
+	int fd;         /* the connected socket, or -1 */
+	uv_poll_t poll; /* writability of fd, while poll_open */
+	bool poll_open; /* poll is initialised and not yet closed */
+	bool waiting;   /* a datagram waits for room (the write in flight) */
+	const char *p;  /* that datagram (the sink's cur) */
+	size_t len;     /* its length, newline excluded */
 };
 
 static void
@@ -92,10 +92,11 @@ size_sndbuf(struct sink *s, int fd)
 	vl = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &vl) == 0 &&
 	    (v < 0 || (size_t)v < want))
-		log_warnx("sink %s: send buffer %d bytes, less than "
+		log_warnx(
+		    "sink %s: send buffer %d bytes, less than "
 		    "max_alert_bytes %zu needs (net.core.wmem_max); longer "
-		    "alerts are rejected", s->name, v,
-		    s->conf.max_alert_bytes);
+		    "alerts are rejected",
+		    s->name, v, s->conf.max_alert_bytes);
 }
 
 static void
@@ -232,10 +233,10 @@ dgram_disconnect(struct sink *s)
 }
 
 const struct sink_ops sink_ops_dgram = {
-	.init = dgram_init,
-	.connect = dgram_connect,
-	.write = dgram_write,
-	.reopen = NULL,
-	.disconnect = dgram_disconnect,
-	.free = dgram_free,
+    .init = dgram_init,
+    .connect = dgram_connect,
+    .write = dgram_write,
+    .reopen = NULL,
+    .disconnect = dgram_disconnect,
+    .free = dgram_free,
 };

@@ -35,18 +35,18 @@
 #include "util.h"
 
 struct file {
-	uv_fs_t oreq;    /* the open or close in flight */
-	uv_fs_t wreq;    /* the write in flight */
-	bool oreq_busy;  /* oreq is in flight */
-	bool wreq_busy;  /* wreq is in flight */
-	bool want_close; /* disconnect() came: close once idle */
-	bool rotated;    /* a reopen came: start the line afresh */
-	uv_file fd;      /* the open file, or -1 */
+	uv_fs_t oreq;               /* the open or close in flight */
+	uv_fs_t wreq;               /* the write in flight */
+	bool oreq_busy;             /* oreq is in flight */
+	bool wreq_busy;             /* wreq is in flight */
+	bool want_close;            /* disconnect() came: close once idle */
+	bool rotated;               /* a reopen came: start the line afresh */
+	uv_file fd;                 /* the open file, or -1 */
 	const struct sink_line *wp; /* the batch being written (the sink's
 			  * cur), or NULL */
-	size_t wn;       /* its lines */
-	size_t wlen;     /* its bytes */
-	size_t woff;     /* bytes of it the file has */
+	size_t wn;                  /* its lines */
+	size_t wlen;                /* its bytes */
+	size_t woff;                /* bytes of it the file has */
 };
 
 static void settle(struct sink *s);
@@ -98,8 +98,8 @@ file_connect(struct sink *s)
 		 * one has in full. */
 		size_t at = 0;
 		f->rotated = false;
-		for (const struct sink_line *l = f->wp; l != NULL &&
-		     at + l->len <= f->woff; l = l->next)
+		for (const struct sink_line *l = f->wp;
+		     l != NULL && at + l->len <= f->woff; l = l->next)
 			at += l->len;
 		f->woff = at;
 	}
@@ -115,7 +115,8 @@ file_connect(struct sink *s)
 	}
 	f->oreq.data = s;
 	r = uv_fs_open(s->loop, &f->oreq, s->conf.path,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640, open_cb);
+		       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640,
+		       open_cb);
 	if (r < 0) {
 		uv_fs_req_cleanup(&f->oreq);
 		sink_fail(s, "open", r);
@@ -140,7 +141,7 @@ issue(struct sink *s)
 		if (at + l->len > f->woff) {
 			size_t skip = f->woff > at ? f->woff - at : 0;
 			b[nb++] = uv_buf_init((char *)l->data + skip,
-			    (unsigned)(l->len - skip));
+					      (unsigned)(l->len - skip));
 		}
 		at += l->len;
 	}
@@ -225,7 +226,7 @@ close_cb(uv_fs_t *req)
 
 	if (req->result < 0)
 		log_warnx("sink %s: close: %s", s->name,
-		    uv_strerror((int)req->result));
+			  uv_strerror((int)req->result));
 	uv_fs_req_cleanup(req);
 	f->oreq_busy = false;
 	settle(s);
@@ -264,10 +265,10 @@ file_disconnect(struct sink *s)
 }
 
 const struct sink_ops sink_ops_file = {
-	.init = file_init,
-	.connect = file_connect,
-	.writev = file_writev,
-	.reopen = file_reopen,
-	.disconnect = file_disconnect,
-	.free = file_free,
+    .init = file_init,
+    .connect = file_connect,
+    .writev = file_writev,
+    .reopen = file_reopen,
+    .disconnect = file_disconnect,
+    .free = file_free,
 };

@@ -86,13 +86,12 @@ struct sink_line {
 
 /* A backend; the rules above say when each is called and how it answers. */
 struct sink_ops {
-	void (*init)(struct sink *s);       /* allocates s->be */
-	void (*connect)(struct sink *s);    /* opens or connects */
+	void (*init)(struct sink *s);    /* allocates s->be */
+	void (*connect)(struct sink *s); /* opens or connects */
 	enum sink_io (*write)(struct sink *s, const char *p,
-	    size_t len);                    /* writes one line */
-	enum sink_io (*writev)(struct sink *s,
-	    const struct sink_line *first,
-	    size_t n);                      /* writes n lines chained from
+			      size_t len); /* writes one line */
+	enum sink_io (*writev)(struct sink *s, const struct sink_line *first,
+			       size_t n);   /* writes n lines chained from
 					     * first; NULL: one at a time */
 	void (*reopen)(struct sink *s);     /* notes a SIGHUP before sink.c
 					     * reconnects; NULL: ignored */

@@ -32,18 +32,18 @@
 
 struct stream {
 	union {
-		uv_handle_t handle; /* for uv_close() */
-		uv_stream_t stream; /* for reads and writes */
-		uv_pipe_t pipe;     /* unix; stdout on a pipe or socket */
-		uv_tcp_t tcp;       /* tcp; stdout on a TCP socket */
-		uv_tty_t tty;       /* stdout on a terminal */
-	} u;                     /* the connection, while `open` */
-	bool open;               /* u is initialised and not yet closed */
-	uv_connect_t creq;       /* the connect in flight */
-	uv_write_t wreq;         /* the one write in flight */
+		uv_handle_t handle;   /* for uv_close() */
+		uv_stream_t stream;   /* for reads and writes */
+		uv_pipe_t pipe;       /* unix; stdout on a pipe or socket */
+		uv_tcp_t tcp;         /* tcp; stdout on a TCP socket */
+		uv_tty_t tty;         /* stdout on a terminal */
+	} u;                          /* the connection, while `open` */
+	bool open;                    /* u is initialised and not yet closed */
+	uv_connect_t creq;            /* the connect in flight */
+	uv_write_t wreq;              /* the one write in flight */
 	struct sockaddr_storage addr; /* tcp: the peer, parsed once */
-	bool addr_ok;            /* tcp: host is an address literal */
-	char rbuf[256];          /* what the peer says, discarded */
+	bool addr_ok;                 /* tcp: host is an address literal */
+	char rbuf[256];               /* what the peer says, discarded */
 };
 
 static void
@@ -62,14 +62,14 @@ tcp_init(struct sink *s)
 
 	stream_init(s);
 	st = s->be;
-	if (uv_ip4_addr(host, s->conf.port,
-		(struct sockaddr_in *)&st->addr) == 0 ||
-	    uv_ip6_addr(host, s->conf.port,
-		(struct sockaddr_in6 *)&st->addr) == 0)
+	if (uv_ip4_addr(host, s->conf.port, (struct sockaddr_in *)&st->addr) ==
+		0 ||
+	    uv_ip6_addr(host, s->conf.port, (struct sockaddr_in6 *)&st->addr) ==
+		0)
 		st->addr_ok = true;
 	else
 		log_warnx("sink %s: host is not an IPv4 or IPv6 address",
-		    s->name);
+			  s->name);
 }
 
 static void
@@ -157,7 +157,7 @@ tcp_connect(struct sink *s)
 	/* A peer that vanished without a reset is noticed eventually. */
 	(void)uv_tcp_keepalive(&st->u.tcp, 1, 60);
 	r = uv_tcp_connect(&st->creq, &st->u.tcp,
-	    (const struct sockaddr *)&st->addr, connect_cb);
+			   (const struct sockaddr *)&st->addr, connect_cb);
 	if (r < 0)
 		sink_fail(s, "connect", r);
 }
@@ -260,28 +260,28 @@ stream_disconnect(struct sink *s)
 }
 
 const struct sink_ops sink_ops_unix = {
-	.init = stream_init,
-	.connect = unix_connect,
-	.write = stream_write,
-	.reopen = NULL,
-	.disconnect = stream_disconnect,
-	.free = stream_free,
+    .init = stream_init,
+    .connect = unix_connect,
+    .write = stream_write,
+    .reopen = NULL,
+    .disconnect = stream_disconnect,
+    .free = stream_free,
 };
 
 const struct sink_ops sink_ops_tcp = {
-	.init = tcp_init,
-	.connect = tcp_connect,
-	.write = stream_write,
-	.reopen = NULL,
-	.disconnect = stream_disconnect,
-	.free = stream_free,
+    .init = tcp_init,
+    .connect = tcp_connect,
+    .write = stream_write,
+    .reopen = NULL,
+    .disconnect = stream_disconnect,
+    .free = stream_free,
 };
 
 const struct sink_ops sink_ops_stdout = {
-	.init = stream_init,
-	.connect = stdout_connect,
-	.write = stream_write,
-	.reopen = NULL,
-	.disconnect = stream_disconnect,
-	.free = stream_free,
+    .init = stream_init,
+    .connect = stdout_connect,
+    .write = stream_write,
+    .reopen = NULL,
+    .disconnect = stream_disconnect,
+    .free = stream_free,
 };

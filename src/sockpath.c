@@ -34,7 +34,8 @@ clear_stale(const char *what, const char *path)
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		log_warnx("%s %s inode=%ju: exists and is not a socket; not "
-		    "replacing it", what, path, (uintmax_t)st.st_ino);
+			  "replacing it",
+			  what, path, (uintmax_t)st.st_ino);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -50,30 +51,31 @@ clear_stale(const char *what, const char *path)
 	close(fd);
 	if (r == 0 || err == EAGAIN || err == EINPROGRESS) {
 		log_warnx("%s %s inode=%ju: another process is listening on "
-		    "it", what, path, (uintmax_t)st.st_ino);
+			  "it",
+			  what, path, (uintmax_t)st.st_ino);
 		return -1;
 	}
 	if (err != ECONNREFUSED) {
 		/* EACCES and the like say nothing of whether it is alive. */
 		errno = err;
 		log_warn("%s %s inode=%ju: cannot tell whether the socket is "
-		    "stale; not replacing it", what, path,
-		    (uintmax_t)st.st_ino);
+			 "stale; not replacing it",
+			 what, path, (uintmax_t)st.st_ino);
 		return -1;
 	}
 	if (unlink(path) != 0 && errno != ENOENT) {
 		log_warn("%s %s inode=%ju: unlink stale socket", what, path,
-		    (uintmax_t)st.st_ino);
+			 (uintmax_t)st.st_ino);
 		return -1;
 	}
 	log_info("%s %s inode=%ju: removed a stale socket", what, path,
-	    (uintmax_t)st.st_ino);
+		 (uintmax_t)st.st_ino);
 	return 0;
 }
 
 int
 sockpath_bind(struct sockpath *sp, const char *what, const char *path,
-    unsigned mode)
+	      unsigned mode)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -86,7 +88,8 @@ sockpath_bind(struct sockpath *sp, const char *what, const char *path,
 	if (path == NULL || path[0] == '\0' ||
 	    strlen(path) >= sizeof(sun.sun_path)) {
 		log_warnx("%s %s: path empty or longer than %zu bytes", what,
-		    path != NULL ? path : "(none)", sizeof(sun.sun_path) - 1);
+			  path != NULL ? path : "(none)",
+			  sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	if (clear_stale(what, path) < 0)
@@ -99,7 +102,7 @@ sockpath_bind(struct sockpath *sp, const char *what, const char *path,
 	 * between.
 	 */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		 0)) < 0) {
+			 0)) < 0) {
 		log_warn("%s %s: socket", what, path);
 		return -1;
 	}
@@ -124,7 +127,7 @@ sockpath_bind(struct sockpath *sp, const char *what, const char *path,
 	sp->ino = st.st_ino;
 	if (chmod(path, (mode_t)mode) != 0) {
 		log_warn("%s %s inode=%ju: chmod %04o", what, path,
-		    (uintmax_t)sp->ino, mode);
+			 (uintmax_t)sp->ino, mode);
 		close(fd);
 		return -1;
 	}
@@ -142,10 +145,11 @@ sockpath_remove(struct sockpath *sp)
 	if (lstat(sp->path, &st) != 0 || st.st_dev != sp->dev ||
 	    st.st_ino != sp->ino) {
 		log_info("%s %s inode=%ju: path no longer names our socket; "
-		    "left alone", sp->what, sp->path, (uintmax_t)sp->ino);
+			 "left alone",
+			 sp->what, sp->path, (uintmax_t)sp->ino);
 		return;
 	}
 	if (unlink(sp->path) != 0)
 		log_warn("%s %s inode=%ju: unlink", sp->what, sp->path,
-		    (uintmax_t)sp->ino);
+			 (uintmax_t)sp->ino);
 }

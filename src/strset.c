@@ -17,19 +17,19 @@ struct member {
 };
 
 struct slot {
-	uint64_t hash;     /* 0: empty */
-	struct member *m;  /* NULL: hash only, past the cap */
+	uint64_t hash;    /* 0: empty */
+	struct member *m; /* NULL: hash only, past the cap */
 };
 
 struct strset {
-	struct slot *slots;     /* 2^k slots */
-	size_t mask;            /* number of slots - 1 */
-	size_t count;           /* distinct members */
-	size_t max_kept;        /* cap on kept members */
-	struct member **kept;   /* kept members, insertion order */
-	size_t nkept;           /* entries of kept in use */
-	size_t capkept;         /* entries of kept allocated */
-	size_t bytes;           /* memory held */
+	struct slot *slots;   /* 2^k slots */
+	size_t mask;          /* number of slots - 1 */
+	size_t count;         /* distinct members */
+	size_t max_kept;      /* cap on kept members */
+	struct member **kept; /* kept members, insertion order */
+	size_t nkept;         /* entries of kept in use */
+	size_t capkept;       /* entries of kept allocated */
+	size_t bytes;         /* memory held */
 };
 
 struct strset *
@@ -90,8 +90,8 @@ strset_add(struct strset *s, const char *p, size_t len)
 		if (sl->hash != h)
 			continue;
 		/* Past the cap, equal hashes are taken as equal members. */
-		if (sl->m == NULL || (sl->m->len == len &&
-					 memcmp(sl->m->data, p, len) == 0))
+		if (sl->m == NULL ||
+		    (sl->m->len == len && memcmp(sl->m->data, p, len) == 0))
 			return 0;
 	}
 	struct member *m = NULL;
@@ -102,7 +102,7 @@ strset_add(struct strset *s, const char *p, size_t len)
 		if (s->nkept == s->capkept) {
 			s->capkept = s->capkept ? s->capkept * 2 : 4;
 			s->kept = xreallocarray(s->kept, s->capkept,
-			    sizeof(*s->kept));
+						sizeof(*s->kept));
 		}
 		s->kept[s->nkept++] = m;
 		s->bytes += sizeof(*m) + len + sizeof(*s->kept);
@@ -117,7 +117,7 @@ strset_add(struct strset *s, const char *p, size_t len)
 
 void
 strset_foreach_hash(const struct strset *s,
-    void (*cb)(void *arg, uint64_t hash), void *arg)
+		    void (*cb)(void *arg, uint64_t hash), void *arg)
 {
 	for (size_t i = 0; i <= s->mask; i++)
 		if (s->slots[i].hash != 0 && s->slots[i].m == NULL)

@@ -105,17 +105,22 @@ parse_iso(const char *s, size_t len, int64_t *out)
 							int nd = 0;
 							p++;
 							while (p < end &&
-							    *p >= '0' &&
-							    *p <= '9' &&
-							    nd < 9) {
+							       *p >= '0' &&
+							       *p <= '9' &&
+							       nd < 9) {
 								if (nd < 3)
-									msec = msec * 10 + (*p - '0');
+									msec =
+									    msec *
+										10 +
+									    (*p -
+									     '0');
 								nd++;
 								p++;
 							}
 							if (nd == 0)
 								return -1;
-							for (int k = nd; k < 3; k++)
+							for (int k = nd; k < 3;
+							     k++)
 								msec *= 10;
 						}
 					}
@@ -123,17 +128,22 @@ parse_iso(const char *s, size_t len, int64_t *out)
 				/* A zone only follows a time. */
 				if (p < end && *p == 'Z') {
 					p++;
-				} else if (p < end && (*p == '+' || *p == '-')) {
-					int sign = *p == '-' ? -1 : 1, oh, om = 0;
+				} else if (p < end &&
+					   (*p == '+' || *p == '-')) {
+					int sign = *p == '-' ? -1 : 1, oh,
+					    om = 0;
 					p++;
-					if ((oh = digits(&p, end, 2)) < 0 || oh > 18)
+					if ((oh = digits(&p, end, 2)) < 0 ||
+					    oh > 18)
 						return -1;
 					if (p < end && *p == ':') {
 						p++;
-						if ((om = digits(&p, end, 2)) < 0)
+						if ((om = digits(&p, end, 2)) <
+						    0)
 							return -1;
 					} else if (p < end) {
-						if ((om = digits(&p, end, 2)) < 0)
+						if ((om = digits(&p, end, 2)) <
+						    0)
 							return -1;
 					}
 					if (om > 59 || oh * 60 + om > 18 * 60)
@@ -220,8 +230,8 @@ timefmt_iso(int64_t ms, char *out)
 
 	civil_from_days(days, &y, &m, &d);
 	n = snprintf(out, TIMEFMT_ISO_MAX,
-	    "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
-	    (int)(rem / 3600000), (int)(rem / 60000 % 60),
-	    (int)(rem / 1000 % 60), (int)(rem % 1000));
+		     "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
+		     (int)(rem / 3600000), (int)(rem / 60000 % 60),
+		     (int)(rem / 1000 % 60), (int)(rem % 1000));
 	return n < 0 ? 0 : (size_t)n;
 }

@@ -1077,8 +1077,9 @@ window_tick(struct window_store *ws, int64_t now_ms)
 			 * are too late for good. */
 			floor = horizon_floor(ws, a);
 			while (a->closed != NULL) {
-				floor = max64(
-				    floor, window_end(ws, a->closed->window));
+				floor =
+				    max64(floor,
+					  window_end(ws, a->closed->window));
 				agent_drop_group(ws, a->closed);
 			}
 			/* The walk already holds the next node. */
@@ -1140,10 +1141,10 @@ check_fail(const char *what)
 	abort();
 }
 
-#define WCHECK(c)                                                              \
-	do {                                                                   \
-		if (!(c))                                                      \
-			check_fail(#c);                                        \
+#define WCHECK(c)                       \
+	do {                            \
+		if (!(c))               \
+			check_fail(#c); \
 	} while (0)
 
 static size_t

@@ -51,22 +51,22 @@
 
 struct hnode {
 	struct hnode *next; /* bucket chain */
-	uint64_t hash;	    /* full hash of the key */
+	uint64_t hash;      /* full hash of the key */
 };
 
 struct htab {
 	struct hnode **b; /* buckets, 2^k */
-	size_t mask;	  /* buckets - 1 */
-	size_t n;	  /* nodes */
+	size_t mask;      /* buckets - 1 */
+	size_t n;         /* nodes */
 };
 
 struct agent {
-	struct hnode h;	      /* in the store's agent table; first member */
-	int64_t max_ts;	      /* largest event time seen, INT64_MIN if none */
-	int64_t due;	      /* watermark at which to scan the lists */
+	struct hnode h;       /* in the store's agent table; first member */
+	int64_t max_ts;       /* largest event time seen, INT64_MIN if none */
+	int64_t due;          /* watermark at which to scan the lists */
 	int64_t last_seen;    /* wall clock of its last event; 0: not yet
 				 (the idle clock starts at the next tick) */
-	int64_t floor;	      /* no new group for a window ending at or
+	int64_t floor;        /* no new group for a window ending at or
 				 before this; INT64_MIN: none */
 	struct group *open;   /* open groups */
 	struct group *closed; /* closed groups kept for late events */
@@ -74,29 +74,29 @@ struct agent {
 				  least recently touched first */
 	struct agent *cprev; /* in the store's size class list (circular) */
 	struct agent *cnext;
-	size_t bytes;	/* its own charge and its groups' */
-	unsigned cls;	/* its size class */
+	size_t bytes;   /* its own charge and its groups' */
+	unsigned cls;   /* its size class */
 	size_t ngroups; /* groups in both lists */
-	size_t keylen;	/* bytes of key */
-	char key[];	/* encoded key value */
+	size_t keylen;  /* bytes of key */
+	char key[];     /* encoded key value */
 };
 
 struct group {
-	struct hnode h;	     /* in the store's group table; first member */
-	int64_t window;	     /* window start, epoch ms */
+	struct hnode h;      /* in the store's group table; first member */
+	int64_t window;      /* window start, epoch ms */
 	struct agent *agent; /* owner of the watermark that closes it */
 	struct group *prev;  /* in the agent's open or closed list */
 	struct group *next;
 	struct group *eprev; /* in the agent's eviction bucket (circular) */
 	struct group *enext;
-	size_t bytes;	       /* charged for it */
+	size_t bytes;          /* charged for it */
 	uint64_t labels;       /* bit i: label i seen */
 	unsigned bucket;       /* its eviction bucket */
-	bool closed;	       /* the window has closed */
-	bool decided;	       /* alerted or suppressed; never again */
-	bool late;	       /* an event came after the window closed */
-	char *key;	       /* encoded group key (owned) */
-	size_t keylen;	       /* its length */
+	bool closed;           /* the window has closed */
+	bool decided;          /* alerted or suppressed; never again */
+	bool late;             /* an event came after the window closed */
+	char *key;             /* encoded group key (owned) */
+	size_t keylen;         /* its length */
 	struct strset *sets[]; /* value sets, then the distinct set if apart */
 };
 
@@ -105,10 +105,10 @@ struct group {
  * floor.  A returning agent takes the floor back.
  */
 struct tomb {
-	struct hnode h;	   /* in the store's tombstones, by key hash */
+	struct hnode h;    /* in the store's tombstones, by key hash */
 	struct tomb *prev; /* in the store's tombstone list (circular), */
 	struct tomb *next; /* oldest first */
-	int64_t floor;	   /* the agent's floor */
+	int64_t floor;     /* the agent's floor */
 };
 
 struct ledger_entry {
@@ -121,46 +121,46 @@ struct window_store {
 	const struct rule *rule; /* borrowed */
 	struct window_opts opts; /* limits */
 	struct metrics *metrics; /* borrowed */
-	window_close_cb *cb;	 /* decides on closing groups */
-	void *arg;		 /* passed to cb */
-	struct htab groups;	 /* struct group by key and window */
-	struct htab agents;	 /* struct agent by key value */
-	struct htab tombs;	 /* struct tomb by agent key hash */
-	struct tomb *tomblist;	 /* tombstones, oldest first (circular) */
-	int64_t floor;		 /* floor of agents without state */
+	window_close_cb *cb;     /* decides on closing groups */
+	void *arg;               /* passed to cb */
+	struct htab groups;      /* struct group by key and window */
+	struct htab agents;      /* struct agent by key value */
+	struct htab tombs;       /* struct tomb by agent key hash */
+	struct tomb *tomblist;   /* tombstones, oldest first (circular) */
+	int64_t floor;           /* floor of agents without state */
 	struct agent *cls[SIZE_CLASSES]; /* agents by size class */
-	uint64_t clsmask;		 /* bit i: cls[i] not empty */
-	struct budget *budget;		 /* opts.budget, or own */
-	struct budget own;	/* unlimited, when opts.budget is NULL */
-	size_t bytes;		/* charged to the budget */
-	size_t nsets;		/* value sets per group */
-	size_t distinct_set;	/* index of the set counted distinct */
-	struct htab ledger;	/* struct ledger_entry by window */
+	uint64_t clsmask;                /* bit i: cls[i] not empty */
+	struct budget *budget;           /* opts.budget, or own */
+	struct budget own;      /* unlimited, when opts.budget is NULL */
+	size_t bytes;           /* charged to the budget */
+	size_t nsets;           /* value sets per group */
+	size_t distinct_set;    /* index of the set counted distinct */
+	struct htab ledger;     /* struct ledger_entry by window */
 	size_t ledger_prune_at; /* prune when the ledger reaches this */
-	struct group **batch;	/* groups closing together */
+	struct group **batch;   /* groups closing together */
 	size_t nbatch, capbatch;
 	struct alert *alerts; /* views of one window's batch */
 	struct buf keybuf;    /* scratch: encoded group key */
 	struct buf agentbuf;  /* scratch: encoded agent key */
-	int64_t now_ms;	      /* wall clock, 0 until window_tick() */
+	int64_t now_ms;       /* wall clock, 0 until window_tick() */
 };
 
 /* Between window.c and window_save.c. */
 uint64_t window_agent_hash(const char *key, size_t len);
 uint64_t window_group_hash(int64_t window, const char *key, size_t len);
-struct agent *window_agent_find(struct window_store *ws, const char *key,
-				size_t len);
+struct agent *
+window_agent_find(struct window_store *ws, const char *key, size_t len);
 struct agent *window_agent_new(struct window_store *ws, const char *key,
 			       size_t len, int64_t floor);
 struct group *window_group_find(struct window_store *ws, uint64_t h,
 				int64_t window, const char *key, size_t len);
-struct group *window_group_new(struct window_store *ws, uint64_t h,
-			       int64_t window, struct agent *a, const char *key,
-			       size_t len, bool closed);
+struct group *
+window_group_new(struct window_store *ws, uint64_t h, int64_t window,
+		 struct agent *a, const char *key, size_t len, bool closed);
 /* Recharges a group that changed; moves it to its bucket's tail. */
 void window_group_settle(struct window_store *ws, struct group *g);
-struct ledger_entry *window_ledger_find(struct window_store *ws,
-					int64_t window);
+struct ledger_entry *
+window_ledger_find(struct window_store *ws, int64_t window);
 struct ledger_entry *window_ledger_get(struct window_store *ws, int64_t window);
 struct tomb *window_tomb_find(struct window_store *ws, uint64_t hash);
 void window_tomb_add(struct window_store *ws, uint64_t hash, int64_t floor);

@@ -43,13 +43,13 @@ count_hashes(const struct strset *s)
 
 static void
 save_group(const struct window_store *ws, const struct group *g,
-    struct buf *out)
+	   struct buf *out)
 {
 	buf_put_u64(out, (uint64_t)g->window);
 	buf_put_bytes(out, g->key, g->keylen);
 	buf_put_u64(out, g->labels);
 	buf_put_u64(out, (uint64_t)g->closed | (uint64_t)g->decided << 1 |
-	    (uint64_t)g->late << 2);
+			     (uint64_t)g->late << 2);
 	for (size_t k = 0; k < ws->nsets; k++) {
 		const struct strset *set = g->sets[k];
 		buf_put_u64(out, strset_kept(set));
@@ -114,7 +114,7 @@ static bool
 window_ok(const struct window_store *ws, int64_t w)
 {
 	return w >= -TIME_BOUND && w <= TIME_BOUND &&
-	    timefmt_floor(w, ws->rule->window_ms) == w;
+	       timefmt_floor(w, ws->rule->window_ms) == w;
 }
 
 /*
@@ -161,7 +161,7 @@ utf8_ok(const char *s, size_t len)
  */
 static bool
 key_ok(const char *key, size_t len, size_t nfields, size_t want,
-    const char **fp, size_t *flen)
+       const char **fp, size_t *flen)
 {
 	const char *p = key, *end = key + len;
 
@@ -273,8 +273,9 @@ load_groups(struct window_store *ws, struct cursor *r)
 {
 	const struct rule *rule = ws->rule;
 	/* Labels 0..nlabels (the last is the default label). */
-	uint64_t label_bits = rule->nlabels >= 63 ? UINT64_MAX
-	    : (UINT64_C(2) << rule->nlabels) - 1;
+	uint64_t label_bits = rule->nlabels >= 63
+				  ? UINT64_MAX
+				  : (UINT64_C(2) << rule->nlabels) - 1;
 	uint64_t n = cursor_u64(r);
 
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
@@ -282,8 +283,9 @@ load_groups(struct window_store *ws, struct cursor *r)
 		size_t klen, alen = 1;
 		const char *key = cursor_bytes(r, &klen), *akey = "";
 		uint64_t labels = cursor_u64(r), flags = cursor_u64(r);
-		size_t want = rule->watermark_key < 0 ? rule->ngroup
-		    : (size_t)rule->watermark_key;
+		size_t want = rule->watermark_key < 0
+				  ? rule->ngroup
+				  : (size_t)rule->watermark_key;
 		struct agent *a;
 		struct group *g;
 		uint64_t h;

@@ -93,8 +93,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: memchr_lines FILE\n");
 		return 2;
 	}
-	fd = strcmp(argv[1], "-") == 0 ? STDIN_FILENO
-				       : open(argv[1], O_RDONLY);
+	fd = strcmp(argv[1], "-") == 0 ? STDIN_FILENO : open(argv[1], O_RDONLY);
 	if (fd < 0) {
 		perror(argv[1]);
 		return 1;
@@ -116,8 +115,8 @@ main(int argc, char **argv)
 	if (cy.len > 0)
 		line(&c, cy.data, cy.len);
 	printf("lines %llu bytes %llu longest %llu\n",
-	    (unsigned long long)c.lines, (unsigned long long)c.bytes,
-	    (unsigned long long)c.longest);
+	       (unsigned long long)c.lines, (unsigned long long)c.bytes,
+	       (unsigned long long)c.longest);
 	free(cy.data);
 	free(block);
 	return 0;

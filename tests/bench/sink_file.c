@@ -34,19 +34,21 @@ static size_t line_len;
 static void
 make_line(uint64_t i)
 {
-	int n = snprintf(line, sizeof(line),
+	int n = snprintf(
+	    line, sizeof(line),
 	    "{\"@timestamp\":\"2026-01-01T00:00:00.000Z\","
 	    "\"kibana.alert.uuid\":\"%016" PRIx64 "%016" PRIx64 "\","
 	    "\"kibana.alert.rule.name\":\"Suspicious Python Shell Command "
 	    "Execution\",\"Esql.process_command_line_count_distinct\":5,"
 	    "\"Esql.time_window_date_trunc\":\"2026-01-01T00:00:00.000Z\","
 	    "\"process.parent.entity_id\":\"EntityId-%08" PRIu64 "\","
-	    "\"agent.id\":\"agent-%04" PRIu64 "\",\"host.name\":\"host-%04"
-	    PRIu64 "\",\"Esql.process_command_line_values\":[\"sh -c grep -r "
+	    "\"agent.id\":\"agent-%04" PRIu64
+	    "\",\"host.name\":\"host-%04" PRIu64
+	    "\",\"Esql.process_command_line_values\":[\"sh -c grep -r "
 	    "key /etc\",\"sh -c find / -perm -4000\",\"sh -c curl -s "
 	    "http://h/x\",\"sh -c env | sort\",\"sh -c wget -q http://h/y\"]"
-	    ",\"Esql.event_count\":5}\n", (uint64_t)(i * 0x9e3779b97f4a7c15ULL), i,
-	    i, i % 1000, i % 1000);
+	    ",\"Esql.event_count\":5}\n",
+	    (uint64_t)(i * 0x9e3779b97f4a7c15ULL), i, i, i % 1000, i % 1000);
 
 	line_len = (size_t)n;
 }
@@ -104,9 +106,11 @@ check_cb(uv_check_t *h)
 static int
 run_sink(const char *path, uint64_t n, double *secs, uint64_t *dropped)
 {
-	struct sink_conf sc = {.type = SINK_FILE, .path = (char *)path,
-	    .queue_max = QUEUE_MAX, .backoff_min_ms = 100,
-	    .backoff_max_ms = 1000};
+	struct sink_conf sc = {.type = SINK_FILE,
+			       .path = (char *)path,
+			       .queue_max = QUEUE_MAX,
+			       .backoff_min_ms = 100,
+			       .backoff_max_ms = 1000};
 	struct feed fd = {.n = n};
 	uv_loop_t loop;
 	double t0;

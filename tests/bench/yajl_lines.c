@@ -78,15 +78,15 @@ cb_container(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_boolean,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_container,
-	.yajl_map_key = cb_string,
-	.yajl_end_map = cb_container,
-	.yajl_start_array = cb_container,
-	.yajl_end_array = cb_container,
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_container,
+    .yajl_map_key = cb_string,
+    .yajl_end_map = cb_container,
+    .yajl_start_array = cb_container,
+    .yajl_end_array = cb_container,
 };
 
 static void
@@ -98,8 +98,10 @@ line(struct state *st, const char *p, size_t len)
 	if (st->reuse != NULL) {
 		s = yajl_parse(st->reuse, (const unsigned char *)p, len);
 		if (s != yajl_status_ok) {
-			fprintf(stderr, "yajl_lines: line %llu is invalid; "
-			    "-r stops here\n", (unsigned long long)st->lines);
+			fprintf(stderr,
+				"yajl_lines: line %llu is invalid; "
+				"-r stops here\n",
+				(unsigned long long)st->lines);
 			exit(1);
 		}
 		st->valid++;
@@ -205,14 +207,14 @@ main(int argc, char **argv)
 	if (st.reuse != NULL) {
 		if (yajl_complete_parse(st.reuse) != yajl_status_ok) {
 			fprintf(stderr, "yajl_lines: the last line is "
-			    "incomplete\n");
+					"incomplete\n");
 			return 1;
 		}
 		yajl_free(st.reuse);
 	}
 	printf("lines %llu valid %llu invalid %llu bytes %llu\n",
-	    (unsigned long long)st.lines, (unsigned long long)st.valid,
-	    (unsigned long long)st.invalid, (unsigned long long)st.bytes);
+	       (unsigned long long)st.lines, (unsigned long long)st.valid,
+	       (unsigned long long)st.invalid, (unsigned long long)st.bytes);
 	free(st.carry);
 	free(block);
 	return 0;

@@ -38,7 +38,8 @@ clear_dir(const char *d)
 	DIR *dp = opendir(d);
 
 	while (dp != NULL && (de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", d, de->d_name);
 		unlink(path);
@@ -97,13 +98,14 @@ check_equal(const struct checkpoint *a, const struct checkpoint *b)
 		FUZZ_CHECK(strcmp(a->sinks[i].name, b->sinks[i].name) == 0);
 		FUZZ_CHECK(a->sinks[i].lines.len == b->sinks[i].lines.len);
 		FUZZ_CHECK(a->sinks[i].lines.len == 0 ||
-		    memcmp(a->sinks[i].lines.data, b->sinks[i].lines.data,
-			a->sinks[i].lines.len) == 0);
+			   memcmp(a->sinks[i].lines.data,
+				  b->sinks[i].lines.data,
+				  a->sinks[i].lines.len) == 0);
 		FUZZ_CHECK(!b->sinks[i].lost);
 	}
 	FUZZ_CHECK(a->window.len == b->window.len);
 	FUZZ_CHECK(a->window.len == 0 ||
-	    memcmp(a->window.data, b->window.data, a->window.len) == 0);
+		   memcmp(a->window.data, b->window.data, a->window.len) == 0);
 }
 
 int
@@ -117,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_init("fuzz_checkpoint", LOG_LVL_CRIT);
 		for (int i = 0; i < 2; i++) {
 			snprintf(dir[i], sizeof(dir[i]),
-			    "/tmp/burstd-fuzz-ckpt-XXXXXX");
+				 "/tmp/burstd-fuzz-ckpt-XXXXXX");
 			FUZZ_CHECK(mkdtemp(dir[i]) != NULL);
 		}
 		atexit(remove_dirs);
@@ -146,7 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == -1);
 	if (r < 0) {
 		FUZZ_CHECK(a.corrupt && a.npos == 0 && a.nsinks == 0 &&
-		    a.window.len == 0);
+			   a.window.len == 0);
 		FUZZ_CHECK(!exists(dir[0], "checkpoint"));
 		return 0;
 	}

@@ -18,21 +18,22 @@
 #include "fuzz.h"
 
 /* Events of the default rule's shape: six command kinds in a minute. */
-#define EV(ts, cmd)                                                           \
-	"{\"@timestamp\":\"2024-05-01T10:00:" ts "Z\",\"agent\":{\"id\":\"a1\"}," \
+#define EV(ts, cmd)                                                            \
+	"{\"@timestamp\":\"2024-05-01T10:00:" ts                               \
+	"Z\",\"agent\":{\"id\":\"a1\"},"                                       \
 	"\"host\":{\"name\":\"h\",\"os\":{\"type\":\"linux\"}},"               \
-	"\"event\":{\"type\":[\"start\"],\"action\":\"exec\","                  \
-	"\"dataset\":\"endpoint.events.process\"},"                           \
-	"\"data_stream\":{\"namespace\":\"default\"},"                        \
+	"\"event\":{\"type\":[\"start\"],\"action\":\"exec\","                 \
+	"\"dataset\":\"endpoint.events.process\"},"                            \
+	"\"data_stream\":{\"namespace\":\"default\"},"                         \
 	"\"process\":{\"name\":\"sh\",\"args\":[\"sh\",\"-c\",\"" cmd "\"],"   \
-	"\"command_line\":\"sh -c " cmd "\",\"parent\":{\"name\":\"python3\","   \
+	"\"command_line\":\"sh -c " cmd "\",\"parent\":{\"name\":\"python3\"," \
 	"\"entity_id\":\"p1\"}}}\n"
 
-static const char events[] =
-    EV("01", "id; whoami") EV("07", "uname -a") EV("13", "grep -r key /etc")
-    EV("19", "find / -name id_rsa") EV("25", "curl -s http://x/y")
-    EV("31", "env | sort") EV("37", "wget -q http://x/z")
-    "not json\n{\"@timestamp\":1714557600000}\n";
+static const char events[] = EV("01", "id; whoami") EV("07", "uname -a")
+    EV("13", "grep -r key /etc") EV("19", "find / -name id_rsa")
+	EV("25", "curl -s http://x/y") EV("31", "env | sort") EV(
+	    "37",
+	    "wget -q http://x/z") "not json\n{\"@timestamp\":1714557600000}\n";
 
 static char tmp_path[64];
 static int tmp_fd = -1;
@@ -81,7 +82,7 @@ use(const struct conf *c)
 		size_t alerts = 0;
 		struct engine *e = engine_new(c, exact, discard_cb, &alerts);
 		struct framer *fr = framer_new(c->max_line_bytes, engine_line,
-		    e, engine_metrics(e));
+					       e, engine_metrics(e));
 
 		engine_set_clock(e, 1);
 		framer_feed(fr, events, sizeof(events) - 1);
@@ -104,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tmp_fd < 0) {
 		const char *dir = getenv("TMPDIR");
 		snprintf(tmp_path, sizeof(tmp_path), "%s/fuzz_conf.XXXXXX",
-		    dir != NULL && strlen(dir) < 32 ? dir : "/tmp");
+			 dir != NULL && strlen(dir) < 32 ? dir : "/tmp");
 		if ((tmp_fd = mkstemp(tmp_path)) < 0)
 			abort();
 		atexit(remove_tmp);

@@ -36,10 +36,10 @@
 #define WALL_START (INT64_C(1714557600000) - HOUR) /* 2024-05-01T09:00Z */
 
 struct run {
-	struct engine *e; /* the engine */
+	struct engine *e;  /* the engine */
 	struct framer *fr; /* its framer */
-	struct buf out;   /* every alert line, concatenated */
-	uint64_t lines;   /* alert lines received */
+	struct buf out;    /* every alert line, concatenated */
+	uint64_t lines;    /* alert lines received */
 };
 
 static void
@@ -58,7 +58,7 @@ run_new(struct run *r, const struct conf *c, bool exact)
 	r->e = engine_new(c, exact, out_cb, r);
 	engine_set_clock(r->e, 1);
 	r->fr = framer_new(c->max_line_bytes, engine_line, r->e,
-	    engine_metrics(r->e));
+			   engine_metrics(r->e));
 }
 
 static void
@@ -76,16 +76,17 @@ check_sums(const struct run *r)
 	const uint64_t *v = engine_metrics(r->e)->v;
 
 	FUZZ_CHECK(v[M_lines_read] == v[M_lines_too_long] +
-	    v[M_lines_prefiltered] + v[M_lines_parsed]);
-	FUZZ_CHECK(v[M_lines_parsed] == v[M_json_invalid] +
-	    v[M_json_not_object] + v[M_json_too_deep] +
-	    v[M_events_unmatched] + v[M_events_matched]);
+					  v[M_lines_prefiltered] +
+					  v[M_lines_parsed]);
+	FUZZ_CHECK(v[M_lines_parsed] ==
+		   v[M_json_invalid] + v[M_json_not_object] +
+		       v[M_json_too_deep] + v[M_events_unmatched] +
+		       v[M_events_matched]);
 	FUZZ_CHECK(v[M_events_matched] >=
-	    v[M_events_no_timestamp] + v[M_events_bad_timestamp]);
+		   v[M_events_no_timestamp] + v[M_events_bad_timestamp]);
 	FUZZ_CHECK(v[M_alerts] == r->lines);
 	FUZZ_CHECK(v[M_alerts_late] <= v[M_alerts]);
-	FUZZ_CHECK(v[M_alerts] + v[M_alerts_suppressed] <=
-	    v[M_groups_created]);
+	FUZZ_CHECK(v[M_alerts] + v[M_alerts_suppressed] <= v[M_groups_created]);
 	FUZZ_CHECK(v[M_windows_closed] <= v[M_groups_created]);
 }
 
@@ -109,7 +110,7 @@ check_alerts(const struct run *r)
 	const char *p = r->out.data, *end;
 	uint64_t n = 0;
 	char err[128];
-	char (*uuids)[36];
+	char(*uuids)[36];
 
 	if (r->out.len == 0) {
 		FUZZ_CHECK(r->lines == 0);
@@ -154,12 +155,12 @@ check_same(const struct run *pf, const struct run *all)
 	FUZZ_CHECK(a[M_lines_blank] == b[M_lines_blank]);
 	FUZZ_CHECK(a[M_lines_too_long] == b[M_lines_too_long]);
 	FUZZ_CHECK(a[M_lines_parsed] + a[M_lines_prefiltered] ==
-	    b[M_lines_parsed]);
+		   b[M_lines_parsed]);
 	for (int m = M_events_matched; m < M__COUNT; m++)
 		FUZZ_CHECK(a[m] == b[m]);
 	FUZZ_CHECK(pf->out.len == all->out.len);
 	FUZZ_CHECK(pf->out.len == 0 ||
-	    memcmp(pf->out.data, all->out.data, pf->out.len) == 0);
+		   memcmp(pf->out.data, all->out.data, pf->out.len) == 0);
 }
 
 static int
@@ -212,7 +213,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cuts[i] > from)
 			for (int k = 0; k < 4; k++)
 				framer_feed(runs[k].fr,
-				    (const char *)data + from, cuts[i] - from);
+					    (const char *)data + from,
+					    cuts[i] - from);
 		from = cuts[i];
 		/* The wall clock moves on, by up to ten minutes. */
 		now += (int64_t)(fuzz_next(&rng) % (10 * MINUTE));

@@ -25,14 +25,14 @@ struct span {
 };
 
 struct expect {
-	const uint8_t *data;  /* the input */
-	struct span *lines;   /* lines the framer must pass */
-	size_t nlines;        /* count of lines */
-	size_t next;          /* lines passed so far */
-	size_t max_line;      /* the framer's cap */
-	uint64_t read;        /* lines_read per the reference */
-	uint64_t blank;       /* lines_blank */
-	uint64_t too_long;    /* lines_too_long */
+	const uint8_t *data; /* the input */
+	struct span *lines;  /* lines the framer must pass */
+	size_t nlines;       /* count of lines */
+	size_t next;         /* lines passed so far */
+	size_t max_line;     /* the framer's cap */
+	uint64_t read;       /* lines_read per the reference */
+	uint64_t blank;      /* lines_blank */
+	uint64_t too_long;   /* lines_too_long */
 };
 
 static bool
@@ -91,7 +91,7 @@ line_cb(void *arg, const char *line, size_t len)
 	FUZZ_CHECK(memcmp(line, x->data + want->off, len) == 0);
 	/* Only a "\r" that was not the line's last byte may end it. */
 	FUZZ_CHECK(len == 0 || line[len - 1] != '\r' ||
-	    x->data[want->off + len] == '\r');
+		   x->data[want->off + len] == '\r');
 }
 
 static void
@@ -102,7 +102,7 @@ check_counts(const struct expect *x, const struct metrics *m)
 	FUZZ_CHECK(m->v[M_lines_blank] == x->blank);
 	FUZZ_CHECK(m->v[M_lines_too_long] == x->too_long);
 	FUZZ_CHECK(m->v[M_lines_read] + m->v[M_lines_blank] ==
-	    x->read + x->blank);
+		   x->read + x->blank);
 }
 
 static int
@@ -116,7 +116,7 @@ size_cmp(const void *a, const void *b)
 /* Feeds data[0..size) cut at cuts[0..ncuts) (sorted), then finishes. */
 static void
 feed(struct framer *fr, struct expect *x, struct metrics *m,
-    const uint8_t *data, size_t size, const size_t *cuts, size_t ncuts)
+     const uint8_t *data, size_t size, const size_t *cuts, size_t ncuts)
 {
 	size_t from = 0;
 
@@ -153,8 +153,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		qsort(cuts, ncuts, sizeof(cuts[0]), size_cmp);
 	}
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
-		struct expect x = {.data = data, .lines = lines,
-		    .max_line = caps[c]};
+		struct expect x = {.data = data,
+				   .lines = lines,
+				   .max_line = caps[c]};
 		struct metrics m;
 		struct framer *fr = framer_new(caps[c], line_cb, &x, &m);
 

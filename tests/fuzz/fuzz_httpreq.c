@@ -20,7 +20,7 @@ static bool
 is_verdict(int v)
 {
 	return v == 0 || v == 200 || v == 400 || v == 414 || v == 431 ||
-	    v == 505;
+	       v == 505;
 }
 
 static void
@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (httpreq_parse_addr(s, &a, &why) == 0) {
 		FUZZ_CHECK(a.family == AF_UNIX || a.family == AF_INET ||
-		    a.family == AF_INET6);
+			   a.family == AF_INET6);
 		if (a.family == AF_UNIX)
 			FUZZ_CHECK(a.path == s && s[0] == '/');
 		else

@@ -37,23 +37,22 @@ struct ref_value {
 struct ref {
 	const char *const *fields; /* the wanted names */
 	size_t nfields;
-	size_t max_depth;        /* containers allowed at once */
-	char *path;              /* dotted path of the current position */
+	size_t max_depth; /* containers allowed at once */
+	char *path;       /* dotted path of the current position */
 	size_t path_len;
 	size_t path_cap;
-	size_t *base;            /* per open container: path_len at open */
-	size_t *key_end;         /* per open map: path_len after its key */
+	size_t *base;    /* per open container: path_len at open */
+	size_t *key_end; /* per open map: path_len after its key */
 	size_t depth;
 	bool saw_top;
-	enum parse_result fail;  /* why the callbacks cancelled */
-	struct ref_value *vals;  /* kept values, in document order */
+	enum parse_result fail; /* why the callbacks cancelled */
+	struct ref_value *vals; /* kept values, in document order */
 	size_t nvals, capvals;
 };
 
 /* The path of key in a map whose own path is path[0..base). */
 static void
-ref_path_set(struct ref *r, size_t base, bool top, const char *key,
-    size_t len)
+ref_path_set(struct ref *r, size_t base, bool top, const char *key, size_t len)
 {
 	size_t dot = top ? 0 : 1;
 	size_t need = base + dot + len;
@@ -78,7 +77,10 @@ utf16_units(const unsigned char *s, size_t len)
 
 	while (i < len) {
 		unsigned long cp;
-		size_t n = s[i] < 0x80 ? 1 : s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3 : 4;
+		size_t n = s[i] < 0x80   ? 1
+			   : s[i] < 0xe0 ? 2
+			   : s[i] < 0xf0 ? 3
+					 : 4;
 		cp = n == 1 ? s[i] : s[i] & (0x3f >> (n - 1));
 		for (size_t k = 1; k < n && i + k < len; k++)
 			cp = cp << 6 | (s[i + k] & 0x3f);
@@ -105,7 +107,8 @@ ref_scalar(struct ref *r, const char *s, size_t len)
 			break;
 		if (r->nvals == r->capvals) {
 			r->capvals = r->capvals ? r->capvals * 2 : 16;
-			r->vals = realloc(r->vals, r->capvals * sizeof(*r->vals));
+			r->vals =
+			    realloc(r->vals, r->capvals * sizeof(*r->vals));
 			if (r->vals == NULL)
 				abort();
 		}
@@ -194,21 +197,21 @@ ref_map_key(void *ctx, const unsigned char *key, size_t len)
 	struct ref *r = ctx;
 
 	/* Keys of the top-level object start a path; others extend one. */
-	ref_path_set(r, r->base[r->depth - 1], r->depth == 1,
-	    (const char *)key, len);
+	ref_path_set(r, r->base[r->depth - 1], r->depth == 1, (const char *)key,
+		     len);
 	return 1;
 }
 
 static const yajl_callbacks ref_callbacks = {
-	.yajl_null = ref_null,
-	.yajl_boolean = ref_boolean,
-	.yajl_number = ref_number,
-	.yajl_string = ref_string,
-	.yajl_start_map = ref_start_map,
-	.yajl_map_key = ref_map_key,
-	.yajl_end_map = ref_end,
-	.yajl_start_array = ref_start_array,
-	.yajl_end_array = ref_end,
+    .yajl_null = ref_null,
+    .yajl_boolean = ref_boolean,
+    .yajl_number = ref_number,
+    .yajl_string = ref_string,
+    .yajl_start_map = ref_start_map,
+    .yajl_map_key = ref_map_key,
+    .yajl_end_map = ref_end,
+    .yajl_start_array = ref_start_array,
+    .yajl_end_array = ref_end,
 };
 
 /* The UTF-16 code unit of a "\uXXXX" escape at p[0..n), or -1. */
@@ -335,7 +338,7 @@ check_distinct(const struct record *rec, int slot)
 		bool seen = false;
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = v[j].len == v[i].len &&
-			    (v[i].len == 0 ||
+			       (v[i].len == 0 ||
 				memcmp(v[j].p, v[i].p, v[i].len) == 0);
 		naive += !seen;
 	}
@@ -348,15 +351,15 @@ check_distinct(const struct record *rec, int slot)
 		(void)touch(&out[i]);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(out[j].len != out[i].len ||
-			    (out[i].len > 0 &&
-				memcmp(out[j].p, out[i].p, out[i].len) != 0));
+				   (out[i].len > 0 && memcmp(out[j].p, out[i].p,
+							     out[i].len) != 0));
 	}
 }
 
 /* Compares a parser's result with the reference's. */
 static void
 check(const struct ref *r, enum parse_result want, enum parse_result got,
-    const struct record *rec, size_t nfields)
+      const struct record *rec, size_t nfields)
 {
 	size_t k[RECORD_MAX_FIELDS] = {0};
 
@@ -398,8 +401,9 @@ static void
 run(const char *const *fields, size_t nfields, size_t max_depth,
     const uint8_t *data, size_t size)
 {
-	struct ref r = {.fields = fields, .nfields = nfields,
-	    .max_depth = max_depth};
+	struct ref r = {.fields = fields,
+			.nfields = nfields,
+			.max_depth = max_depth};
 	struct parser *ps = parser_new(fields, nfields, max_depth);
 	const struct record *rec = NULL;
 	enum parse_result want, got;

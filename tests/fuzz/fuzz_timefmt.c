@@ -89,8 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_iso(ms);
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 			check_floor(ms, units[i]);
-		unit = (int64_t)(fuzz_seed(data, size) % (UINT64_C(1) << 40)) +
-		    1;
+		unit =
+		    (int64_t)(fuzz_seed(data, size) % (UINT64_C(1) << 40)) + 1;
 		check_floor(ms, unit);
 	}
 	/* Not NUL-terminated: the parser must keep within len. */

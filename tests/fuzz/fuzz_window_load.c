@@ -23,9 +23,9 @@
 #define MAX_UUIDS 4096
 
 struct seen {
-	struct buf line;	  /* scratch for one alert */
+	struct buf line;          /* scratch for one alert */
 	char uuid[MAX_UUIDS][37]; /* uuids of the alerts so far */
-	size_t n;		  /* alerts */
+	size_t n;                 /* alerts */
 };
 
 static void

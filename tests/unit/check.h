@@ -10,13 +10,13 @@
 
 static int check_failures;
 
-#define CHECK(cond)                                                           \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n",          \
-			    __FILE__, __LINE__, #cond);                       \
-			check_failures++;                                     \
-		}                                                             \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+			check_failures++;                                      \
+		}                                                              \
 	} while (0)
 
 #define CHECK_EQ_INT(a, b)                                                    \
@@ -24,20 +24,21 @@ static int check_failures;
 		long long check_a = (long long)(a), check_b = (long long)(b); \
 		if (check_a != check_b) {                                     \
 			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", \
-			    __FILE__, __LINE__, #a, check_a, check_b);        \
+				__FILE__, __LINE__, #a, check_a, check_b);    \
 			check_failures++;                                     \
 		}                                                             \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                       \
-	do {                                                                  \
-		const char *check_a = (a), *check_b = (b);                    \
-		if (strcmp(check_a, check_b) != 0) {                          \
-			fprintf(stderr, "%s:%d: %s == \"%s\", expected "      \
-			    "\"%s\"\n", __FILE__, __LINE__, #a, check_a,      \
-			    check_b);                                         \
-			check_failures++;                                     \
-		}                                                             \
+#define CHECK_STR(a, b)                                                    \
+	do {                                                               \
+		const char *check_a = (a), *check_b = (b);                 \
+		if (strcmp(check_a, check_b) != 0) {                       \
+			fprintf(stderr,                                    \
+				"%s:%d: %s == \"%s\", expected "           \
+				"\"%s\"\n",                                \
+				__FILE__, __LINE__, #a, check_a, check_b); \
+			check_failures++;                                  \
+		}                                                          \
 	} while (0)
 
 static inline int

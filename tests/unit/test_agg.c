@@ -144,8 +144,10 @@ test_distinct_values(void)
 	    {AGG_COUNT_DISTINCT, ESQL_T_KEYWORD, 0},
 	    {AGG_VALUES, ESQL_T_KEYWORD, 0},
 	};
-	struct agg_def d = {
-	    .specs = specs, .n = 2, .nsets = 1, .max_values = 10};
+	struct agg_def d = {.specs = specs,
+			    .n = 2,
+			    .nsets = 1,
+			    .max_values = 10};
 	struct esql_scalar ca[2];
 	struct esql_val in[2], v;
 	struct esql_arena a = {0};
@@ -189,8 +191,10 @@ test_cap(void)
 	    {AGG_VALUES, ESQL_T_LONG, 0},
 	    {AGG_COUNT_DISTINCT, ESQL_T_LONG, 0},
 	};
-	struct agg_def d = {
-	    .specs = specs, .n = 2, .nsets = 1, .max_values = 2};
+	struct agg_def d = {.specs = specs,
+			    .n = 2,
+			    .nsets = 1,
+			    .max_values = 2};
 	struct agg_state *st = agg_new(&d);
 	struct esql_val in[2], v;
 	struct esql_arena a = {0};
@@ -351,8 +355,10 @@ test_save_load(void)
 	    {AGG_VALUES, ESQL_T_KEYWORD, 0},
 	    {AGG_COUNT_DISTINCT, ESQL_T_KEYWORD, 0},
 	};
-	struct agg_def d = {
-	    .specs = specs, .n = 6, .nsets = 1, .max_values = 2};
+	struct agg_def d = {.specs = specs,
+			    .n = 6,
+			    .nsets = 1,
+			    .max_values = 2};
 	struct agg_state *st = agg_new(&d), *back;
 	static const char *const words[] = {"x", "yy", "zzz", "x"};
 	struct esql_val in[6], v;

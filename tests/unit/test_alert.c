@@ -65,8 +65,8 @@ member(char out[101], int set, int i)
  * formatted with cap; its document is parsed into *doc.
  */
 static int
-format_capped(struct alert *a, struct strset **sets, int n0, int n1,
-    size_t cap, struct buf *out, yajl_val *doc)
+format_capped(struct alert *a, struct strset **sets, int n0, int n1, size_t cap,
+	      struct buf *out, yajl_val *doc)
 {
 	char m[101], errbuf[256];
 	int rc;
@@ -143,8 +143,7 @@ test_trim(const struct conf *conf)
 	v = get(doc, "burstd.values_omitted", yajl_t_number);
 	CHECK(v != NULL && YAJL_GET_INTEGER(v) == 200 - k0);
 	/* The distinct count still counts every value. */
-	v = get(doc, "Esql.process_command_line_count_distinct",
-	    yajl_t_number);
+	v = get(doc, "Esql.process_command_line_count_distinct", yajl_t_number);
 	CHECK(v != NULL && YAJL_GET_INTEGER(v) == 300);
 	yajl_tree_free(doc);
 
@@ -179,7 +178,7 @@ test_trim(const struct conf *conf)
 		memset(key, 'k', klen);
 		a.key[2] = (struct alert_key){key, klen};
 		CHECK_EQ_INT(format_capped(&a, sets, 0, 0, 4096, &out, &doc),
-		    1);
+			     1);
 		CHECK(out.len - 1 > 4096);
 		CHECK_EQ_INT(count(doc, c0), 0);
 		CHECK_EQ_INT(count(doc, c1), 0);
@@ -211,7 +210,7 @@ main(void)
 	strset_add(sets[1], "h", 1);
 	a.rule = conf->rule;
 	a.window_ms = INT64_C(1714564800000);
-	a.key[0] = (struct alert_key){NULL, 0};   /* null entity id */
+	a.key[0] = (struct alert_key){NULL, 0}; /* null entity id */
 	a.key[1] = (struct alert_key){"ag", 2};
 	a.key[2] = (struct alert_key){"h", 1};
 	a.distinct = 7;
@@ -231,11 +230,12 @@ main(void)
 		CHECK_STR(str(get(doc, "agent.id", yajl_t_string)), "ag");
 		CHECK_STR(str(get(doc, "host.name", yajl_t_string)), "h");
 		CHECK_STR(str(get(doc, "Esql.time_window_date_trunc",
-		    yajl_t_string)), "2024-05-01T12:00:00.000Z");
+				  yajl_t_string)),
+			  "2024-05-01T12:00:00.000Z");
 		CHECK_STR(str(get(doc, "@timestamp", yajl_t_string)),
-		    "1970-01-01T00:00:01.000Z");
+			  "1970-01-01T00:00:01.000Z");
 		v = get(doc, "Esql.process_command_line_count_distinct",
-		    yajl_t_number);
+			yajl_t_number);
 		CHECK(v != NULL && YAJL_GET_INTEGER(v) == 7);
 		v = get(doc, "Esql.patterns_count_distinct", yajl_t_number);
 		CHECK(v != NULL && YAJL_GET_INTEGER(v) == 3);
@@ -243,20 +243,22 @@ main(void)
 		CHECK(v != NULL && YAJL_GET_ARRAY(v)->len == 3);
 		if (v != NULL && YAJL_GET_ARRAY(v)->len == 3) {
 			CHECK_STR(str(YAJL_GET_ARRAY(v)->values[0]),
-			    "sh -c \"b\"\n");
+				  "sh -c \"b\"\n");
 			CHECK_STR(str(YAJL_GET_ARRAY(v)->values[1]), "sh -c a");
 			CHECK_STR(str(YAJL_GET_ARRAY(v)->values[2]),
-			    "sh -c \xc3\xa9");
+				  "sh -c \xc3\xa9");
 		}
 		v = get(doc, "Esql.event_dataset_values", yajl_t_array);
 		CHECK(v != NULL && YAJL_GET_ARRAY(v)->len == 0);
 		CHECK_STR(str(get(doc, "event.kind", yajl_t_string)), "signal");
-		CHECK_STR(str(get(doc, "kibana.alert.rule.type", yajl_t_string)),
-		    "esql");
+		CHECK_STR(str(get(doc, "kibana.alert.rule.type",
+				  yajl_t_string)),
+			  "esql");
 		CHECK_STR(str(get(doc, "kibana.alert.rule.rule_id",
-		    yajl_t_string)), "b42e4b88-fc4a-417b-a45e-4d4a3db9fd41");
+				  yajl_t_string)),
+			  "b42e4b88-fc4a-417b-a45e-4d4a3db9fd41");
 		CHECK_STR(str(get(doc, "kibana.alert.severity", yajl_t_string)),
-		    "medium");
+			  "medium");
 		v = get(doc, "kibana.alert.rule.tags", yajl_t_array);
 		CHECK(v != NULL && YAJL_GET_ARRAY(v)->len == 6);
 		v = get(doc, "burstd.late", yajl_t_true);
@@ -273,7 +275,7 @@ main(void)
 	alert_uuid(&a, uuid1);
 	CHECK_EQ_INT(strlen(uuid1), 36);
 	CHECK(uuid1[8] == '-' && uuid1[13] == '-' && uuid1[18] == '-' &&
-	    uuid1[23] == '-');
+	      uuid1[23] == '-');
 	CHECK(uuid1[14] == '8');
 	CHECK(strchr("89ab", uuid1[19]) != NULL);
 	a.distinct = 9;

@@ -94,7 +94,8 @@ rm_dir(const char *dir)
 	char path[512];
 
 	while (dp != NULL && (de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (unlink(path) != 0)
@@ -165,8 +166,8 @@ main(void)
 		CHECK(!b.sinks[1].lost);
 	}
 	CHECK_EQ_INT(b.window.len, 9);
-	CHECK(b.window.len == 9 && memcmp(b.window.data, "\0\1\2window", 9) ==
-	    0);
+	CHECK(b.window.len == 9 &&
+	      memcmp(b.window.data, "\0\1\2window", 9) == 0);
 	checkpoint_clear(&b);
 
 	/* A second save replaces the first and its spool. */
@@ -248,12 +249,14 @@ main(void)
 		CHECK_EQ_INT(b.saved_ms, 1700000000000);
 		CHECK_EQ_INT(b.gen, 0);
 		CHECK(b.npos == 1 && b.pos[0].offset == 700 &&
-		    b.pos[0].tail_hash == 0xdef);
-		CHECK(b.npos == 1 && strcmp(b.paths[0], "/var/log/c.ndjson") == 0);
+		      b.pos[0].tail_hash == 0xdef);
+		CHECK(b.npos == 1 &&
+		      strcmp(b.paths[0], "/var/log/c.ndjson") == 0);
 		CHECK(b.nsinks == 1 && strcmp(b.sinks[0].name, "stdout") == 0);
 		CHECK(b.nsinks == 1 && b.sinks[0].lines.len == 8 &&
-		    memcmp(b.sinks[0].lines.data, "{\"c\":3}\n", 8) == 0);
-		CHECK(b.window.len == 3 && memcmp(b.window.data, "win", 3) == 0);
+		      memcmp(b.sinks[0].lines.data, "{\"c\":3}\n", 8) == 0);
+		CHECK(b.window.len == 3 &&
+		      memcmp(b.window.data, "win", 3) == 0);
 		checkpoint_clear(&b);
 		buf_free(&pl);
 		buf_free(&v2);

@@ -115,10 +115,12 @@ test_limits(void)
 		}
 		text[len++] = '\n';
 		got = load_text(text, len, NULL);
-		CHECK_STR(got, items == 99997
-		    ? "t.yaml:1: unknown key \"a\" in the top level\n"
-		    : "t.yaml:1: more than 100000 YAML nodes (an alias counts "
-		      "as the nodes it repeats)\n");
+		CHECK_STR(
+		    got,
+		    items == 99997
+			? "t.yaml:1: unknown key \"a\" in the top level\n"
+			: "t.yaml:1: more than 100000 YAML nodes (an alias counts "
+			  "as the nodes it repeats)\n");
 		free(got);
 		free(text);
 	}
@@ -132,7 +134,7 @@ test_limits(void)
 		    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
 		got = load_text(bomb, sizeof(bomb) - 1, NULL);
 		CHECK_STR(got, "t.yaml:5: more than 100000 YAML nodes (an "
-		    "alias counts as the nodes it repeats)\n");
+			       "alias counts as the nodes it repeats)\n");
 		free(got);
 	}
 
@@ -151,17 +153,16 @@ test_limits(void)
 	text[len] = '\n';
 	got = load_text(text, len + 1, NULL);
 	CHECK_STR(got, "t.yaml: larger than 1048576 bytes, the limit for a "
-	    "configuration file\n");
+		       "configuration file\n");
 	free(got);
 	free(text);
 
 	/* Aliases of earlier anchors are still read. */
 	{
-		static const char ok[] =
-		    "rule:\n"
-		    "  tags: &t [agent.id, host.name]\n"
-		    "  group_by: *t\n"
-		    "  watermark_by: agent.id\n";
+		static const char ok[] = "rule:\n"
+					 "  tags: &t [agent.id, host.name]\n"
+					 "  group_by: *t\n"
+					 "  watermark_by: agent.id\n";
 		got = load_text(ok, sizeof(ok) - 1, &c);
 		CHECK_STR(got, "");
 		CHECK(c != NULL);
@@ -184,21 +185,23 @@ same_rule(const struct rule *a, const struct rule *b)
 		CHECK_STR(a->clauses[i].field, b->clauses[i].field);
 		CHECK_EQ_INT(a->clauses[i].op, b->clauses[i].op);
 		CHECK_EQ_INT(a->clauses[i].ignore_case,
-		    b->clauses[i].ignore_case);
+			     b->clauses[i].ignore_case);
 		CHECK_EQ_INT(a->clauses[i].values.n, b->clauses[i].values.n);
-		for (size_t j = 0; j < a->clauses[i].values.n &&
-		     j < b->clauses[i].values.n; j++)
+		for (size_t j = 0;
+		     j < a->clauses[i].values.n && j < b->clauses[i].values.n;
+		     j++)
 			CHECK_STR(a->clauses[i].values.v[j],
-			    b->clauses[i].values.v[j]);
+				  b->clauses[i].values.v[j]);
 	}
 	CHECK_EQ_INT(a->nlabels, b->nlabels);
 	for (size_t i = 0; i < a->nlabels && i < b->nlabels; i++) {
 		CHECK_STR(a->labels[i].name, b->labels[i].name);
 		CHECK_EQ_INT(a->labels[i].contains.n, b->labels[i].contains.n);
-		for (size_t j = 0; j < a->labels[i].contains.n &&
-		     j < b->labels[i].contains.n; j++)
+		for (size_t j = 0;
+		     j < a->labels[i].contains.n && j < b->labels[i].contains.n;
+		     j++)
 			CHECK_STR(a->labels[i].contains.v[j],
-			    b->labels[i].contains.v[j]);
+				  b->labels[i].contains.v[j]);
 	}
 	CHECK_EQ_INT(a->ngroup, b->ngroup);
 	for (size_t i = 0; i < a->ngroup && i < b->ngroup; i++)
@@ -274,7 +277,7 @@ fails_with(const char *text, const char *want)
 
 	if (got == NULL || strstr(got, want) == NULL) {
 		fprintf(stderr, "loading:\n%s\nwanted \"%s\", got \"%s\"\n",
-		    text, want, got != NULL ? got : "");
+			text, want, got != NULL ? got : "");
 		check_failures++;
 	}
 	free(got);
@@ -285,11 +288,11 @@ static void
 test_alert_keys(void)
 {
 	const char *ok = "sinks:\n"
-	    "  - type: unix\n    path: /run/x.sock\n"
-	    "    framing: octet_counted\n    format: rfc5424\n"
-	    "  - type: unix_dgram\n    path: /run/y.sock\n"
-	    "    format: rfc5424\n"
-	    "limits:\n  max_alert_bytes: 100000\n";
+			 "  - type: unix\n    path: /run/x.sock\n"
+			 "    framing: octet_counted\n    format: rfc5424\n"
+			 "  - type: unix_dgram\n    path: /run/y.sock\n"
+			 "    format: rfc5424\n"
+			 "limits:\n  max_alert_bytes: 100000\n";
 	struct conf *c = NULL;
 	char *err = load_text(ok, strlen(ok), &c);
 
@@ -312,19 +315,20 @@ test_alert_keys(void)
 	}
 	fails_with("limits:\n  max_alert_bytes: 100\n", "max_alert_bytes");
 	fails_with("sinks:\n  - type: tcp\n    host: 127.0.0.1\n"
-	    "    port: 514\n    framing: octets\n",
-	    "framing: expected newline or octet_counted");
+		   "    port: 514\n    framing: octets\n",
+		   "framing: expected newline or octet_counted");
 	fails_with("sinks:\n  - type: tcp\n    host: 127.0.0.1\n"
-	    "    port: 514\n    format: syslog\n",
-	    "format: expected json or rfc5424");
+		   "    port: 514\n    format: syslog\n",
+		   "format: expected json or rfc5424");
 	fails_with("sinks:\n  - type: file\n    path: /tmp/a\n"
-	    "    framing: octet_counted\n",
-	    "file sink: framing applies to unix and tcp sinks only");
-	fails_with("sinks:\n  - type: unix_dgram\n    path: /tmp/a\n"
+		   "    framing: octet_counted\n",
+		   "file sink: framing applies to unix and tcp sinks only");
+	fails_with(
+	    "sinks:\n  - type: unix_dgram\n    path: /tmp/a\n"
 	    "    framing: octet_counted\n",
 	    "unix_dgram sink: framing applies to unix and tcp sinks only");
 	fails_with("sinks:\n  - type: stdout\n    format: rfc5424\n",
-	    "stdout sink: format applies to unix, tcp and unix_dgram");
+		   "stdout sink: format applies to unix, tcp and unix_dgram");
 }
 
 int
@@ -385,28 +389,31 @@ main(void)
 				    conf_input_default(INPUT_FILE);
 				struct input_conf ui =
 				    conf_input_default(INPUT_UNIX);
-				struct sink_conf fs = conf_sink_default(SINK_FILE);
-				CHECK_EQ_INT(c->inputs[0].rescan_ms, fi.rescan_ms);
+				struct sink_conf fs =
+				    conf_sink_default(SINK_FILE);
+				CHECK_EQ_INT(c->inputs[0].rescan_ms,
+					     fi.rescan_ms);
 				CHECK_EQ_INT(c->inputs[0].poll_ms, fi.poll_ms);
 				CHECK_EQ_INT(c->inputs[0].start_at_end,
-				    fi.start_at_end);
+					     fi.start_at_end);
 				CHECK_EQ_INT(c->inputs[0].close_inactive_ms,
-				    fi.close_inactive_ms);
+					     fi.close_inactive_ms);
 				CHECK_EQ_INT(c->inputs[1].mode, ui.mode);
 				CHECK_EQ_INT(c->inputs[1].max_clients,
-				    ui.max_clients);
+					     ui.max_clients);
 				CHECK_EQ_INT(c->inputs[1].max_buffer_bytes,
-				    ui.max_buffer_bytes);
+					     ui.max_buffer_bytes);
 				CHECK_EQ_INT(c->inputs[1].idle_timeout_ms,
-				    ui.idle_timeout_ms);
-				CHECK_EQ_INT(c->sinks[0].queue_max, fs.queue_max);
+					     ui.idle_timeout_ms);
+				CHECK_EQ_INT(c->sinks[0].queue_max,
+					     fs.queue_max);
 			}
 			CHECK(c->state_dir != NULL &&
-			    strcmp(c->state_dir, "/var/lib/burstd") == 0);
+			      strcmp(c->state_dir, "/var/lib/burstd") == 0);
 			CHECK_EQ_INT(c->checkpoint_ms, 5000);
 			CHECK(c->stats_socket != NULL &&
-			    strcmp(c->stats_socket, "/run/burstd/stats.sock") ==
-				0);
+			      strcmp(c->stats_socket,
+				     "/run/burstd/stats.sock") == 0);
 		}
 		conf_free(c);
 	}
@@ -423,14 +430,15 @@ main(void)
 		unlink("empty.yaml");
 	}
 	CHECK(conf_load("/nonexistent/burstd.yaml", fopen("/dev/null", "w")) ==
-	    NULL);
+	      NULL);
 
 	/* A file input's defaults: start_at end, close_inactive 5m. */
 	{
 		FILE *f = fopen("inputs.yaml", "w");
 		fputs("inputs:\n  - {type: file, paths: [a]}\n"
 		      "  - {type: file, paths: [b], start_at: beginning, "
-		      "close_inactive: 90s}\n", f);
+		      "close_inactive: 90s}\n",
+		      f);
 		fclose(f);
 		c = conf_load("inputs.yaml", stderr);
 		CHECK(c != NULL && c->ninputs == 2);
@@ -461,7 +469,7 @@ main(void)
 			continue;
 		nbad++;
 		snprintf(errpath, sizeof(errpath), "%.*s.err", (int)(n - 5),
-		    de->d_name);
+			 de->d_name);
 		want = slurp(errpath);
 		CHECK(want != NULL);
 		mem = open_memstream(&got, &gotlen);
@@ -471,7 +479,7 @@ main(void)
 		conf_free(c);
 		if (want != NULL && strcmp(got, want) != 0) {
 			fprintf(stderr, "%s: got\n%s---\nwant\n%s---\n",
-			    de->d_name, got, want);
+				de->d_name, got, want);
 			CHECK(0);
 		}
 		free(want);

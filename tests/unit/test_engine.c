@@ -103,7 +103,8 @@ event(int i, const char *parent, const char *cmd)
 {
 	static char buf[1024];
 
-	snprintf(buf, sizeof(buf),
+	snprintf(
+	    buf, sizeof(buf),
 	    "{\"@timestamp\":\"2024-05-01T12:00:%02d.5+00:00\",\"agent\":"
 	    "{\"id\":\"a\"},\"host\":{\"name\":\"h\",\"os\":{\"type\":"
 	    "\"linux\"}},\"event\":{\"type\":\"start\",\"action\":\"exec\","
@@ -136,7 +137,7 @@ main(void)
 	struct metrics *m = engine_metrics(e);
 	struct framer *fr = framer_new(conf->max_line_bytes, engine_line, e, m);
 	static const char *cmds[] = {"grep x", "find /", "curl h", "whoami",
-	    "ls"};
+				     "ls"};
 	uint64_t before;
 
 	engine_set_clock(e, 1);
@@ -163,9 +164,11 @@ main(void)
 	/* A burst with a null parent entity id, then the alert. */
 	for (int i = 0; i < 5; i++)
 		feed(fr, event(i, "", cmds[i]));
-	feed(fr, "[1]\n\n{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-		 "[[[[[[[[[[[[[[[[[[[[" PASSES "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-		 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n");
+	feed(fr,
+	     "[1]\n\n{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	     "[[[[[[[[[[[[[[[[[[[[" PASSES
+	     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n");
 	feed(fr, "{\"python\":\"\\u12\"}\n"); /* \\u: never prefiltered */
 	framer_finish(fr);
 	engine_flush(e);
@@ -176,25 +179,25 @@ main(void)
 	CHECK_EQ_INT(m->v[M_events_matched], 5);
 	CHECK_EQ_INT(m->v[M_lines_blank], 1);
 	/* Every line ends in exactly one counter. */
-	CHECK_EQ_INT(m->v[M_lines_read],
-	    m->v[M_lines_too_long] + m->v[M_lines_prefiltered] +
-		m->v[M_lines_parsed]);
+	CHECK_EQ_INT(m->v[M_lines_read], m->v[M_lines_too_long] +
+					     m->v[M_lines_prefiltered] +
+					     m->v[M_lines_parsed]);
 	CHECK_EQ_INT(m->v[M_lines_parsed],
-	    m->v[M_json_invalid] + m->v[M_json_not_object] +
-		m->v[M_json_too_deep] + m->v[M_events_unmatched] +
-		m->v[M_events_matched]);
+		     m->v[M_json_invalid] + m->v[M_json_not_object] +
+			 m->v[M_json_too_deep] + m->v[M_events_unmatched] +
+			 m->v[M_events_matched]);
 
 	/* The alert document. */
 	{
 		char errbuf[256];
 		yajl_val doc;
-		static const char *cols[] = {
-		    "Esql.process_command_line_values",
-		    "Esql.host_name_values", "Esql.agent_id_values",
-		    "Esql.event_dataset_values",
-		    "Esql.data_stream_namespace_values"};
-		const char *p_count[] = {
-		    "Esql.process_command_line_count_distinct", NULL};
+		static const char *cols[] =
+		    {"Esql.process_command_line_values",
+		     "Esql.host_name_values", "Esql.agent_id_values",
+		     "Esql.event_dataset_values",
+		     "Esql.data_stream_namespace_values"};
+		const char *p_count[] =
+		    {"Esql.process_command_line_count_distinct", NULL};
 		const char *p_pat[] = {"Esql.patterns_count_distinct", NULL};
 		const char *p_parent[] = {"process.parent.entity_id", NULL};
 		const char *p_agent[] = {"agent.id", NULL};
@@ -209,22 +212,19 @@ main(void)
 		doc = yajl_tree_parse(alerts, errbuf, sizeof(errbuf));
 		CHECK(doc != NULL && YAJL_IS_OBJECT(doc));
 		if (doc != NULL) {
-			yajl_val v = yajl_tree_get(doc, p_count,
-			    yajl_t_number);
+			yajl_val v = yajl_tree_get(doc, p_count, yajl_t_number);
 			CHECK(v != NULL && YAJL_GET_INTEGER(v) == 5);
 			v = yajl_tree_get(doc, p_pat, yajl_t_number);
 			CHECK(v != NULL && YAJL_GET_INTEGER(v) == 5);
-			CHECK(yajl_tree_get(doc, p_parent, yajl_t_any) ==
-			    NULL);
+			CHECK(yajl_tree_get(doc, p_parent, yajl_t_any) == NULL);
 			v = yajl_tree_get(doc, p_agent, yajl_t_string);
-			CHECK(v != NULL && strcmp(sval(v), "a") ==
-			    0);
+			CHECK(v != NULL && strcmp(sval(v), "a") == 0);
 			v = yajl_tree_get(doc, p_win, yajl_t_string);
-			CHECK(v != NULL && strcmp(sval(v),
-			    "2024-05-01T12:00:00.000Z") == 0);
+			CHECK(v != NULL &&
+			      strcmp(sval(v), "2024-05-01T12:00:00.000Z") == 0);
 			v = yajl_tree_get(doc, p_ts, yajl_t_string);
-			CHECK(v != NULL && strcmp(sval(v),
-			    "1970-01-01T00:00:00.001Z") == 0);
+			CHECK(v != NULL &&
+			      strcmp(sval(v), "1970-01-01T00:00:00.001Z") == 0);
 			v = yajl_tree_get(doc, p_uuid, yajl_t_string);
 			CHECK(v != NULL && strlen(sval(v)) == 36);
 			v = yajl_tree_get(doc, p_score, yajl_t_number);
@@ -233,12 +233,13 @@ main(void)
 			for (size_t i = 0; i < 5; i++) {
 				const char *p[] = {cols[i], NULL};
 				CHECK(yajl_tree_get(doc, p, yajl_t_array) !=
-				    NULL);
+				      NULL);
 			}
 			const char *p0[] = {cols[0], NULL};
 			v = yajl_tree_get(doc, p0, yajl_t_array);
 			CHECK(v != NULL && YAJL_GET_ARRAY(v)->len == 5 &&
-			    strcmp(sval(YAJL_GET_ARRAY(v)->values[0]), "sh -c curl h") == 0);
+			      strcmp(sval(YAJL_GET_ARRAY(v)->values[0]),
+				     "sh -c curl h") == 0);
 			yajl_tree_free(doc);
 		}
 	}
@@ -252,7 +253,7 @@ main(void)
 		e = engine_new(conf, true, out_cb, NULL);
 		engine_set_clock(e, 1);
 		fr = framer_new(conf->max_line_bytes, engine_line, e,
-		    engine_metrics(e));
+				engine_metrics(e));
 		alerts_len = 0;
 		for (int i = 4; i >= 0; i--)
 			feed(fr, event(i + 10, "", cmds[i]));
@@ -267,7 +268,7 @@ main(void)
 		engine_flush(e);
 		alerts[alerts_len] = '\0';
 		CHECK(strncmp(strstr(alerts, "uuid"), strstr(first, "uuid"),
-			  48) != 0);
+			      48) != 0);
 	}
 	framer_free(fr);
 	engine_free(e);

@@ -316,9 +316,9 @@ test_case_coalesce(void)
 	CHECK_STR(run(fn("CASE", 4, NUL(), K("a"), B(1), K("b"))), "\"b\"");
 	CHECK_STR(run(fn("CASE", 3, B(0), K("a"), K("else"))), "\"else\"");
 	CHECK_STR(run(fn("CASE", 2, B(0), K("a"))), "null");
-	CHECK_STR(
-	    run(fn("CASE", 3, op(ESQL_OP_EQ, 2, KW(0, 0), K("x")), I(1), I(0))),
-	    "0");
+	CHECK_STR(run(fn("CASE", 3, op(ESQL_OP_EQ, 2, KW(0, 0), K("x")), I(1),
+			 I(0))),
+		  "0");
 	CHECK_STR(run(fn("COALESCE", 3, KW(0, 0), NUL(), K("z"))), "\"z\"");
 	CHECK_STR(run(fn("COALESCE", 2, KW(0, 2, "a", "b"), K("z"))),
 		  "[\"a\",\"b\"]");
@@ -370,10 +370,10 @@ test_casts(void)
 	CHECK_EQ_INT(warnings, 1);
 	/* a multi-value converts value by value, dropping failures:
 	 * TO_LONG(["5b", "2147483648.2", "9223372036854775808"]) */
-	CHECK_STR(
-	    run(fn("TO_LONG", 1,
-		   KW(0, 3, "5b", "2147483648.2", "9223372036854775808"))),
-	    "2147483648");
+	CHECK_STR(run(fn("TO_LONG", 1,
+			 KW(0, 3, "5b", "2147483648.2",
+			    "9223372036854775808"))),
+		  "2147483648");
 	CHECK_STR(run(fn("TO_INTEGER", 1, KW(0, 1, "5000000000"))), "null");
 	/* TO_BOOLEAN: "true" in any case, anything else false; numbers
 	 * non-zero (TO_BOOLEAN docs) */
@@ -414,26 +414,26 @@ test_dates(void)
 	CHECK_STR(run(fn("DATE_TRUNC", 2, DUR(60000),
 			 DC(0, 1, "1969-12-31T23:59:30Z"))),
 		  "\"1969-12-31T23:59:00.000Z\"");
-	CHECK_STR(
-	    run(fn("DATE_TRUNC", 2, PER(1), DC(0, 1, "2024-05-17T12:34:56Z"))),
-	    "\"2024-05-01T00:00:00.000Z\"");
-	CHECK_STR(
-	    run(fn("DATE_TRUNC", 2, PER(3), DC(0, 1, "2024-05-17T12:34:56Z"))),
-	    "\"2024-04-01T00:00:00.000Z\"");
+	CHECK_STR(run(fn("DATE_TRUNC", 2, PER(1),
+			 DC(0, 1, "2024-05-17T12:34:56Z"))),
+		  "\"2024-05-01T00:00:00.000Z\"");
+	CHECK_STR(run(fn("DATE_TRUNC", 2, PER(3),
+			 DC(0, 1, "2024-05-17T12:34:56Z"))),
+		  "\"2024-04-01T00:00:00.000Z\"");
 	CHECK_STR(run(fn("DATE_TRUNC", 2, DUR(60000), DC(0, 0))), "null");
 	/* DATE_DIFF: whole units, months by the calendar (DateDiff.java) */
 	CHECK_STR(run(fn("DATE_DIFF", 3, K("second"),
 			 DC(0, 1, "2024-05-01T00:00:00Z"),
 			 DC(1, 1, "2024-05-01T00:01:01.5Z"))),
 		  "61");
-	CHECK_STR(
-	    run(fn("DATE_DIFF", 3, K("month"), DC(0, 1, "2024-01-31T00:00:00Z"),
-		   DC(1, 1, "2024-02-29T00:00:00Z"))),
-	    "0");
-	CHECK_STR(
-	    run(fn("DATE_DIFF", 3, K("month"), DC(0, 1, "2024-01-31T00:00:00Z"),
-		   DC(1, 1, "2024-03-31T00:00:00Z"))),
-	    "2");
+	CHECK_STR(run(fn("DATE_DIFF", 3, K("month"),
+			 DC(0, 1, "2024-01-31T00:00:00Z"),
+			 DC(1, 1, "2024-02-29T00:00:00Z"))),
+		  "0");
+	CHECK_STR(run(fn("DATE_DIFF", 3, K("month"),
+			 DC(0, 1, "2024-01-31T00:00:00Z"),
+			 DC(1, 1, "2024-03-31T00:00:00Z"))),
+		  "2");
 }
 
 static void
@@ -443,9 +443,9 @@ test_cidr(void)
 	CHECK_STR(run(fn("CIDR_MATCH", 3, IPC(0, 1, "10.1.2.3"),
 			 K("192.168.0.0/16"), K("10.0.0.0/8"))),
 		  "true");
-	CHECK_STR(
-	    run(fn("CIDR_MATCH", 2, IPC(0, 1, "11.1.2.3"), K("10.0.0.0/8"))),
-	    "false");
+	CHECK_STR(run(fn("CIDR_MATCH", 2, IPC(0, 1, "11.1.2.3"),
+			 K("10.0.0.0/8"))),
+		  "false");
 	CHECK_STR(run(fn("CIDR_MATCH", 2, IPC(0, 1, "2001:db8::1"),
 			 K("2001:db8::/32"))),
 		  "true");

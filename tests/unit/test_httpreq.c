@@ -19,7 +19,8 @@ static void
 test_good(void)
 {
 	struct httpreq r;
-	const char *prom = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9100\r\n"
+	const char *prom =
+	    "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9100\r\n"
 	    "User-Agent: Prometheus/2.45.0\r\nAccept: text/plain;"
 	    "version=0.0.4;q=0.5,*/*;q=0.1\r\nAccept-Encoding: gzip\r\n"
 	    "X-Prometheus-Scrape-Timeout-Seconds: 10\r\n\r\n";
@@ -33,11 +34,12 @@ test_good(void)
 	CHECK_STR(r.path, "/health");
 	CHECK_EQ_INT(r.head_len, 24);
 	CHECK_EQ_INT(parse("HEAD /metrics?name[]=x HTTP/1.1\r\nhOsT: a\r\n"
-	    "Content-Length: 00\r\n\r\n", &r), 200);
+			   "Content-Length: 00\r\n\r\n",
+			   &r),
+		     200);
 	CHECK_STR(r.method, "HEAD");
 	CHECK_STR(r.path, "/metrics");
-	CHECK_EQ_INT(parse("DELETE / HTTP/1.1\r\nHost:\t a \r\n\r\n", &r),
-	    200);
+	CHECK_EQ_INT(parse("DELETE / HTTP/1.1\r\nHost:\t a \r\n\r\n", &r), 200);
 	CHECK_STR(r.method, "DELETE");
 	CHECK_STR(r.path, "/");
 }
@@ -60,35 +62,37 @@ test_bad(void)
 		const char *head;
 		int code;
 	} cases[] = {
-		{"GET /metrics HTTP/1.1\r\n\r\n", 400},         /* no Host */
-		{"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\nHost: a\n\n", 400},    /* bare LF */
-		{"GET /metrics HTTP/1.1\rHost: a\r\n\r\n", 400}, /* bare CR */
-		{"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400}, /* empty line */
-		{"GET  /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-		{"GET metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-		{"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-		{"GET http://a/metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-		{"GET /m#f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1 \r\nHost: a\r\n\r\n", 400},
-		{"GET /metrics http/1.1\r\nHost: a\r\n\r\n", 400},
-		{"G(T /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\r\nHost: a\r\n x\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\r\nHost : a\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\r\nHost a\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\r\nHost: a\x7f\r\n\r\n", 400},
-		{"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
-		    "\r\nx", 400},
-		{"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
-		    400},
-		{"GET /metrics HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
-		    "chunked\r\n\r\n", 400},
-		{"GET /metrics HTTP/2.0\r\nHost: a\r\n\r\n", 505},
-		{"GET /metrics HTTP/0.9\r\nHost: a\r\n\r\n", 505},
-		{"GET /metrics HTTP/1.2\r\nHost: a\r\n\r\n", 505},
-		{"ABCDEFGHIJKLMNOPQ /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\n\r\n", 400}, /* no Host */
+	    {"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\nHost: a\n\n", 400},     /* bare LF */
+	    {"GET /metrics HTTP/1.1\rHost: a\r\n\r\n", 400}, /* bare CR */
+	    {"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},  /* empty line */
+	    {"GET  /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET http://a/metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET /m#f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1 \r\nHost: a\r\n\r\n", 400},
+	    {"GET /metrics http/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"G(T /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\nHost: a\r\n x\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\nHost a\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\nHost: a\x7f\r\n\r\n", 400},
+	    {"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+	     "\r\nx",
+	     400},
+	    {"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
+	     400},
+	    {"GET /metrics HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n",
+	     400},
+	    {"GET /metrics HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+	    {"GET /metrics HTTP/0.9\r\nHost: a\r\n\r\n", 505},
+	    {"GET /metrics HTTP/1.2\r\nHost: a\r\n\r\n", 505},
+	    {"ABCDEFGHIJKLMNOPQ /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 	};
 	struct httpreq r;
 
@@ -117,7 +121,7 @@ test_limits(void)
 	CHECK_EQ_INT(httpreq_parse(big, (size_t)(p - big), &r), 414);
 	/* At the bound it passes. */
 	memmove(big + 5 + HTTPREQ_MAX_PATH - 1, big + 5 + HTTPREQ_MAX_PATH,
-	    (size_t)(p - big) - 5 - HTTPREQ_MAX_PATH);
+		(size_t)(p - big) - 5 - HTTPREQ_MAX_PATH);
 	CHECK_EQ_INT(httpreq_parse(big, (size_t)(p - big) - 1, &r), 200);
 	CHECK_EQ_INT(strlen(r.path), HTTPREQ_MAX_PATH);
 
@@ -157,10 +161,22 @@ test_addr(void)
 	CHECK_EQ_INT(httpreq_parse_addr("/run/m.sock", &a, &why), 0);
 	CHECK_EQ_INT(a.family, AF_UNIX);
 	CHECK_STR(a.path, "/run/m.sock");
-	static const char *bad[] = {"", "127.0.0.1", "127.0.0.1:", ":80",
-	    "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x",
-	    "127.0.0.1:+80", "localhost:80", "::1:80", "[::1]80", "[::1]:",
-	    "[127.0.0.1]:80", "[::1:80", "run/m.sock", "1.2.3.4:-1"};
+	static const char *bad[] = {"",
+				    "127.0.0.1",
+				    "127.0.0.1:",
+				    ":80",
+				    "127.0.0.1:0",
+				    "127.0.0.1:65536",
+				    "127.0.0.1:80x",
+				    "127.0.0.1:+80",
+				    "localhost:80",
+				    "::1:80",
+				    "[::1]80",
+				    "[::1]:",
+				    "[127.0.0.1]:80",
+				    "[::1:80",
+				    "run/m.sock",
+				    "1.2.3.4:-1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		why = NULL;
 		CHECK_EQ_INT(httpreq_parse_addr(bad[i], &a, &why), -1);

@@ -36,7 +36,7 @@
 #include "engine.h"
 #include "input.h"
 
-#define WAIT_MS 5000 /* longest wait for something expected */
+#define WAIT_MS 5000  /* longest wait for something expected */
 #define SETTLE_MS 200 /* how long to wait for something not to happen */
 
 static int64_t close_inactive_ms = 300; /* new_files(): close_inactive */
@@ -67,7 +67,8 @@ event(const char *agent, int i, const char *cmd)
 {
 	static char buf[1024];
 
-	snprintf(buf, sizeof(buf),
+	snprintf(
+	    buf, sizeof(buf),
 	    "{\"@timestamp\":\"2024-05-01T12:00:%02d.5+00:00\",\"agent\":"
 	    "{\"id\":\"%s\"},\"host\":{\"name\":\"h\",\"os\":{\"type\":"
 	    "\"linux\"}},\"event\":{\"type\":\"start\",\"action\":\"exec\","
@@ -250,17 +251,16 @@ size_of(const char *path)
 
 /* A file input, not started yet. */
 static struct input *
-new_files(const char *pattern, bool at_end, int64_t rescan_ms,
-    int64_t poll_ms)
+new_files(const char *pattern, bool at_end, int64_t rescan_ms, int64_t poll_ms)
 {
 	char *pats[1] = {(char *)pattern};
 	struct input_conf ic = {
-		.type = INPUT_FILE,
-		.paths = {pats, 1},
-		.start_at_end = at_end,
-		.rescan_ms = rescan_ms,
-		.poll_ms = poll_ms,
-		.close_inactive_ms = close_inactive_ms,
+	    .type = INPUT_FILE,
+	    .paths = {pats, 1},
+	    .start_at_end = at_end,
+	    .rescan_ms = rescan_ms,
+	    .poll_ms = poll_ms,
+	    .close_inactive_ms = close_inactive_ms,
 	};
 
 	return input_new(&loop, &ic, conf, eng);
@@ -268,7 +268,7 @@ new_files(const char *pattern, bool at_end, int64_t rescan_ms,
 
 static struct input *
 start_files_every(const char *pattern, bool at_end, int64_t rescan_ms,
-    int64_t poll_ms)
+		  int64_t poll_ms)
 {
 	struct input *in = new_files(pattern, at_end, rescan_ms, poll_ms);
 
@@ -569,15 +569,15 @@ test_inotify(void)
 	append(a, ev(0));
 	in = start_files_every(pattern, false, 3600000, 3600000);
 	WAIT_MATCHED(1);
-	append(a, ev(1));              /* growth */
+	append(a, ev(1)); /* growth */
 	WAIT_MATCHED(2);
-	append(b, ev(2));              /* a new file */
+	append(b, ev(2)); /* a new file */
 	WAIT_MATCHED(3);
-	CHECK(rename(b, b1) == 0);     /* rotation */
+	CHECK(rename(b, b1) == 0); /* rotation */
 	append(b1, ev(3));
 	append(b, ev(4));
-	WAIT_MATCHED(5);               /* both read; b.log.1 closes idle */
-	CHECK(truncate(a, 0) == 0);    /* copytruncate */
+	WAIT_MATCHED(5);            /* both read; b.log.1 closes idle */
+	CHECK(truncate(a, 0) == 0); /* copytruncate */
 	append(a, ev(5));
 	WAIT_MATCHED(6);
 	CHECK_EQ_INT(input_stats(in)->truncations, 1);
@@ -858,9 +858,9 @@ test_rewritten(void)
 #define MAX_POS 4 /* positions a test keeps */
 
 struct positions {
-	size_t n;                            /* positions reported */
-	char path[MAX_POS][256];             /* the first ones' paths */
-	struct input_position pos[MAX_POS];  /* and positions */
+	size_t n;                           /* positions reported */
+	char path[MAX_POS][256];            /* the first ones' paths */
+	struct input_position pos[MAX_POS]; /* and positions */
 };
 
 static void
@@ -884,8 +884,7 @@ get_positions(struct input *in, struct positions *ps)
 
 /* Checks that pos is the one of path at offset off. */
 static void
-check_position(const struct input_position *pos, const char *path,
-    uint64_t off)
+check_position(const struct input_position *pos, const char *path, uint64_t off)
 {
 	char b[64];
 	struct stat st;
@@ -904,8 +903,8 @@ check_position(const struct input_position *pos, const char *path,
 
 /* Restarted: npos positions taken at saved_ms. */
 static struct input *
-start_restarted(const char *path, bool at_end,
-    const struct input_position *pos, size_t npos, int64_t saved_ms)
+start_restarted(const char *path, bool at_end, const struct input_position *pos,
+		size_t npos, int64_t saved_ms)
 {
 	struct input *in = new_files(path, at_end, 300, 50);
 
@@ -915,8 +914,7 @@ start_restarted(const char *path, bool at_end,
 }
 
 static struct input *
-start_resumed(const char *path, bool at_end,
-    const struct input_position *pos)
+start_resumed(const char *path, bool at_end, const struct input_position *pos)
 {
 	return start_restarted(path, at_end, pos, 1, real_now_ms());
 }
@@ -1011,7 +1009,7 @@ test_resume(void)
 	/* Positions taken after its last change: it starts at its end. */
 	engine_reset();
 	in = start_restarted(path, false, &saved, 1,
-	    real_now_ms() + 3600 * 1000);
+			     real_now_ms() + 3600 * 1000);
 	settle();
 	CHECK_EQ_INT(m->v[M_lines_read], 0);
 	append(path, ev(0));
@@ -1137,7 +1135,8 @@ test_fresh_rotated(void)
 {
 	char d[128], path[192], p[192];
 	static const char *const names[] = {"a.log.1", "a.log-20240501",
-		"a.log.2", "a.log.3.gz", "b.log.1", "a.logx"};
+					    "a.log.2", "a.log.3.gz",
+					    "b.log.1", "a.logx"};
 	struct input *in;
 
 	engine_reset();
@@ -1150,9 +1149,8 @@ test_fresh_rotated(void)
 	}
 	snprintf(p, sizeof(p), "%s/a.log.2", d);
 	age(p, 7200);
-	in = start_restarted(path, true, NULL, 0,
-	    real_now_ms() - 3600 * 1000);
-	WAIT_MATCHED(3);                  /* a.log, a.log.1, a.log-2024... */
+	in = start_restarted(path, true, NULL, 0, real_now_ms() - 3600 * 1000);
+	WAIT_MATCHED(3); /* a.log, a.log.1, a.log-2024... */
 	settle();
 	CHECK_EQ_INT(m->v[M_lines_read], 3);
 	CHECK_EQ_INT(input_stats(in)->files_opened, 3);
@@ -1239,10 +1237,10 @@ static struct input *
 new_unix(const char *path, size_t max_clients)
 {
 	struct input_conf ic = {
-		.type = INPUT_UNIX,
-		.path = (char *)path,
-		.mode = 0600,
-		.max_clients = max_clients,
+	    .type = INPUT_UNIX,
+	    .path = (char *)path,
+	    .mode = 0600,
+	    .max_clients = max_clients,
 	};
 
 	return input_new(&loop, &ic, conf, eng);
@@ -1252,7 +1250,7 @@ static void
 test_unix_clients(void)
 {
 	static const char *cmds[] = {"grep x", "find /", "curl h", "whoami",
-	    "ls"};
+				     "ls"};
 	char path[192], payload[4][8192];
 	size_t len[4], maxlen = 0;
 	int fd[4];
@@ -1277,7 +1275,8 @@ test_unix_clients(void)
 			strcat(payload[k], event(agent, i, cmds[i]));
 	}
 	/* And one that sends garbage and leaves in the middle of a line. */
-	snprintf(payload[3], sizeof(payload[3]), "%s",
+	snprintf(
+	    payload[3], sizeof(payload[3]), "%s",
 	    "garbage \x01\xff{{{ python3 sh -c\n{\"@timestamp\":\"2024-05-01");
 	for (int k = 0; k < 4; k++) {
 		fd[k] = connect_to(path);

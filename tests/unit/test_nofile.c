@@ -26,7 +26,7 @@ test_need(void)
 {
 	struct conf *c = conf_default();
 	struct input_conf in[2] = {conf_input_default(INPUT_UNIX),
-	    conf_input_default(INPUT_FILE)};
+				   conf_input_default(INPUT_FILE)};
 	size_t one, more, both, stats;
 
 	in[0].max_clients = 100;
@@ -63,7 +63,7 @@ test_ensure(void)
 	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 512) {
 		fprintf(stderr, "hard limit %ju too low to test\n",
-		    (uintmax_t)rl.rlim_max);
+			(uintmax_t)rl.rlim_max);
 		return;
 	}
 	low = (struct rlimit){.rlim_cur = 64, .rlim_max = 512};

@@ -49,10 +49,10 @@ main(void)
 			memcpy(line + (at + 6) % (len - 1), "sh", 2);
 			line[len] = '\0';
 			bool want = strstr(line, "PYTHON") != NULL &&
-			    strstr(line, "sh") != NULL;
+				    strstr(line, "sh") != NULL;
 			if (pass(pf, line) != want) {
 				fprintf(stderr, "len %zu at %zu: %s\n", len, at,
-				    line);
+					line);
 				CHECK(0);
 			}
 			/* One letter short: never found. */
@@ -84,9 +84,11 @@ main(void)
 		const char *start[] = {"start"}, *pyp[] = {"python"};
 		const char *num[] = {"12", "true"}, *args[] = {"-c", "-lc"};
 		CHECK_EQ_INT(prefilter_add_group(pf, start, 1, false,
-		    PF_STRING), 0);
+						 PF_STRING),
+			     0);
 		CHECK_EQ_INT(prefilter_add_group(pf, pyp, 1, true,
-		    PF_STRING_START), 0);
+						 PF_STRING_START),
+			     0);
 		prefilter_seal(pf);
 		CHECK(pass(pf, "{\"t\":\"start\",\"p\":\"Python3\"}"));
 		CHECK(pass(pf, "{\"t\":[\"start\"],\"p\":\"python\"}"));
@@ -98,10 +100,10 @@ main(void)
 		prefilter_free(pf);
 		/* Values JSON may write bare are looked for anywhere. */
 		pf = prefilter_new();
-		CHECK_EQ_INT(prefilter_add_group(pf, num, 2, false,
-		    PF_STRING), 0);
-		CHECK_EQ_INT(prefilter_add_group(pf, args, 2, false,
-		    PF_STRING), 0);
+		CHECK_EQ_INT(prefilter_add_group(pf, num, 2, false, PF_STRING),
+			     0);
+		CHECK_EQ_INT(prefilter_add_group(pf, args, 2, false, PF_STRING),
+			     0);
 		prefilter_seal(pf);
 		CHECK(pass(pf, "{\"n\":12,\"a\":[\"sh\",-c]}"));
 		CHECK(pass(pf, "{\"n\":true,\"a\":\"-lc\"}"));

@@ -9,12 +9,12 @@
 #include "record.h"
 
 static const char *const fields[] = {
-	"process.parent.name", /* 0 */
-	"process.name",        /* 1 */
-	"process.args",        /* 2 */
-	"event.type",          /* 3 */
-	"@timestamp",          /* 4 */
-	"host.name",           /* 5 */
+    "process.parent.name", /* 0 */
+    "process.name",        /* 1 */
+    "process.args",        /* 2 */
+    "event.type",          /* 3 */
+    "@timestamp",          /* 4 */
+    "host.name",           /* 5 */
 };
 
 static struct parser *ps;
@@ -70,8 +70,8 @@ repeat(char *b, size_t *len, const char *unit, size_t n)
 static char *
 doc_with(const char *field, const char *unit, size_t n, const char *suffix)
 {
-	char *b = malloc(64 + strlen(field) + strlen(unit) * n +
-	    strlen(suffix));
+	char *b =
+	    malloc(64 + strlen(field) + strlen(unit) * n + strlen(suffix));
 	size_t len = 0;
 
 	len = (size_t)sprintf(b, "{\"%s\":[\"", field);
@@ -84,10 +84,10 @@ static void
 test_ignore_above(void)
 {
 	static const char *const f[] = {
-		"process.name",         /* 0: keyword */
-		"process.command_line", /* 1: wildcard */
-		"@timestamp",           /* 2: date */
-		"data_stream.namespace", /* 3: constant_keyword */
+	    "process.name",          /* 0: keyword */
+	    "process.command_line",  /* 1: wildcard */
+	    "@timestamp",            /* 2: date */
+	    "data_stream.namespace", /* 3: constant_keyword */
 	};
 	struct parser *p = parser_new(f, 4, 8);
 	const struct record_value *v;
@@ -181,7 +181,7 @@ main(void)
 
 	/* Nested, dotted and mixed spellings name the same field. */
 	CHECK_EQ_INT(parse("{\"process\":{\"parent\":{\"name\":\"a\"}}}"),
-	    PARSE_OK);
+		     PARSE_OK);
 	CHECK_STR(vals(0), "a");
 	CHECK_EQ_INT(parse("{\"process.parent.name\":\"b\"}"), PARSE_OK);
 	CHECK_STR(vals(0), "b");
@@ -190,34 +190,38 @@ main(void)
 	CHECK_EQ_INT(parse("{\"process.parent\":{\"name\":\"d\"}}"), PARSE_OK);
 	CHECK_STR(vals(0), "d");
 	/* Both spellings in one document: merged, several values. */
-	CHECK_EQ_INT(parse("{\"process\":{\"name\":\"sh\",\"parent\":{\"x\":1}},"
-	    "\"process.name\":\"bash\"}"), PARSE_OK);
+	CHECK_EQ_INT(parse(
+			 "{\"process\":{\"name\":\"sh\",\"parent\":{\"x\":1}},"
+			 "\"process.name\":\"bash\"}"),
+		     PARSE_OK);
 	CHECK_STR(vals(1), "sh|bash");
 	CHECK_STR(vals(0), "");
 
 	/* Arrays flatten, nested arrays and arrays of objects too. */
 	CHECK_EQ_INT(parse("{\"process\":{\"args\":[\"sh\",[\"-c\"],null,"
-	    "\"id\"]}}"), PARSE_OK);
+			   "\"id\"]}}"),
+		     PARSE_OK);
 	CHECK_STR(vals(2), "sh|-c|id");
 	CHECK_EQ_INT(parse("{\"process\":[{\"name\":\"a\"},{\"name\":\"b\","
-	    "\"args\":[]}]}"), PARSE_OK);
+			   "\"args\":[]}]}"),
+		     PARSE_OK);
 	CHECK_STR(vals(1), "a|b");
 	CHECK_STR(vals(2), "");
 	/* Dedup is record_distinct's job, not the parser's. */
 	CHECK_EQ_INT(parse("{\"event\":{\"type\":[\"start\",\"start\"]}}"),
-	    PARSE_OK);
+		     PARSE_OK);
 	CHECK_STR(vals(3), "start|start");
 	CHECK_EQ_INT(record_distinct(rec, 3, d, 4), 1);
 	CHECK_EQ_INT(parse("{\"event\":{\"type\":[\"start\",\"end\"]}}"),
-	    PARSE_OK);
+		     PARSE_OK);
 	CHECK_EQ_INT(record_distinct(rec, 3, d, 1), 2);
 
 	/* Escapes, including surrogate pairs, are decoded. */
 	CHECK_EQ_INT(parse("{\"process.parent.name\":\"\\u0070ython\\u0033\"}"),
-	    PARSE_OK);
+		     PARSE_OK);
 	CHECK_STR(vals(0), "python3");
 	CHECK_EQ_INT(parse("{\"process.name\":\"\\ud83d\\ude00\\\"\\\\\\/\"}"),
-	    PARSE_OK);
+		     PARSE_OK);
 	CHECK_STR(vals(1), "\xf0\x9f\x98\x80\"\\/");
 	/* Escaped keys too. */
 	CHECK_EQ_INT(parse("{\"process\":{\"n\\u0061me\":\"zsh\"}}"), PARSE_OK);
@@ -225,17 +229,19 @@ main(void)
 
 	/* Numbers keep their text; booleans are true/false; null nothing. */
 	CHECK_EQ_INT(parse("{\"host\":{\"name\":123456789012345678901234567890"
-	    "}}"), PARSE_OK);
+			   "}}"),
+		     PARSE_OK);
 	CHECK_STR(vals(5), "123456789012345678901234567890");
 	CHECK_EQ_INT(parse("{\"host.name\":[1.50,-0,2e10,true,false,null]}"),
-	    PARSE_OK);
+		     PARSE_OK);
 	CHECK_STR(vals(5), "1.50|-0|2e10|true|false");
 	CHECK_EQ_INT(parse("{\"@timestamp\":1714564800000}"), PARSE_OK);
 	CHECK_STR(vals(4), "1714564800000");
 
 	/* Unwanted subtrees are skipped, however deep within the cap. */
-	CHECK_EQ_INT(parse("{\"x\":{\"process\":{\"name\":\"sh\"}},"
-	    "\"process\":{\"Ext\":{\"name\":\"no\"}},\"name\":\"no\"}"),
+	CHECK_EQ_INT(
+	    parse("{\"x\":{\"process\":{\"name\":\"sh\"}},"
+		  "\"process\":{\"Ext\":{\"name\":\"no\"}},\"name\":\"no\"}"),
 	    PARSE_OK);
 	CHECK_STR(vals(1), "");
 
@@ -256,16 +262,20 @@ main(void)
 	CHECK_EQ_INT(parse("{\"host.name\":\"\xe0\x80\xaf\"}"), PARSE_INVALID);
 	CHECK_EQ_INT(parse("{\"host.name\":\"\xed\xa0\x80\"}"), PARSE_INVALID);
 	CHECK_EQ_INT(parse("{\"host.name\":\"\xf4\x90\x80\x80\"}"),
-	    PARSE_INVALID);
+		     PARSE_INVALID);
 	CHECK_EQ_INT(parse("{\"x\":1,\"k\xff\":2}"), PARSE_INVALID);
 	CHECK_EQ_INT(parse("{\"host.name\":\"\xc3\xa9\xe2\x82\xac"
-	    "\xf0\x9f\x98\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf\"}"), PARSE_OK);
+			   "\xf0\x9f\x98\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf\"}"),
+		     PARSE_OK);
 	/* Unpaired surrogate escapes become U+FFFD; pairs decode. */
-	CHECK_EQ_INT(parse("{\"host.name\":[\"\\ud800\",\"a\\udc00b\","
-	    "\"\\ud83d\\u0041\",\"\\ud83d\\ude00\",\"\\\\ud800\"]}"),
+	CHECK_EQ_INT(
+	    parse("{\"host.name\":[\"\\ud800\",\"a\\udc00b\","
+		  "\"\\ud83d\\u0041\",\"\\ud83d\\ude00\",\"\\\\ud800\"]}"),
 	    PARSE_OK);
-	CHECK_STR(vals(5), "\xef\xbf\xbd|a\xef\xbf\xbd" "b|\xef\xbf\xbd" "A|"
-	    "\xf0\x9f\x98\x80|\\ud800");
+	CHECK_STR(vals(5), "\xef\xbf\xbd|a\xef\xbf\xbd"
+			   "b|\xef\xbf\xbd"
+			   "A|"
+			   "\xf0\x9f\x98\x80|\\ud800");
 	CHECK_EQ_INT(parse(""), PARSE_INVALID);
 	CHECK_EQ_INT(parse("[1,2]"), PARSE_NOT_OBJECT);
 	CHECK_EQ_INT(parse("\"s\""), PARSE_NOT_OBJECT);
@@ -279,13 +289,15 @@ main(void)
 	{
 		parser_set_check(ps, 1u << 1, refuse_zsh, NULL);
 		checks = 0;
-		CHECK_EQ_INT(parse("{\"process\":{\"name\":\"sh\"},\"host.name\":"
-		    "\"h\"}"), PARSE_OK);
+		CHECK_EQ_INT(parse(
+				 "{\"process\":{\"name\":\"sh\"},\"host.name\":"
+				 "\"h\"}"),
+			     PARSE_OK);
 		CHECK_EQ_INT(checks, 1);
 		CHECK_EQ_INT(parse("{\"process\":{\"name\":\"zsh\"},\"a\":[1,"),
-		    PARSE_REJECTED);
+			     PARSE_REJECTED);
 		CHECK_EQ_INT(parse("{\"a\":[1,,\"process\":{\"name\":\"zsh\"}"),
-		    PARSE_INVALID);
+			     PARSE_INVALID);
 		parser_set_check(ps, 0, NULL, NULL);
 		CHECK_EQ_INT(parse("{\"process.name\":\"zsh\"}"), PARSE_OK);
 	}
@@ -298,7 +310,8 @@ main(void)
 
 	/* Steady state: no allocation per parse, matching or not. */
 	{
-		const char *doc = "{\"process\":{\"name\":\"sh\",\"args\":[\"sh\","
+		const char *doc =
+		    "{\"process\":{\"name\":\"sh\",\"args\":[\"sh\","
 		    "\"-c\",\"id\"],\"parent\":{\"name\":\"python3\"}},"
 		    "\"event\":{\"type\":\"start\"},\"other\":{\"deep\":"
 		    "[{\"k\":\"\\u00e9t\\u00e9\"}]},\"@timestamp\":"

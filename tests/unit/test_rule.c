@@ -21,12 +21,12 @@ match(const char *over)
 	const struct record *rec;
 
 	snprintf(doc, sizeof(doc),
-	    "{%s%s\"agent.id\":\"a\",\"x\":1,"
-	    "\"host\":{\"os\":{\"type\":\"linux\"}},"
-	    "\"event\":{\"type\":\"start\",\"action\":\"exec\"},"
-	    "\"process\":{\"name\":\"sh\",\"args\":[\"sh\",\"-c\",\"id\"],"
-	    "\"parent\":{\"name\":\"python3\"}}}",
-	    over, *over ? "," : "");
+		 "{%s%s\"agent.id\":\"a\",\"x\":1,"
+		 "\"host\":{\"os\":{\"type\":\"linux\"}},"
+		 "\"event\":{\"type\":\"start\",\"action\":\"exec\"},"
+		 "\"process\":{\"name\":\"sh\",\"args\":[\"sh\",\"-c\",\"id\"],"
+		 "\"parent\":{\"name\":\"python3\"}}}",
+		 over, *over ? "," : "");
 	if (parser_parse(ps, doc, strlen(doc), &rec) != PARSE_OK) {
 		fprintf(stderr, "bad test document: %s\n", doc);
 		return false;
@@ -47,7 +47,7 @@ label(const char *cmdline_json)
 	const struct record *rec;
 
 	snprintf(doc, sizeof(doc), "{\"process\":{\"command_line\":%s}}",
-	    cmdline_json);
+		 cmdline_json);
 	if (parser_parse(ps, doc, strlen(doc), &rec) != PARSE_OK)
 		return "(bad)";
 	return rule_label_name(conf->rule, rule_label(conf->rule, rec));
@@ -87,73 +87,100 @@ main(void)
 			const char *doc;
 			bool want;
 		} cases[] = {
-#define BASE(os, et, pp, pn, ea, pa)                                          \
-	"{\"host.os.type\":" os ",\"event.type\":" et                         \
-	",\"process.parent.name\":" pp ",\"process.name\":" pn                \
+#define BASE(os, et, pp, pn, ea, pa)                           \
+	"{\"host.os.type\":" os ",\"event.type\":" et          \
+	",\"process.parent.name\":" pp ",\"process.name\":" pn \
 	",\"event.action\":" ea ",\"process.args\":" pa "}"
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "[\"sh\",\"-c\"]"), true},
-			{BASE("\"macos\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), true},
-			{BASE("\"Linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"windows\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("null", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"START\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "[\"start\",\"end\"]", "\"python3\"",
-			     "\"sh\"", "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"PYTHON\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"Python3.11\"",
-			     "\"sh\"", "\"exec\"", "\"-c\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"pythonw\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"python\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"/usr/bin/python3\"",
-			     "\"sh\"", "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"ipython3\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"pytho\"", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"",
-			     "[\"python3\",\"python2\"]", "\"sh\"", "\"exec\"",
-			     "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"Sh\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"",
-			     "\"busybox\"", "\"exec\"", "\"-c\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"fish\"",
-			     "\"exec\"", "\"-lc\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh2\"",
-			     "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"",
-			     "[\"sh\",\"bash\"]", "\"exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"fork\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "[\"fork\",\"exec\"]", "\"-c\""), true},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"Exec\"", "\"-c\""), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "[\"sh\",\"-cl\"]"), true},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "[\"sh\",\"-l\",\"-c x\"]"), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "[\"-C\"]"), false},
-			{BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
-			     "\"exec\"", "[]"), false},
-			{BASE("\"linux\"", "\"start\"", "123", "\"sh\"",
-			     "\"exec\"", "\"-c\""), false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "[\"sh\",\"-c\"]"),
+		     true},
+		    {BASE("\"macos\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     true},
+		    {BASE("\"Linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"windows\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("null", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"START\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "[\"start\",\"end\"]", "\"python3\"",
+			  "\"sh\"", "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"PYTHON\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"Python3.11\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"pythonw\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"python\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"/usr/bin/python3\"",
+			  "\"sh\"", "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"ipython3\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"pytho\"", "\"sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "[\"python3\",\"python2\"]",
+			  "\"sh\"", "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"Sh\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"",
+			  "\"busybox\"", "\"exec\"", "\"-c\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"fish\"",
+			  "\"exec\"", "\"-lc\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh2\"",
+			  "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"",
+			  "[\"sh\",\"bash\"]", "\"exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"fork\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "[\"fork\",\"exec\"]", "\"-c\""),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"Exec\"", "\"-c\""),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "[\"sh\",\"-cl\"]"),
+		     true},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "[\"sh\",\"-l\",\"-c x\"]"),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "[\"-C\"]"),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "\"python3\"", "\"sh\"",
+			  "\"exec\"", "[]"),
+		     false},
+		    {BASE("\"linux\"", "\"start\"", "123", "\"sh\"", "\"exec\"",
+			  "\"-c\""),
+		     false},
 		};
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct record *rec;
 			const char *d = cases[i].doc;
 			CHECK_EQ_INT(parser_parse(ps, d, strlen(d), &rec),
-			    PARSE_OK);
+				     PARSE_OK);
 			if (rule_match(conf->rule, rec) != cases[i].want) {
 				fprintf(stderr, "case %zu: %s\n", i, d);
 				CHECK(0);

@@ -26,8 +26,8 @@
 #include "sink.h"
 #include "util.h"
 
-static uv_loop_t *loop;    /* the current test's loop */
-static char dir[64];       /* the temporary directory */
+static uv_loop_t *loop; /* the current test's loop */
+static char dir[64];    /* the temporary directory */
 
 /* The loop, bounded. */
 
@@ -120,7 +120,7 @@ static size_t
 line(char *out, size_t cap, int i)
 {
 	int n = snprintf(out, cap,
-	    "{\"kibana.alert.uuid\":\"%08d\",\"n\":%d}\n", i, i);
+			 "{\"kibana.alert.uuid\":\"%08d\",\"n\":%d}\n", i, i);
 
 	return (size_t)n;
 }
@@ -227,9 +227,9 @@ wait_sent(struct sink *s, uint64_t n)
 /* Closing a sink: its stats as the callback saw them. */
 
 struct closer {
-	struct sink *s;         /* being closed */
-	bool done;              /* the callback ran */
-	struct sink_stats st;   /* stats at that moment */
+	struct sink *s;       /* being closed */
+	bool done;            /* the callback ran */
+	struct sink_stats st; /* stats at that moment */
 };
 
 static void
@@ -265,9 +265,9 @@ struct conn {
 		uv_stream_t stream; /* for reads */
 		uv_pipe_t pipe;     /* a Unix peer */
 		uv_tcp_t tcp;       /* a TCP peer */
-	} u;                  /* the accepted connection */
-	struct peer *peer;    /* owner */
-	struct conn *next;    /* in peer->conns */
+	} u;                        /* the accepted connection */
+	struct peer *peer;          /* owner */
+	struct conn *next;          /* in peer->conns */
 };
 
 struct peer {
@@ -276,14 +276,14 @@ struct peer {
 		uv_stream_t stream; /* for uv_listen() */
 		uv_pipe_t pipe;     /* a Unix listener */
 		uv_tcp_t tcp;       /* a TCP listener */
-	} srv;                /* the listener */
-	bool tcp;             /* srv is TCP, else a Unix socket */
-	bool deaf;            /* accept, but never read */
-	bool listening;       /* srv is open */
-	char path[128];       /* unix: where it listens */
-	struct conn *conns;   /* accepted and open */
-	int accepted;         /* connections accepted in all */
-	struct buf got;       /* every byte from every connection */
+	} srv;                      /* the listener */
+	bool tcp;                   /* srv is TCP, else a Unix socket */
+	bool deaf;                  /* accept, but never read */
+	bool listening;             /* srv is open */
+	char path[128];             /* unix: where it listens */
+	struct conn *conns;         /* accepted and open */
+	int accepted;               /* connections accepted in all */
+	struct buf got;             /* every byte from every connection */
 };
 
 static void
@@ -340,8 +340,8 @@ peer_connection_cb(uv_stream_t *srv, int status)
 	CHECK_EQ_INT(uv_accept(srv, &c->u.stream), 0);
 	if (!p->deaf)
 		CHECK_EQ_INT(uv_read_start(&c->u.stream, conn_alloc_cb,
-				 conn_read_cb),
-		    0);
+					   conn_read_cb),
+			     0);
 	p->accepted++;
 }
 
@@ -389,7 +389,8 @@ peer_listen_tcp(struct peer *p, const char *addr)
 	p->listening = true;
 	if (uv_tcp_bind(&p->srv.tcp, (struct sockaddr *)&ss, 0) != 0 ||
 	    uv_listen(&p->srv.stream, 16, peer_connection_cb) != 0 ||
-	    uv_tcp_getsockname(&p->srv.tcp, (struct sockaddr *)&ss, &len) != 0) {
+	    uv_tcp_getsockname(&p->srv.tcp, (struct sockaddr *)&ss, &len) !=
+		0) {
 		uv_close(&p->srv.handle, peer_close_cb);
 		return -1;
 	}
@@ -444,11 +445,11 @@ static struct sink_conf
 conf_of(enum sink_type type, const char *path, size_t queue_max)
 {
 	struct sink_conf sc = {
-		.type = type,
-		.path = (char *)path,
-		.queue_max = queue_max,
-		.backoff_min_ms = 10,
-		.backoff_max_ms = 100,
+	    .type = type,
+	    .path = (char *)path,
+	    .queue_max = queue_max,
+	    .backoff_min_ms = 10,
+	    .backoff_max_ms = 100,
 	};
 
 	return sc;
@@ -583,7 +584,7 @@ test_file_reopen(void)
 	CHECK(a.len >= want.len && memcmp(a.data, want.data, want.len) == 0);
 	expect_range(&want, 15, 25);
 	CHECK(b.len >= want.len &&
-	    memcmp(b.data + b.len - want.len, want.data, want.len) == 0);
+	      memcmp(b.data + b.len - want.len, want.data, want.len) == 0);
 	CHECK(a.len > 0 && a.data[a.len - 1] == '\n');
 	CHECK(b.len > 0 && b.data[b.len - 1] == '\n');
 	end();
@@ -600,7 +601,7 @@ test_file_reopen(void)
 struct burst {
 	struct sink *s;
 	int next, per, total;
-	uint64_t last_sent;  /* sent when the last burst was pushed */
+	uint64_t last_sent; /* sent when the last burst was pushed */
 	uv_check_t check;
 };
 
@@ -975,10 +976,10 @@ tcp_against(const char *addr)
 	s = sink_new(loop, &sc);
 	if (strchr(addr, ':') != NULL)
 		snprintf(expect_name, sizeof(expect_name), "tcp [%s]:%d", addr,
-		    port);
+			 port);
 	else
 		snprintf(expect_name, sizeof(expect_name), "tcp %s:%d", addr,
-		    port);
+			 port);
 	snprintf(name, sizeof(name), "%s", sink_name(s));
 	CHECK_STR(name, expect_name);
 	push_range(s, 0, 20);
@@ -1659,7 +1660,8 @@ test_dgram_sndbuf(void)
 
 	if (def == 0 || max < len) {
 		printf("# wmem_default %zu, wmem_max %zu: send buffer test "
-		    "skipped\n", def, max);
+		       "skipped\n",
+		       def, max);
 		return;
 	}
 	begin();
@@ -1757,12 +1759,12 @@ main(void)
 	const char *tmp = getenv("TMPDIR");
 
 	log_init("test_sink", getenv("BURSTD_TEST_VERBOSE") != NULL
-		? LOG_LVL_DEBUG
-		: LOG_LVL_ERR);
+				  ? LOG_LVL_DEBUG
+				  : LOG_LVL_ERR);
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
 	snprintf(dir, sizeof(dir), "%s/burstd-sink-XXXXXX",
-	    tmp != NULL && strlen(tmp) < 32 ? tmp : "/tmp");
+		 tmp != NULL && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp %s", dir);
 

@@ -75,8 +75,8 @@ inode_of(const char *path)
  * socket does; returns 0 or -1 as sockpath_bind() did.
  */
 static int
-try_bind(uv_loop_t *loop, struct sockpath *sp, const char *path,
-    unsigned mode, uv_pipe_t *h)
+try_bind(uv_loop_t *loop, struct sockpath *sp, const char *path, unsigned mode,
+	 uv_pipe_t *h)
 {
 	int fd;
 
@@ -106,14 +106,14 @@ test_fresh_and_stale(uv_loop_t *loop)
 
 	path_of(path, sizeof(path), "stale.sock");
 	s = bound_socket(path, false);
-	close(s);                             /* nobody listens: stale */
+	close(s); /* nobody listens: stale */
 	CHECK_EQ_INT(try_bind(loop, &sp, path, 0640, &h), 0);
 	CHECK(sp.bound);
 	CHECK(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode));
 	CHECK_EQ_INT(st.st_mode & 0777, 0640);
 	sockpath_remove(&sp);
 	CHECK(access(path, F_OK) != 0);
-	sockpath_remove(&sp);                 /* idempotent */
+	sockpath_remove(&sp); /* idempotent */
 	close_pipe(loop, &h);
 }
 
@@ -133,7 +133,7 @@ test_live_and_file(uv_loop_t *loop)
 	CHECK(!sp.bound);
 	CHECK(inode_of(path) == ino);
 	CHECK(can_connect(path));
-	sockpath_remove(&sp);                 /* nothing to remove */
+	sockpath_remove(&sp); /* nothing to remove */
 	CHECK(inode_of(path) == ino);
 	close_pipe(loop, &h);
 	close(s);
@@ -194,8 +194,9 @@ test_other_users_socket(void)
 	CHECK(chmod(path, 0) == 0);
 	ino = inode_of(path);
 	if ((pid = fork()) == 0) {
-		if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
-		    setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 ||
+		     setuid(NOBODY) != 0))
 			_exit(2);
 		_exit(child_bind(path));
 	}
@@ -227,7 +228,7 @@ test_not_ours_at_close(uv_loop_t *loop)
 	CHECK(rename(other, path) == 0);
 	ino = inode_of(path);
 	sockpath_remove(&sp);
-	close_pipe(loop, &h);    /* nor does closing the handle unlink */
+	close_pipe(loop, &h); /* nor does closing the handle unlink */
 	CHECK(inode_of(path) == ino);
 	CHECK(can_connect(path));
 	close(s);

@@ -9,13 +9,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "input.h"
@@ -35,8 +35,8 @@ split(char *text)
 	char *save = NULL;
 
 	nlines = 0;
-	for (char *l = strtok_r(text, "\n", &save); l != NULL &&
-	     nlines < MAX_LINES; l = strtok_r(NULL, "\n", &save))
+	for (char *l = strtok_r(text, "\n", &save);
+	     l != NULL && nlines < MAX_LINES; l = strtok_r(NULL, "\n", &save))
 		lines[nlines++] = l;
 }
 
@@ -87,14 +87,15 @@ check_families(void)
 		/* A new run: a family not seen before, just typed. */
 		CHECK(strlen(typed) == n && strncmp(typed, l, n) == 0);
 		for (int k = 0; k < nseen; k++)
-			if (strlen(seen[k]) == n && strncmp(seen[k], l, n) == 0) {
+			if (strlen(seen[k]) == n &&
+			    strncmp(seen[k], l, n) == 0) {
 				fprintf(stderr, "family %.*s split\n", (int)n,
-				    l);
+					l);
 				check_failures++;
 			}
 		if (nseen < 256)
-			snprintf(seen[nseen++], sizeof(seen[0]), "%.*s",
-			    (int)n, l);
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.*s", (int)n,
+				 l);
 		cur = l;
 		curlen = n;
 	}
@@ -105,29 +106,46 @@ static void
 test_render(void)
 {
 	struct metrics m = {0};
-	struct sink_stats s1 = {.queued = 11, .sent = 12, .dropped_full = 13,
-	    .errors = 14, .depth = 15};
-	struct sink_stats s2 = {.queued = 21, .sent = 22, .depth = 25,
-	    .dropped_close = 26, .connects = 27};
-	struct input_stats i1 = {.files_opened = 31, .clients = 32,
-	    .partial_dropped = 33};
+	struct sink_stats s1 = {.queued = 11,
+				.sent = 12,
+				.dropped_full = 13,
+				.errors = 14,
+				.depth = 15};
+	struct sink_stats s2 = {.queued = 21,
+				.sent = 22,
+				.depth = 25,
+				.dropped_close = 26,
+				.connects = 27};
+	struct input_stats i1 = {.files_opened = 31,
+				 .clients = 32,
+				 .partial_dropped = 33};
 	struct input_stats i2 = {.clients = 42, .clients_refused = 43};
 	struct stats_sink sinks[] = {
-		{"file /var/log/a\"b\\c\nd", &s1},
-		{"stdout", &s2},
+	    {"file /var/log/a\"b\\c\nd", &s1},
+	    {"stdout", &s2},
 	};
 	struct stats_input inputs[] = {
-		{"file0", &i1, 34, 35},
-		{"ship", &i2, 44, 45},
+	    {"file0", &i1, 34, 35},
+	    {"ship", &i2, 44, 45},
 	};
-	struct stats_source src = {.metrics = &m, .groups = 7,
-	    .state_bytes = 1000, .state_bytes_max = 4096,
-	    .ckpt_written = 3, .ckpt_failed = 1,
-	    .ckpt_duration_us = 5000042, .ckpt_stall_us = 999,
-	    .event_lag_ms = 61005, .reload_ok = 1, .reload_ok_s = 1700000001,
-	    .start_s = 1700000000, .rss_bytes = 123456789,
-	    .version = "1.2.3",
-	    .sinks = sinks, .nsinks = 2, .inputs = inputs, .ninputs = 2};
+	struct stats_source src = {.metrics = &m,
+				   .groups = 7,
+				   .state_bytes = 1000,
+				   .state_bytes_max = 4096,
+				   .ckpt_written = 3,
+				   .ckpt_failed = 1,
+				   .ckpt_duration_us = 5000042,
+				   .ckpt_stall_us = 999,
+				   .event_lag_ms = 61005,
+				   .reload_ok = 1,
+				   .reload_ok_s = 1700000001,
+				   .start_s = 1700000000,
+				   .rss_bytes = 123456789,
+				   .version = "1.2.3",
+				   .sinks = sinks,
+				   .nsinks = 2,
+				   .inputs = inputs,
+				   .ninputs = 2};
 	struct buf out = {0};
 	char want[256];
 
@@ -137,10 +155,10 @@ test_render(void)
 	split(buf_cstr(&out));
 	for (int i = 0; i < M__COUNT; i++) {
 		snprintf(want, sizeof(want), "burstd_%s_total %d",
-		    metrics_name((enum metric)i), 1000 + i);
+			 metrics_name((enum metric)i), 1000 + i);
 		CHECK_EQ_INT(count_line(want), 1);
 		snprintf(want, sizeof(want), "# TYPE burstd_%s_total counter",
-		    metrics_name((enum metric)i));
+			 metrics_name((enum metric)i));
 		CHECK_EQ_INT(count_line(want), 1);
 	}
 	CHECK_EQ_INT(count_line("burstd_groups 7"), 1);
@@ -151,38 +169,47 @@ test_render(void)
 	CHECK_EQ_INT(count_line("burstd_checkpoints_failed_total 1"), 1);
 	/* The quote, backslash and newline of the name are escaped. */
 	CHECK_EQ_INT(count_line("burstd_sink_queued_total"
-	    "{sink=\"file /var/log/a\\\"b\\\\c\\nd\"} 11"), 1);
+				"{sink=\"file /var/log/a\\\"b\\\\c\\nd\"} 11"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_sink_queue_depth"
-	    "{sink=\"file /var/log/a\\\"b\\\\c\\nd\"} 15"), 1);
+				"{sink=\"file /var/log/a\\\"b\\\\c\\nd\"} 15"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_sink_queued_total{sink=\"stdout\"} 21"),
-	    1);
+		     1);
 	CHECK_EQ_INT(count_line("burstd_sink_queue_depth{sink=\"stdout\"} 25"),
-	    1);
+		     1);
 	CHECK_EQ_INT(count_line("# TYPE burstd_sink_queue_depth gauge"), 1);
 	CHECK_EQ_INT(count_line("burstd_input_files_opened_total"
-	    "{input=\"file0\"} 31"), 1);
-	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"file0\"} 32"),
-	    1);
-	CHECK_EQ_INT(count_line("burstd_input_clients_total{input=\"ship\"} 42"),
-	    1);
+				"{input=\"file0\"} 31"),
+		     1);
+	CHECK_EQ_INT(count_line(
+			 "burstd_input_clients_total{input=\"file0\"} 32"),
+		     1);
+	CHECK_EQ_INT(count_line(
+			 "burstd_input_clients_total{input=\"ship\"} 42"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_input_partial_dropped_total"
-	    "{input=\"file0\"} 33"), 1);
+				"{input=\"file0\"} 33"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_sink_dropped_close_total"
-	    "{sink=\"stdout\"} 26"), 1);
+				"{sink=\"stdout\"} 26"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_sink_connects_total"
-	    "{sink=\"stdout\"} 27"), 1);
+				"{sink=\"stdout\"} 27"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_input_lines_total{input=\"file0\"} 34"),
-	    1);
+		     1);
 	CHECK_EQ_INT(count_line("burstd_input_bytes_total{input=\"ship\"} 45"),
-	    1);
+		     1);
 	/* Durations in seconds, the base unit, exactly. */
 	CHECK_EQ_INT(count_line("burstd_checkpoint_duration_seconds 5.000042"),
-	    1);
+		     1);
 	CHECK_EQ_INT(count_line("burstd_checkpoint_stall_seconds 0.000999"), 1);
 	CHECK_EQ_INT(count_line("burstd_event_time_lag_seconds 61.005"), 1);
 	CHECK_EQ_INT(count_line("burstd_config_last_reload_successful 1"), 1);
 	CHECK_EQ_INT(count_line("burstd_config_last_reload_success_timestamp_"
-	    "seconds 1700000001"), 1);
+				"seconds 1700000001"),
+		     1);
 	CHECK_EQ_INT(count_line("burstd_build_info{version=\"1.2.3\"} 1"), 1);
 	CHECK_EQ_INT(count_line("# TYPE burstd_build_info gauge"), 1);
 	CHECK_EQ_INT(count_line("process_start_time_seconds 1700000000"), 1);
@@ -192,8 +219,8 @@ test_render(void)
 	 * "name[{labels}] value". */
 	for (size_t i = 0; i < nlines; i++)
 		CHECK(lines[i][0] == '#' ||
-		    strncmp(lines[i], "burstd_", 7) == 0 ||
-		    strncmp(lines[i], "process_", 8) == 0);
+		      strncmp(lines[i], "burstd_", 7) == 0 ||
+		      strncmp(lines[i], "process_", 8) == 0);
 	buf_free(&out);
 }
 
@@ -279,8 +306,8 @@ test_server_limits(void)
 	for (int i = 0; i < n; i++) {
 		fd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		CHECK(connect(fd[i], (struct sockaddr *)&sun, sizeof(sun)) ==
-		    0);
-		spin(&loop, 50);          /* accepted, one write under way */
+		      0);
+		spin(&loop, 50); /* accepted, one write under way */
 	}
 	spin(&loop, 200);
 	/* Served ones have bytes waiting; refused ones only the end. */

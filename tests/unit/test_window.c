@@ -88,7 +88,7 @@ burst(struct window_store *ws, const char *agent, const char *parent,
       int64_t at, int n)
 {
 	static const char *cmds[] = {"grep a", "find b", "curl c", "env x",
-				     "whoami", "ls 1",	 "ls 2",   "ls 3"};
+				     "whoami", "ls 1",   "ls 2",   "ls 3"};
 
 	for (int i = 0; i < n; i++)
 		add(ws, agent, parent, "\"h\"", cmds[i], at + i * 1000);
@@ -232,9 +232,10 @@ test_budget(void)
 		add(ws, "A", p, "\"h\"", "ls", (i % 50) * 1000);
 		/* One attack command in a hundred flood lines. */
 		if (i % 100 == 99) {
-			static const char *c[] = {
-			    "grep a", "find b", "curl c", "env x", "whoami",
-			    "id",     "uname",	"w",	  "ps",	   "df"};
+			static const char *c[] = {"grep a", "find b", "curl c",
+						  "env x",  "whoami", "id",
+						  "uname",  "w",      "ps",
+						  "df"};
 			snprintf(p, sizeof(p), "%s %d", c[i / 100 % 10], i);
 			add(ws, "B", "attack", "\"h\"", p, 5000);
 			add(ws, "A", "attack", "\"h\"", p, 6000);
@@ -419,7 +420,7 @@ test_load_checks(void)
 		case 6:
 			klen = glen - 1;
 			break; /* field cut short */
-		case 7:	       /* bad flag byte */
+		case 7:        /* bad flag byte */
 			memcpy(badkey, gkey, glen);
 			badkey[0] = 2;
 			k = badkey;
@@ -576,7 +577,7 @@ main(void)
 
 	/* A late event updates a closed group: one alert, marked late. */
 	add(ws, "A", "P", "\"h\"", "ls late", 59999);
-	CHECK_EQ_INT(nseen, 1);	       /* P already alerted: never again */
+	CHECK_EQ_INT(nseen, 1);        /* P already alerted: never again */
 	burst(ws, "A", "R", 20000, 4); /* late, below threshold */
 	CHECK_EQ_INT(nseen, 1);
 	add(ws, "A", "R", "\"h\"", "ls -l", 0); /* lifts R over: late */
@@ -690,7 +691,7 @@ main(void)
 	burst(ws, "B", "P", 0, 5);
 	add(ws, "B", "F", "\"h\"", "ls", 3600000); /* an hour ahead */
 	CHECK_EQ_INT(m.v[M_events_future], 1);
-	CHECK_EQ_INT(nseen, 0);			 /* P's window is still open */
+	CHECK_EQ_INT(nseen, 0);                  /* P's window is still open */
 	add(ws, "B", "Q", "\"h\"", "ls", 90000); /* moves it: closes P */
 	CHECK_EQ_INT(nseen, 1);
 	CHECK_STR(seen[0].parent, "P");
