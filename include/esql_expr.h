@@ -26,8 +26,7 @@
  * Not supported, refused at construction with a message: NOW() (a
  * streaming rule has no query time), REPLACE (Java regular expressions),
  * calendar spans (date_period) in DATE_TRUNC, and functions not listed
- * in esql_func.c.  LIKE, RLIKE and KQL are refused until their matchers
- * exist.
+ * in esql_func.c.  RLIKE and KQL are refused until their matchers exist.
  */
 #ifndef BURSTD_ESQL_EXPR_H
 #define BURSTD_ESQL_EXPR_H
@@ -90,9 +89,13 @@ esql_expr_op(enum esql_op op, struct esql_expr **args, size_t n, unsigned line,
 	     unsigned col, char *err, size_t errlen);
 
 /*
- * arg LIKE (or RLIKE) one of patterns[0..n) (keyword literals),
- * negated for NOT LIKE.  TO_LOWER(x) LIKE p becomes a case-insensitive
- * match on x, or false when p has an upper-case letter.
+ * arg LIKE (or RLIKE) one of patterns[0..n) (keyword literals, see
+ * like.h), negated for NOT LIKE.  The result is null on a null arg, and
+ * null with a warning on a multi-valued one; NOT keeps null.  A bad
+ * pattern is refused: "line:col: invalid LIKE pattern "p": <what> at
+ * offset N".  TO_LOWER(x) LIKE p becomes a case-insensitive match on x
+ * (LIKE_FOLD), or the literal false when a pattern has an upper-case
+ * letter (so NOT LIKE is then true, null x included, as in ES).
  */
 struct esql_expr *
 esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
@@ -153,8 +156,10 @@ void esql_expr_columns(const struct esql_expr *e,
  * bytes contain needle[i] for at least one i (an OR of substrings).  It
  * returns false when it cannot prove that (then use no prefilter).
  * Needles point into e's literals and live as long as e.  Proved for
- * keyword `col == "x"`, `col IN (...)`, AND (one side's set) and OR (the
- * union of both sides' sets).
+ * keyword `col == "x"`, `col IN (...)`, `col LIKE (p, ...)` (the longest
+ * literal run of each pattern; none under TO_LOWER, NOT or a pattern
+ * without a literal), AND (one side's set) and OR (the union of both
+ * sides' sets).
  */
 #define ESQL_NEEDLES_MAX 32
 struct esql_needle {

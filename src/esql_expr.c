@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "esql_expr_int.h"
+#include "like.h"
 #include "timefmt.h"
 
 void
@@ -38,11 +39,14 @@ expr_free_args(struct esql_expr **args, size_t n)
 		esql_expr_free(args[i]);
 }
 
+static void free_match(struct esql_expr *e);
+
 void
 esql_expr_free(struct esql_expr *e)
 {
 	if (e == NULL)
 		return;
+	free_match(e);
 	expr_free_args(e->args, e->nargs);
 	free(e->args);
 	free(e->name);
@@ -1022,6 +1026,9 @@ eval_op(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
 }
 
 static int
+eval_like(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out);
+
+static int
 eval_cast(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
 {
 	struct esql_val a;
@@ -1078,6 +1085,8 @@ esql_eval(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
 		return eval_cast(e, cx, out);
 	case EXPR_CALL:
 		return func_eval(e, cx, out);
+	case EXPR_LIKE:
+		return eval_like(e, cx, out);
 	}
 	return -1;
 }
@@ -1140,6 +1149,8 @@ print_scalar(enum esql_type t, const struct esql_scalar *s, struct buf *out)
 		return;
 	}
 }
+
+static void print_like(const struct esql_expr *e, struct buf *out);
 
 static bool
 plain_name(const char *s)
@@ -1206,6 +1217,9 @@ esql_expr_print(const struct esql_expr *e, struct buf *out)
 			esql_expr_print(e->args[i], out);
 		}
 		buf_append(out, ")", 1);
+		return;
+	case EXPR_LIKE:
+		print_like(e, out);
 		return;
 	case EXPR_OP:
 		break;
@@ -1274,6 +1288,8 @@ needles_add(struct esql_needles *out, int column, const char *p, size_t len)
 	return true;
 }
 
+static bool like_needles(const struct esql_expr *e, struct esql_needles *out);
+
 bool
 esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 {
@@ -1282,6 +1298,8 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 	const struct esql_scalar *items;
 
 	out->n = 0;
+	if (e->kind == EXPR_LIKE)
+		return like_needles(e, out);
 	if (e->kind != EXPR_OP)
 		return false;
 	switch (e->code) {
@@ -1339,17 +1357,207 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 	return out->n > 0;
 }
 
-/* LIKE, RLIKE and KQL: refused until their matchers exist. */
+/*
+ * LIKE and RLIKE (x-pack/plugin/esql .../scalar/string/regex/
+ * WildcardLike.java, RLike.java, RegexMatch.java): null on a null
+ * operand, null with a warning on a multi-valued one (the evaluator is
+ * single-valued, and Lucene pushdown is wrapped in SingleValueQuery);
+ * NOT LIKE negates the result and keeps null.
+ */
+
+static void
+free_match(struct esql_expr *e)
+{
+	if (e->kind == EXPR_LIKE)
+		like_free(e->match);
+	e->match = NULL;
+}
+
+static bool
+is_to_lower(const struct esql_expr *e)
+{
+	return e->kind == EXPR_CALL && e->nargs == 1 &&
+	       strcmp(func_name(e->code), "TO_LOWER") == 0;
+}
+
+static bool
+like_matches(const struct esql_expr *e, const struct esql_scalar *s)
+{
+	return like_match(e->match, s->u.s.p, s->u.s.len);
+}
+
+static int
+eval_like(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
+{
+	struct esql_val a;
+	struct esql_scalar x;
+	bool m;
+
+	if (esql_eval(e->args[0], cx, &a) != 0)
+		return -1;
+	if (!expr_single(cx, &a, &x)) {
+		set_bool(out, -1);
+		return 0;
+	}
+	m = like_matches(e, &x);
+	set_bool(out, (e->code & EXPR_LIKE_NEGATED) ? !m : m);
+	return 0;
+}
+
+static void
+print_like(const struct esql_expr *e, struct buf *out)
+{
+	size_t n = like_count(e->match), len;
+	const char *p;
+
+	buf_append(out, "(", 1);
+	if (e->code & EXPR_LIKE_LOWER)
+		buf_append(out, "TO_LOWER(", 9);
+	esql_expr_print(e->args[0], out);
+	if (e->code & EXPR_LIKE_LOWER)
+		buf_append(out, ")", 1);
+	if (e->code & EXPR_LIKE_NEGATED)
+		buf_append(out, " NOT", 4);
+	if (e->code & EXPR_LIKE_RLIKE)
+		buf_append(out, " RLIKE ", 7);
+	else
+		buf_append(out, " LIKE ", 6);
+	if (n > 1)
+		buf_append(out, "(", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append(out, ", ", 2);
+		like_pattern(e->match, i, &p, &len);
+		print_str(p, len, out);
+	}
+	if (n > 1)
+		buf_append(out, ")", 1);
+	buf_append(out, ")", 1);
+}
+
+/*
+ * x LIKE (p1, p2, ...) is true only on a value that contains a required
+ * literal of one of the patterns: an OR of needles, one per pattern.  A
+ * pattern without a literal (`*`, `?*`) proves nothing, nor does a
+ * negation or a case-insensitive match.
+ */
+static bool
+like_needles(const struct esql_expr *e, struct esql_needles *out)
+{
+	const char *p;
+	size_t len;
+
+	out->n = 0;
+	if ((e->code & (EXPR_LIKE_NEGATED | EXPR_LIKE_RLIKE)) ||
+	    e->args[0]->kind != EXPR_COL)
+		return false;
+	for (size_t i = 0; i < like_count(e->match); i++)
+		if (!like_required(e->match, i, &p, &len) ||
+		    !needles_add(out, e->args[0]->column, p, len)) {
+			out->n = 0;
+			return false;
+		}
+	return out->n > 0;
+}
 
 struct esql_expr *
 esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
 	       bool rlike, bool negated, unsigned line, unsigned col, char *err,
 	       size_t errlen)
 {
-	esql_expr_free(arg);
-	expr_err(err, errlen, line, col, "%s is not supported yet",
-		 rlike ? "RLIKE" : "LIKE");
-	return NULL;
+	const char *what = rlike ? "RLIKE" : "LIKE";
+	struct esql_expr *e, *x;
+	struct esql_val f;
+	struct like *l;
+	char msg[160];
+	int flags = 0;
+
+	if (arg == NULL) {
+		expr_err(err, errlen, line, col, "missing operand");
+		return NULL;
+	}
+	if (arg->type != ESQL_T_KEYWORD && arg->type != ESQL_T_NULL) {
+		expr_err(err, errlen, line, col,
+			 "%s needs a keyword operand, found %s", what,
+			 esql_type_name(arg->type));
+		esql_expr_free(arg);
+		return NULL;
+	}
+	if (n == 0 || n > LIKE_MAX_PATTERNS) {
+		expr_err(err, errlen, line, col, "%s needs 1 to %d patterns",
+			 what, LIKE_MAX_PATTERNS);
+		esql_expr_free(arg);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (patterns[i].type != ESQL_T_KEYWORD || patterns[i].n != 1) {
+			expr_err(err, errlen, line, col,
+				 "%s pattern must be a string", what);
+			esql_expr_free(arg);
+			return NULL;
+		}
+	if (rlike) {
+		expr_err(err, errlen, line, col, "RLIKE is not supported yet");
+		esql_expr_free(arg);
+		return NULL;
+	}
+	/*
+	 * TO_LOWER(x) LIKE p: ES's optimizer rule
+	 * ReplaceStringCasingWithInsensitiveRegexMatch makes it a
+	 * case-insensitive LIKE on x when no pattern changes under
+	 * toLowerCase (ChangeCase.Case.LOWER.matchesCase), and the literal
+	 * false otherwise, which NOT then turns into true on every row.
+	 */
+	x = arg;
+	while (is_to_lower(x))
+		x = x->args[0];
+	if (x != arg) {
+		for (size_t i = 0; i < n; i++) {
+			const struct esql_scalar *s =
+			    esql_val_items(&patterns[i]);
+
+			if (like_has_upper(s->u.s.p, s->u.s.len)) {
+				esql_expr_free(arg);
+				memset(&f, 0, sizeof(f));
+				f.type = ESQL_T_BOOLEAN;
+				f.n = 1;
+				f.one.u.l = negated;
+				return esql_expr_lit(&f, line, col);
+			}
+		}
+		/* detach x from the TO_LOWER calls around it */
+		for (e = arg; e->args[0] != x; e = e->args[0])
+			;
+		e->args[0] = NULL;
+		e->nargs = 0;
+		esql_expr_free(arg);
+		arg = x;
+		flags |= LIKE_FOLD;
+	}
+	l = like_new(flags);
+	for (size_t i = 0; i < n; i++) {
+		const struct esql_scalar *s = esql_val_items(&patterns[i]);
+
+		if (like_add(l, s->u.s.p, s->u.s.len, msg, sizeof(msg)) != 0) {
+			expr_err(err, errlen, line, col,
+				 "invalid LIKE pattern \"%.*s\": %s",
+				 (int)(s->u.s.len > 100 ? 100 : s->u.s.len),
+				 s->u.s.p, msg);
+			like_free(l);
+			esql_expr_free(arg);
+			return NULL;
+		}
+	}
+	e = expr_node(EXPR_LIKE, ESQL_T_BOOLEAN, &arg, 1, line, col, err,
+		      errlen);
+	if (e == NULL) {
+		like_free(l);
+		return NULL;
+	}
+	e->match = l;
+	e->code = (negated ? EXPR_LIKE_NEGATED : 0) |
+		  ((flags & LIKE_FOLD) ? EXPR_LIKE_LOWER : 0);
+	return expr_fold(e);
 }
 
 struct esql_expr *

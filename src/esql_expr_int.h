@@ -15,11 +15,16 @@ enum expr_kind {
 	EXPR_OP,
 	EXPR_CALL,
 	EXPR_CAST,
+	EXPR_LIKE, /* args[0] LIKE or RLIKE; code: EXPR_LIKE_* flags */
 };
 
+#define EXPR_LIKE_RLIKE 0x1   /* match: a struct lregex, else a struct like */
+#define EXPR_LIKE_NEGATED 0x2 /* NOT LIKE */
+#define EXPR_LIKE_LOWER 0x4   /* TO_LOWER(args[0]) LIKE, matched folding */
+
 /*
- * A node.  It owns its args, its name and, for a literal, litmem (which
- * holds lit's items and keyword bytes).
+ * A node.  It owns its args, its name, its matcher and, for a literal,
+ * litmem (which holds lit's items and keyword bytes).
  */
 struct esql_expr {
 	enum expr_kind kind;
@@ -33,6 +38,7 @@ struct esql_expr {
 	void *litmem;
 	enum esql_type argtype; /* the type arguments are compared in */
 	int64_t aux;            /* per function: a unit, a constant */
+	void *match;            /* EXPR_LIKE: the compiled matcher (owned) */
 	size_t nargs;
 	struct esql_expr **args;
 };

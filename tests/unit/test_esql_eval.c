@@ -508,6 +508,194 @@ test_fieldtype(void)
 	CHECK(fieldtype_convert(ESQL_T_BOOLEAN, "yes", 3, &s) == -1);
 }
 
+/* x [NOT] LIKE / RLIKE patterns[0..n) (strings) */
+static struct esql_expr *
+like(struct esql_expr *x, bool rlike, bool negated, size_t n, ...)
+{
+	struct esql_val pats[8];
+	va_list ap;
+
+	va_start(ap, n);
+	for (size_t k = 0; k < n; k++) {
+		const char *s = va_arg(ap, const char *);
+
+		esql_val_null(&pats[k], ESQL_T_KEYWORD);
+		pats[k].n = 1;
+		pats[k].one.u.s.p = s;
+		pats[k].one.u.s.len = strlen(s);
+	}
+	va_end(ap);
+	return esql_expr_like(x, pats, n, rlike, negated, 1, 1, err,
+			      sizeof(err));
+}
+
+static const char *
+printed(struct esql_expr *e)
+{
+	static char out[512];
+	struct buf b = {0};
+
+	if (e == NULL) {
+		snprintf(out, sizeof(out), "ERROR %s", err);
+		return out;
+	}
+	esql_expr_print(e, &b);
+	snprintf(out, sizeof(out), "%.*s", (int)b.len, b.data);
+	buf_free(&b);
+	esql_expr_free(e);
+	return out;
+}
+
+static void
+test_like(void)
+{
+	struct esql_needles nd;
+	struct esql_expr *e;
+
+	/* null and multi-valued first: null, and a warning for the
+	 * multi-value (esql-rule-semantics §1.4; the single-valued
+	 * @Evaluator of SRC(function/scalar/string/regex/RegexMatch.java)) */
+	CHECK_STR(run(like(KW(0, 0), false, false, 1, "*")), "null");
+	CHECK_STR(run(like(KW(0, 0), false, true, 1, "*")), "null");
+	CHECK_STR(run(like(KW(0, 2, "ab", "ac"), false, false, 1, "a*")),
+		  "null");
+	CHECK_EQ_INT(warnings, 1);
+	CHECK_STR(run(like(NUL(), false, false, 1, "a")), "null");
+	/* DOC(functions-operators/operators) LIKE: whole value, * and ? */
+	CHECK_STR(run(like(KW(0, 1, "printenv X"), false, false, 1, "*env *")),
+		  "true");
+	CHECK_STR(run(like(KW(0, 1, "sh -c env"), false, false, 1, "*env *")),
+		  "false");
+	CHECK_STR(run(like(KW(0, 1, "sh -c env"), false, true, 1, "*env *")),
+		  "true");
+	/* a list is an OR */
+	CHECK_STR(run(like(KW(0, 1, "wget x"), false, false, 2, "*curl*",
+			   "*wget*")),
+		  "true");
+	CHECK_STR(run(like(KW(0, 1, "wget x"), false, true, 2, "*curl*",
+			   "*wget*")),
+		  "false");
+	/* constant folding */
+	e = like(K("abc"), false, false, 1, "a?c");
+	CHECK(e != NULL && esql_expr_is_const(e));
+	CHECK_STR(run(e), "true");
+	/* errors: bad escape (StringUtils.wildcardToJavaPattern), type */
+	CHECK_STR(run(like(KW(0, 1, "a"), false, false, 1, "a\\b")),
+		  "ERROR 1:1: invalid LIKE pattern \"a\\b\": escape character "
+		  "is not followed by special wildcard char at offset 1");
+	CHECK_STR(run(like(LC(0, 1, "1"), false, false, 1, "1")),
+		  "ERROR 1:1: LIKE needs a keyword operand, found long");
+	/* printing */
+	CHECK_STR(printed(like(KW(0, 1, "a"), false, true, 2, "a\\*", "b\"")),
+		  "(c NOT LIKE (\"a\\\\*\", \"b\\\"\"))");
+	CHECK_STR(printed(like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false,
+			       1, "py*")),
+		  "(TO_LOWER(c) LIKE \"py*\")");
+
+	/* TO_LOWER(x) LIKE p: ReplaceStringCasingWithInsensitiveRegexMatch
+	 * (esql-rule-semantics §1.3) */
+	CHECK_STR(run(like(fn("TO_LOWER", 1, KW(0, 1, "Python3")), false, false,
+			   1, "python*")),
+		  "true");
+	CHECK_STR(run(like(fn("TO_LOWER", 1,
+			      fn("TO_LOWER", 1, KW(0, 1, "PYTHON"))),
+			   false, false, 1, "python")),
+		  "true");
+	CHECK_STR(run(like(fn("TO_LOWER", 1, KW(0, 1, "xpython")), false, false,
+			   1, "python*")),
+		  "false");
+	CHECK_STR(run(like(fn("TO_LOWER", 1, KW(0, 2, "A", "B")), false, false,
+			   1, "*")),
+		  "null");
+	CHECK_EQ_INT(warnings, 1);
+	/* an upper-case letter: the literal false, and NOT false is true
+	 * even on a null row */
+	e = like(fn("TO_LOWER", 1, KW(0, 1, "Python")), false, false, 1,
+		 "Python*");
+	CHECK(e != NULL && esql_expr_is_const(e));
+	CHECK_STR(run(e), "false");
+	CHECK_STR(run(like(fn("TO_LOWER", 1, KW(0, 0)), false, true, 1, "P*")),
+		  "true");
+	/* the rewritten match agrees with TO_LOWER on every code point of
+	 * the BMP outside the surrogates */
+	for (uint32_t c = 1; c < 0x10000; c++) {
+		char v[4], p[4];
+		size_t n = 0;
+		const char *got;
+		struct esql_val lv;
+		struct esql_ctx cx = {cols, &arena, 0};
+
+		if (c >= 0xd800 && c < 0xe000)
+			continue;
+		if (c < 0x80) {
+			v[n++] = (char)c;
+		} else if (c < 0x800) {
+			v[n++] = (char)(0xc0 | c >> 6);
+			v[n++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			v[n++] = (char)(0xe0 | c >> 12);
+			v[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+			v[n++] = (char)(0x80 | (c & 0x3f));
+		}
+		colvals[0][0].u.s.p = v;
+		colvals[0][0].u.s.len = n;
+		cols[0].type = ESQL_T_KEYWORD;
+		cols[0].n = 1;
+		cols[0].many = colvals[0];
+		e = fn("TO_LOWER", 1,
+		       esql_expr_col(0, ESQL_T_KEYWORD, "c", 1, 1));
+		if (esql_eval(e, &cx, &lv) != 0 || lv.n != 1 ||
+		    esql_val_items(&lv)[0].u.s.len > 3)
+			abort();
+		n = esql_val_items(&lv)[0].u.s.len;
+		memcpy(p, esql_val_items(&lv)[0].u.s.p, n);
+		p[n] = '\0';
+		esql_expr_free(e);
+		if (strchr("*?\\", p[0]) != NULL && n == 1)
+			continue;
+		e = like(fn("TO_LOWER", 1,
+			    esql_expr_col(0, ESQL_T_KEYWORD, "c", 1, 1)),
+			 false, false, 1, p);
+		got = run(e);
+		if (strcmp(got, "true") != 0) {
+			fprintf(stderr, "U+%04X: TO_LOWER LIKE gives %s\n",
+				(unsigned)c, got);
+			check_failures++;
+			break;
+		}
+	}
+
+	/* needles: a required literal of each pattern, OR over the list */
+	e = like(KW(0, 1, "a"), false, false, 2, "*curl*", "wget ?*");
+	CHECK(esql_expr_needles(e, &nd));
+	CHECK_EQ_INT(nd.n, 2);
+	CHECK(nd.v[0].len == 4 && memcmp(nd.v[0].p, "curl", 4) == 0);
+	CHECK(nd.v[1].len == 5 && memcmp(nd.v[1].p, "wget ", 5) == 0);
+	CHECK_EQ_INT(nd.v[1].column, 0);
+	esql_expr_free(e);
+	e = like(KW(0, 1, "a"), false, false, 2, "*curl*", "?*");
+	CHECK(!esql_expr_needles(e, &nd));
+	esql_expr_free(e);
+	e = like(KW(0, 1, "a"), false, true, 1, "*curl*");
+	CHECK(!esql_expr_needles(e, &nd));
+	esql_expr_free(e);
+	e = like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false, 1, "*curl*");
+	CHECK(!esql_expr_needles(e, &nd));
+	esql_expr_free(e);
+	e = op(ESQL_OP_AND, 2, like(KW(1, 1, "a"), false, false, 1, "*-c*"),
+	       op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("exec")));
+	CHECK(esql_expr_needles(e, &nd));
+	CHECK_EQ_INT(nd.n, 1);
+	esql_expr_free(e);
+	e = op(ESQL_OP_OR, 2, like(KW(1, 1, "a"), false, false, 1, "*-c*"),
+	       op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("exec")));
+	CHECK(esql_expr_needles(e, &nd));
+	CHECK_EQ_INT(nd.n, 2);
+	CHECK(nd.v[0].column == 1 && nd.v[0].len == 2 &&
+	      memcmp(nd.v[0].p, "-c", 2) == 0);
+	esql_expr_free(e);
+}
+
 int
 main(void)
 {
@@ -523,6 +711,7 @@ main(void)
 	test_dates();
 	test_cidr();
 	test_fold_print();
+	test_like();
 	test_depth();
 	test_fieldtype();
 	esql_arena_free(&arena);
