@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORD_MAX_FIELDS 32
+#define RECORD_MAX_FIELDS 128
 #define RECORD_MAX_NAME 256 /* longest field name, in bytes */
 
 /*
@@ -70,9 +70,10 @@ parser_new(const char *const *fields, size_t n, size_t max_depth);
 void parser_free(struct parser *ps);
 
 /*
- * A check on the values of some slots (bit i of slots: slot i), called
- * as each value is found (a keyword value past RECORD_IGNORE_ABOVE is
- * not found); returning false stops the parse at once with
+ * A check on the values of some slots (bit i of slots: slot i, of the
+ * first 32), called as each value is found (a keyword value past
+ * RECORD_IGNORE_ABOVE is not found); returning false stops the parse at
+ * once with
  * PARSE_REJECTED.  It lets a filter refuse an event without reading the
  * rest of its line.
  */

@@ -81,11 +81,13 @@ struct parser {
 	struct level *stack;       /* open containers, max_depth entries */
 	size_t depth;              /* entries of stack in use */
 	bool saw_top;              /* the top-level value has started */
-	uint32_t keyword_slots;    /* slots read as keywords: ignore_above */
-	uint32_t check_slots;      /* slots whose values are checked */
-	parser_check_fn *check;    /* the check, or NULL */
-	void *check_arg;           /* passed to check */
-	enum parse_result fail;    /* why the callbacks cancelled */
+	uint64_t keyword_slots[(RECORD_MAX_FIELDS + 63) / 64]; /* bit i: slot
+				    i is read as a keyword (ignore_above) */
+	size_t nfields;                                        /* slots */
+	uint32_t check_slots;   /* slots whose values are checked */
+	parser_check_fn *check; /* the check, or NULL */
+	void *check_arg;        /* passed to check */
+	enum parse_result fail; /* why the callbacks cancelled */
 
 	struct buf fixed;      /* the line with lone surrogates replaced */
 	struct buf arena;      /* bytes of this line's values */
@@ -397,9 +399,10 @@ add_value(struct parser *ps, const char *s, size_t len)
 	if (lv->slot < 0)
 		return 1;
 	/* Not indexed, so not there for the query. */
-	if ((ps->keyword_slots >> lv->slot & 1) && too_long_keyword(s, len))
+	if ((ps->keyword_slots[lv->slot / 64] >> (lv->slot % 64) & 1) &&
+	    too_long_keyword(s, len))
 		return 1;
-	if ((ps->check_slots >> lv->slot & 1) &&
+	if (lv->slot < 32 && (ps->check_slots >> lv->slot & 1) &&
 	    !ps->check(ps->check_arg, lv->slot, s, len)) {
 		ps->fail = PARSE_REJECTED;
 		return 0;
@@ -581,6 +584,7 @@ parser_new(const char *const *fields, size_t n, size_t max_depth)
 	ps->mask = want * 4 - 1;
 	ps->table = xcalloc(ps->mask + 1, sizeof(*ps->table));
 	ps->max_depth = max_depth > 0 ? max_depth : 1;
+	ps->nfields = n;
 	for (size_t i = 0; i < n; i++) {
 		const char *f = fields[i];
 		size_t len = strlen(f);
@@ -590,7 +594,7 @@ parser_new(const char *const *fields, size_t n, size_t max_depth)
 			ps->max_name = len;
 		insert(ps, f, len, ENTRY_FIELD, (int)i);
 		if (record_is_keyword(f))
-			ps->keyword_slots |= UINT32_C(1) << i;
+			ps->keyword_slots[i / 64] |= UINT64_C(1) << (i % 64);
 		for (size_t k = 1; k < len; k++)
 			if (f[k] == '.')
 				insert(ps, f, k, ENTRY_PREFIX, -1);
@@ -651,9 +655,9 @@ finish_record(struct parser *ps)
 	for (size_t i = 0; i < ps->nraw; i++)
 		count[ps->raw[i].slot + 1]++;
 	r->start[0] = 0;
-	for (size_t s = 1; s <= RECORD_MAX_FIELDS; s++)
+	for (size_t s = 1; s <= ps->nfields; s++)
 		r->start[s] = r->start[s - 1] + count[s];
-	memcpy(count, r->start, sizeof(count));
+	memcpy(count, r->start, (ps->nfields + 1) * sizeof(count[0]));
 	for (size_t i = 0; i < ps->nraw; i++) {
 		const struct raw_value *rv = &ps->raw[i];
 		struct record_value *v = &r->vals[count[rv->slot]++];

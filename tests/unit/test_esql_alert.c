@@ -76,9 +76,9 @@ static void
 test_document(void)
 {
 	struct esql_scalar many[3];
-	const char *names[] = {"@timestamp", "host.name", "process.args",
-			       "Esql.count", "event.kind", "event.action",
-			       "process.pid_null", "ok", "avg"};
+	const char *names[] = {"@timestamp",       "host.name",  "process.args",
+			       "Esql.count",       "event.kind", "event.action",
+			       "process.pid_null", "ok",         "avg"};
 	struct esql_val vals[9];
 	struct esql_alert a = {
 	    .rule = &rule,
@@ -103,8 +103,8 @@ test_document(void)
 	many[1].u.s.len = 2;
 	many[2].u.s.p = "id";
 	many[2].u.s.len = 2;
-	vals[2] = (struct esql_val){.type = ESQL_T_KEYWORD, .n = 3,
-				    .many = many};
+	vals[2] =
+	    (struct esql_val){.type = ESQL_T_KEYWORD, .n = 3, .many = many};
 	vals[3] = num(ESQL_T_LONG, 7);
 	vals[4] = kw("event");
 	vals[5] = kw("exec");
@@ -125,8 +125,8 @@ test_document(void)
 	CHECK_STR(str(doc, "kibana.alert.severity"), "high");
 	CHECK_STR(str(doc, "kibana.alert.reason"), "why");
 	CHECK_STR(str(doc, "ecs.version"), "8.11.0");
-	CHECK_EQ_INT(YAJL_GET_INTEGER(get(doc, "kibana.alert.risk_score",
-					  yajl_t_number)),
+	CHECK_EQ_INT(YAJL_GET_INTEGER(
+			 get(doc, "kibana.alert.risk_score", yajl_t_number)),
 		     73);
 	/* The window, twice: ECS's event.start/end and burstd's keys. */
 	CHECK_STR(str(doc, "event.start"), "2024-05-01T12:00:00.000Z");
@@ -150,10 +150,11 @@ test_document(void)
 	CHECK(strstr(b.data, "\"avg\":2.5,") != NULL);
 	CHECK(YAJL_IS_FALSE(get(doc, "burstd.late", yajl_t_any)));
 	/* The threat mapping, as written (the number keeps its text). */
-	CHECK(strstr(b.data,
-		     "\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":"
-		     "{\"id\":\"TA0002\",\"name\":\"Execution\"},\"n\":1.50}]") !=
-	      NULL);
+	CHECK(
+	    strstr(b.data,
+		   "\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":"
+		   "{\"id\":\"TA0002\",\"name\":\"Execution\"},\"n\":1.50}]") !=
+	    NULL);
 	CHECK(get(doc, "burstd.truncated", yajl_t_any) == NULL);
 	yajl_tree_free(doc);
 
@@ -171,16 +172,18 @@ test_document(void)
 static void
 test_uuid(void)
 {
-	struct esql_alert a = {.rule = &rule, .windowed = true,
-			       .window_start = 60000, .key = "abc",
+	struct esql_alert a = {.rule = &rule,
+			       .windowed = true,
+			       .window_start = 60000,
+			       .key = "abc",
 			       .keylen = 3};
 	char u1[37], u2[37], u3[37], u4[37];
 
 	esql_alert_uuid(&a, u1);
 	CHECK_EQ_INT(strlen(u1), 36);
 	CHECK(u1[8] == '-' && u1[13] == '-' && u1[18] == '-' && u1[23] == '-');
-	CHECK(u1[14] == '8');                      /* version 8 */
-	CHECK(strchr("89ab", u1[19]) != NULL);     /* RFC 4122 variant */
+	CHECK(u1[14] == '8');                  /* version 8 */
+	CHECK(strchr("89ab", u1[19]) != NULL); /* RFC 4122 variant */
 	esql_alert_uuid(&a, u2);
 	CHECK_STR(u1, u2);
 	a.window_start = 120000;
@@ -195,13 +198,19 @@ test_uuid(void)
 static void
 test_trim(void)
 {
-	enum { N = 200 };
+	enum {
+		N = 200
+	};
 	static char text[N][64];
 	struct esql_scalar big[N], small[3];
 	const char *names[] = {"big", "small"};
 	struct esql_val vals[2];
-	struct esql_alert a = {.rule = &rule, .names = names, .vals = vals,
-			       .ncols = 2, .key = "", .keylen = 0};
+	struct esql_alert a = {.rule = &rule,
+			       .names = names,
+			       .vals = vals,
+			       .ncols = 2,
+			       .key = "",
+			       .keylen = 0};
 	struct buf b = {0};
 	yajl_val doc, arr;
 	size_t full;
@@ -213,10 +222,10 @@ test_trim(void)
 	}
 	for (int i = 0; i < 3; i++)
 		small[i] = big[i];
-	vals[0] = (struct esql_val){.type = ESQL_T_KEYWORD, .n = N,
-				    .many = big};
-	vals[1] = (struct esql_val){.type = ESQL_T_KEYWORD, .n = 3,
-				    .many = small};
+	vals[0] =
+	    (struct esql_val){.type = ESQL_T_KEYWORD, .n = N, .many = big};
+	vals[1] =
+	    (struct esql_val){.type = ESQL_T_KEYWORD, .n = 3, .many = small};
 	CHECK_EQ_INT(esql_alert_format(&a, 0, 0, &b), 0);
 	full = b.len - 1;
 	b.len = 0;
@@ -232,9 +241,10 @@ test_trim(void)
 	CHECK(arr != NULL && YAJL_GET_ARRAY(arr)->len == 3);
 	arr = get(doc, "burstd.truncated", yajl_t_array);
 	CHECK(arr != NULL && YAJL_GET_ARRAY(arr)->len == 1);
-	CHECK(YAJL_GET_INTEGER(get(doc, "burstd.values_omitted",
-				   yajl_t_number)) ==
-	      N - (long long)YAJL_GET_ARRAY(get(doc, "big", yajl_t_array))->len);
+	CHECK(
+	    YAJL_GET_INTEGER(
+		get(doc, "burstd.values_omitted", yajl_t_number)) ==
+	    N - (long long)YAJL_GET_ARRAY(get(doc, "big", yajl_t_array))->len);
 	yajl_tree_free(doc);
 
 	/* A cap nothing can meet: the alert goes out whole-ish, not lost. */
@@ -267,7 +277,7 @@ static void
 test_columns(void)
 {
 	const char *ok[] = {"@timestamp", "event.kind", "event.action",
-			    "host.name", "Esql.x", "process.args"};
+			    "host.name",  "Esql.x",     "process.args"};
 	const char *uuid[] = {"kibana.alert.uuid"};
 	const char *kib[] = {"kibana"};
 	const char *bur[] = {"burstd.late"};

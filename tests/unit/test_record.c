@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "record.h"
+#include "util.h"
 
 static const char *const fields[] = {
     "process.parent.name", /* 0 */
@@ -78,6 +79,60 @@ doc_with(const char *field, const char *unit, size_t n, const char *suffix)
 	repeat(b, &len, unit, n);
 	len += (size_t)sprintf(b + len, "%s\",\"short\"]}", suffix);
 	return b;
+}
+
+/*
+ * RECORD_MAX_FIELDS fields (the union of many rules'): every slot gets
+ * its own values, and ignore_above applies past the first 64 slots too.
+ */
+static void
+test_many_fields(void)
+{
+	static char names[RECORD_MAX_FIELDS][32];
+	const char *f[RECORD_MAX_FIELDS];
+	char *d, *long_value = doc_with("x", "y", 1025, "");
+	struct buf doc = {0};
+	const struct record_value *v;
+	const struct record *r;
+	struct parser *p;
+	size_t n;
+
+	for (int i = 0; i < RECORD_MAX_FIELDS; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%d.v", i);
+		f[i] = names[i];
+	}
+	p = parser_new(f, RECORD_MAX_FIELDS, 8);
+	buf_append(&doc, "{", 1);
+	for (int i = RECORD_MAX_FIELDS - 1; i >= 0; i--) {
+		char item[64];
+		int k = snprintf(item, sizeof(item), "\"f%d\":{\"v\":%d},", i,
+				 i * 10);
+		buf_append(&doc, item, (size_t)k);
+	}
+	/* The last slot's second value: over ignore_above, not indexed. */
+	d = strchr(long_value, '[');
+	{
+		char key[32];
+		int k = snprintf(key, sizeof(key),
+				 "\"f%d.v\":", RECORD_MAX_FIELDS - 1);
+		buf_append(&doc, key, (size_t)k);
+	}
+	buf_append(&doc, d, strlen(d) - 1);
+	buf_append(&doc, "}", 1);
+	CHECK_EQ_INT(parser_parse(p, doc.data, doc.len, &r), PARSE_OK);
+	for (int i = 0; i < RECORD_MAX_FIELDS; i++) {
+		char want[16];
+		int k = snprintf(want, sizeof(want), "%d", i * 10);
+		v = record_get(r, i, &n);
+		CHECK_EQ_INT(n, i == RECORD_MAX_FIELDS - 1 ? 2 : 1);
+		CHECK(n >= 1 && v[0].len == (size_t)k &&
+		      memcmp(v[0].p, want, (size_t)k) == 0);
+	}
+	v = record_get(r, RECORD_MAX_FIELDS - 1, &n);
+	CHECK(n == 2 && v[1].len == 5 && memcmp(v[1].p, "short", 5) == 0);
+	parser_free(p);
+	buf_free(&doc);
+	free(long_value);
 }
 
 static void
@@ -307,6 +362,7 @@ main(void)
 	 * indexed by the endpoint mapping: absent, and never checked.
 	 */
 	test_ignore_above();
+	test_many_fields();
 
 	/* Steady state: no allocation per parse, matching or not. */
 	{
