@@ -60,6 +60,7 @@ struct pool_block {
 
 struct record {
 	struct record_value *vals; /* values, grouped by slot */
+	size_t nslots;             /* the parser's fields */
 	size_t start[RECORD_MAX_FIELDS +
 		     1]; /* slot i: vals[start[i]..start[i+1]) */
 };
@@ -585,6 +586,7 @@ parser_new(const char *const *fields, size_t n, size_t max_depth)
 	ps->table = xcalloc(ps->mask + 1, sizeof(*ps->table));
 	ps->max_depth = max_depth > 0 ? max_depth : 1;
 	ps->nfields = n;
+	ps->rec.nslots = n;
 	for (size_t i = 0; i < n; i++) {
 		const char *f = fields[i];
 		size_t len = strlen(f);
@@ -707,6 +709,10 @@ parser_parse(struct parser *ps, const char *line, size_t len,
 const struct record_value *
 record_get(const struct record *r, int slot, size_t *n)
 {
+	if ((size_t)slot >= r->nslots) {
+		*n = 0;
+		return NULL;
+	}
 	*n = r->start[slot + 1] - r->start[slot];
 	/* vals is NULL until some line has had a wanted value. */
 	return *n > 0 ? r->vals + r->start[slot] : NULL;
