@@ -26,7 +26,7 @@
  * Not supported, refused at construction with a message: NOW() (a
  * streaming rule has no query time), REPLACE (Java regular expressions),
  * calendar spans (date_period) in DATE_TRUNC, and functions not listed
- * in esql_func.c.  RLIKE and KQL are refused until their matchers exist.
+ * in esql_func.c.  KQL is refused until its matcher exists.
  */
 #ifndef BURSTD_ESQL_EXPR_H
 #define BURSTD_ESQL_EXPR_H
@@ -90,12 +90,14 @@ esql_expr_op(enum esql_op op, struct esql_expr **args, size_t n, unsigned line,
 
 /*
  * arg LIKE (or RLIKE) one of patterns[0..n) (keyword literals, see
- * like.h), negated for NOT LIKE.  The result is null on a null arg, and
- * null with a warning on a multi-valued one; NOT keeps null.  A bad
- * pattern is refused: "line:col: invalid LIKE pattern "p": <what> at
- * offset N".  TO_LOWER(x) LIKE p becomes a case-insensitive match on x
- * (LIKE_FOLD), or the literal false when a pattern has an upper-case
- * letter (so NOT LIKE is then true, null x included, as in ES).
+ * like.h and lregex.h), negated for NOT LIKE.  The result is null on a
+ * null arg, and null with a warning on a multi-valued one; NOT keeps
+ * null.  A bad pattern is refused: "line:col: invalid RLIKE pattern
+ * "p": <what> at offset N", as is an RLIKE list whose automaton would
+ * need over LREGEX_MAX_STATES states.  TO_LOWER(x) [R]LIKE p becomes a
+ * case-insensitive match on x (LIKE_FOLD, LREGEX_FOLD), or the literal
+ * false when a pattern has an upper-case letter (so NOT LIKE is then
+ * true, null x included, as in ES).
  */
 struct esql_expr *
 esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,

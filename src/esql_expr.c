@@ -13,6 +13,7 @@
 
 #include "esql_expr_int.h"
 #include "like.h"
+#include "lregex.h"
 #include "timefmt.h"
 
 void
@@ -1368,7 +1369,9 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 static void
 free_match(struct esql_expr *e)
 {
-	if (e->kind == EXPR_LIKE)
+	if (e->kind == EXPR_LIKE && (e->code & EXPR_LIKE_RLIKE))
+		lregex_free(e->match);
+	else if (e->kind == EXPR_LIKE)
 		like_free(e->match);
 	e->match = NULL;
 }
@@ -1383,6 +1386,8 @@ is_to_lower(const struct esql_expr *e)
 static bool
 like_matches(const struct esql_expr *e, const struct esql_scalar *s)
 {
+	if (e->code & EXPR_LIKE_RLIKE)
+		return lregex_match(e->match, s->u.s.p, s->u.s.len);
 	return like_match(e->match, s->u.s.p, s->u.s.len);
 }
 
@@ -1407,7 +1412,8 @@ eval_like(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
 static void
 print_like(const struct esql_expr *e, struct buf *out)
 {
-	size_t n = like_count(e->match), len;
+	bool rlike = e->code & EXPR_LIKE_RLIKE;
+	size_t n = rlike ? lregex_count(e->match) : like_count(e->match), len;
 	const char *p;
 
 	buf_append(out, "(", 1);
@@ -1427,7 +1433,10 @@ print_like(const struct esql_expr *e, struct buf *out)
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			buf_append(out, ", ", 2);
-		like_pattern(e->match, i, &p, &len);
+		if (rlike)
+			lregex_pattern(e->match, i, &p, &len);
+		else
+			like_pattern(e->match, i, &p, &len);
 		print_str(p, len, out);
 	}
 	if (n > 1)
@@ -1460,6 +1469,58 @@ like_needles(const struct esql_expr *e, struct esql_needles *out)
 	return out->n > 0;
 }
 
+static void *
+compile_like(const struct esql_val *patterns, size_t n, int flags,
+	     unsigned line, unsigned col, char *err, size_t errlen)
+{
+	struct like *l = like_new(flags);
+	char msg[160];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct esql_scalar *s = esql_val_items(&patterns[i]);
+
+		if (like_add(l, s->u.s.p, s->u.s.len, msg, sizeof(msg)) != 0) {
+			expr_err(err, errlen, line, col,
+				 "invalid LIKE pattern \"%.*s\": %s",
+				 (int)(s->u.s.len > 100 ? 100 : s->u.s.len),
+				 s->u.s.p, msg);
+			like_free(l);
+			return NULL;
+		}
+	}
+	return l;
+}
+
+/* The list as one automaton, as RLikePatternList makes one union. */
+static void *
+compile_rlike(const struct esql_val *patterns, size_t n, int flags,
+	      unsigned line, unsigned col, char *err, size_t errlen)
+{
+	const char **pats = xcalloc(n, sizeof(*pats));
+	size_t *lens = xcalloc(n, sizeof(*lens)), which;
+	const struct esql_scalar *s;
+	struct lregex *re;
+	char msg[160];
+
+	for (size_t i = 0; i < n; i++) {
+		s = esql_val_items(&patterns[i]);
+		pats[i] = s->u.s.p;
+		lens[i] = s->u.s.len;
+	}
+	re = lregex_new(pats, lens, n, (flags & LIKE_FOLD) ? LREGEX_FOLD : 0,
+			msg, sizeof(msg), &which);
+	if (re == NULL) {
+		s = esql_val_items(&patterns[which]);
+		expr_err(err, errlen, line, col,
+			 "invalid RLIKE pattern \"%.*s\": %s",
+			 (int)(s->u.s.len > 100 ? 100 : s->u.s.len), s->u.s.p,
+			 msg);
+	}
+	free(pats);
+	free(lens);
+	return re;
+}
+
 struct esql_expr *
 esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
 	       bool rlike, bool negated, unsigned line, unsigned col, char *err,
@@ -1468,8 +1529,7 @@ esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
 	const char *what = rlike ? "RLIKE" : "LIKE";
 	struct esql_expr *e, *x;
 	struct esql_val f;
-	struct like *l;
-	char msg[160];
+	void *m;
 	int flags = 0;
 
 	if (arg == NULL) {
@@ -1496,15 +1556,10 @@ esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
 			esql_expr_free(arg);
 			return NULL;
 		}
-	if (rlike) {
-		expr_err(err, errlen, line, col, "RLIKE is not supported yet");
-		esql_expr_free(arg);
-		return NULL;
-	}
 	/*
-	 * TO_LOWER(x) LIKE p: ES's optimizer rule
+	 * TO_LOWER(x) [R]LIKE p: ES's optimizer rule
 	 * ReplaceStringCasingWithInsensitiveRegexMatch makes it a
-	 * case-insensitive LIKE on x when no pattern changes under
+	 * case-insensitive match on x when no pattern changes under
 	 * toLowerCase (ChangeCase.Case.LOWER.matchesCase), and the literal
 	 * false otherwise, which NOT then turns into true on every row.
 	 */
@@ -1534,28 +1589,24 @@ esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
 		arg = x;
 		flags |= LIKE_FOLD;
 	}
-	l = like_new(flags);
-	for (size_t i = 0; i < n; i++) {
-		const struct esql_scalar *s = esql_val_items(&patterns[i]);
-
-		if (like_add(l, s->u.s.p, s->u.s.len, msg, sizeof(msg)) != 0) {
-			expr_err(err, errlen, line, col,
-				 "invalid LIKE pattern \"%.*s\": %s",
-				 (int)(s->u.s.len > 100 ? 100 : s->u.s.len),
-				 s->u.s.p, msg);
-			like_free(l);
-			esql_expr_free(arg);
-			return NULL;
-		}
+	m = rlike ? compile_rlike(patterns, n, flags, line, col, err, errlen)
+		  : compile_like(patterns, n, flags, line, col, err, errlen);
+	if (m == NULL) {
+		esql_expr_free(arg);
+		return NULL;
 	}
 	e = expr_node(EXPR_LIKE, ESQL_T_BOOLEAN, &arg, 1, line, col, err,
 		      errlen);
 	if (e == NULL) {
-		like_free(l);
+		if (rlike)
+			lregex_free(m);
+		else
+			like_free(m);
 		return NULL;
 	}
-	e->match = l;
+	e->match = m;
 	e->code = (negated ? EXPR_LIKE_NEGATED : 0) |
+		  (rlike ? EXPR_LIKE_RLIKE : 0) |
 		  ((flags & LIKE_FOLD) ? EXPR_LIKE_LOWER : 0);
 	return expr_fold(e);
 }

@@ -696,6 +696,65 @@ test_like(void)
 	esql_expr_free(e);
 }
 
+static void
+test_rlike(void)
+{
+	struct esql_needles nd;
+	struct esql_expr *e;
+
+	/* null and multi-valued: as LIKE (RegexMatch.java, single-valued) */
+	CHECK_STR(run(like(KW(0, 0), true, false, 1, ".*")), "null");
+	CHECK_STR(run(like(KW(0, 2, "a", "b"), true, false, 1, ".*")), "null");
+	CHECK_EQ_INT(warnings, 1);
+	CHECK_STR(run(like(KW(0, 2, "a", "b"), true, true, 1, ".*")), "null");
+	/* DOC(functions-operators/operators) RLIKE: Lucene regular
+	 * expressions, anchored */
+	CHECK_STR(run(like(KW(0, 1, "curl -s http://x"), true, false, 1,
+			   "(curl|wget) .*")),
+		  "true");
+	CHECK_STR(run(like(KW(0, 1, "xcurl -s"), true, false, 1,
+			   "(curl|wget) .*")),
+		  "false");
+	CHECK_STR(run(like(KW(0, 1, "xcurl -s"), true, true, 1,
+			   "(curl|wget) .*")),
+		  "true");
+	/* a list is an OR (RLikePatternList) */
+	CHECK_STR(run(like(KW(0, 1, "b1"), true, false, 2, "a.", "b[0-9]")),
+		  "true");
+	/* folding */
+	e = like(K("abc"), true, false, 1, "a.c");
+	CHECK(e != NULL && esql_expr_is_const(e));
+	CHECK_STR(run(e), "true");
+	/* TO_LOWER(x) RLIKE p (ReplaceStringCasingWithInsensitiveRegexMatch
+	 * covers RLike too) */
+	CHECK_STR(run(like(fn("TO_LOWER", 1, KW(0, 1, "PowerShell.EXE")), true,
+			   false, 1, ".*\\.exe")),
+		  "true");
+	CHECK_STR(run(like(fn("TO_LOWER", 1, KW(0, 1, "A")), true, false, 1,
+			   "[^a]")),
+		  "false");
+	e = like(fn("TO_LOWER", 1, KW(0, 1, "a")), true, false, 1, "[A-Z]+");
+	CHECK(e != NULL && esql_expr_is_const(e));
+	CHECK_STR(run(e), "false");
+	/* errors name the pattern and the offset (RegExp.java messages) */
+	CHECK_STR(run(like(KW(0, 1, "a"), true, false, 2, "a", "(b")),
+		  "ERROR 1:1: invalid RLIKE pattern \"(b\": expected ')' at "
+		  "offset 2");
+	CHECK_STR(run(like(KW(0, 1, "a"), true, false, 1, "(a|b)*a(a|b){20}")),
+		  "ERROR 1:1: invalid RLIKE pattern \"(a|b)*a(a|b){20}\": "
+		  "pattern needs more than 10000 automaton states at offset "
+		  "16");
+	/* printing, and no needles for RLIKE */
+	CHECK_STR(printed(like(KW(0, 1, "a"), true, true, 2, "a\\.b", "c")),
+		  "(c NOT RLIKE (\"a\\\\.b\", \"c\"))");
+	CHECK_STR(printed(like(fn("TO_LOWER", 1, KW(0, 1, "a")), true, false, 1,
+			       "py.*")),
+		  "(TO_LOWER(c) RLIKE \"py.*\")");
+	e = like(KW(0, 1, "a"), true, false, 1, "curl.*");
+	CHECK(!esql_expr_needles(e, &nd));
+	esql_expr_free(e);
+}
+
 int
 main(void)
 {
@@ -712,6 +771,7 @@ main(void)
 	test_cidr();
 	test_fold_print();
 	test_like();
+	test_rlike();
 	test_depth();
 	test_fieldtype();
 	esql_arena_free(&arena);
