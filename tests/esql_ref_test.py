@@ -829,5 +829,113 @@ class Queries(unittest.TestCase):
                 rule.run([json.dumps({"@timestamp": TS}).encode()])
 
 
+SCRIPTS = os.path.join(ROOT, "scripts")
+
+FAKE_BURSTD = r'''#!%s
+# Stands in for burstd --replay --rule RULE EVENTS: writes the reference's
+# alerts as alert documents, keeping the last of the tied rows instead of
+# the first, and dropping one alert when FAKE_DROP is set.
+import json, os, sys
+sys.path.insert(0, %r)
+import esql_ref as E
+args = sys.argv[1:]
+rule = E.Rule(args[args.index("--rule") + 1])
+lines = [l for f in args[args.index("--rule") + 2:] for l in open(f, "rb")]
+res = rule.run(lines)
+alerts = list(res.alerts)
+for certain, tied, take in res.cuts:
+    ranked = sorted(tied, key=E.canonical_columns)
+    for a in ranked[:take]:
+        alerts.remove(a)
+    alerts += ranked[-take:]
+if os.environ.get("FAKE_DROP"):
+    alerts.pop()
+for a in alerts:
+    doc = {"kibana.alert.rule.name": "x", "event.kind": "signal",
+           "@timestamp": "2030-01-01T00:00:00.000Z"}
+    for k, v in a.items():
+        c = E.canonical_value(v)
+        doc["kibana.alert.original_time" if k == "@timestamp" else k] = (
+            c[::-1] if isinstance(c, list) else [c])
+    print(json.dumps(doc))
+'''
+
+
+class Generator(unittest.TestCase):
+    """scripts/esql-gen makes every query's conditions hit and miss."""
+
+    def gen(self, seed, events, names):
+        return subprocess.run(
+            [sys.executable, os.path.join(SCRIPTS, "esql-gen")] + names +
+            ["--seed", str(seed), "--events", str(events)],
+            check=True, capture_output=True).stdout
+
+    def test_deterministic(self):
+        names = [os.path.join(QUERIES, "seed.esql")]
+        self.assertEqual(self.gen(3, 200, names), self.gen(3, 200, names))
+        self.assertNotEqual(self.gen(3, 200, names), self.gen(4, 200, names))
+
+    def test_every_query_alerts_and_misses(self):
+        names = sorted(os.path.join(QUERIES, n) for n in os.listdir(QUERIES)
+                       if n.endswith(".esql"))
+        self.assertGreaterEqual(len(names), 13)
+        data = self.gen(1, 2000, names).splitlines()
+        self.assertEqual(len(data), 2000)
+        for name in names:
+            with self.subTest(query=os.path.basename(name)):
+                rule = E.Rule(name)
+                res = rule.run(data)
+                self.assertGreater(len(res.alerts), 0)
+                if rule.query.shape == "filter":
+                    self.assertLess(len(res.alerts), res.stats["events"])
+                else:
+                    # some groups fall short of the threshold
+                    self.assertLess(len(res.alerts), res.stats["groups"])
+        res = E.Rule(names[0]).run(data)
+        self.assertGreater(res.stats["invalid_lines"], 0)
+        self.assertGreater(res.stats["untimed_events"], 0)
+        text = b"\n".join(data)
+        self.assertIn(b'"process.name"', text)       # dotted spelling
+        self.assertIn(b'"process": {', text)          # nested spelling
+        self.assertIn(b"A" * 1025, text)              # over ignore_above
+
+
+class Diff(unittest.TestCase):
+    """scripts/esql-diff against a stand-in for burstd."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.fake = os.path.join(self.dir.name, "burstd")
+        with open(self.fake, "w", encoding="utf-8") as fh:
+            fh.write(FAKE_BURSTD % (sys.executable, HERE))
+        os.chmod(self.fake, 0o755)
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def diff(self, case, drop=False):
+        env = dict(os.environ)
+        if drop:
+            env["FAKE_DROP"] = "1"
+        return subprocess.run(
+            [sys.executable, os.path.join(SCRIPTS, "esql-diff"), self.fake,
+             os.path.join(QUERIES, "seed.esql"),
+             os.path.join(CASES, case + ".ndjson")],
+            capture_output=True, env=env)
+
+    def test_agree_including_another_choice_among_ties(self):
+        for case in ("basic_alert", "cap_tiebreak"):
+            with self.subTest(case=case):
+                run = self.diff(case)
+                self.assertEqual((run.returncode, run.stdout), (0, b""))
+
+    def test_difference(self):
+        run = self.diff("basic_alert", drop=True)
+        self.assertEqual(run.returncode, 1)
+        self.assertTrue(run.stdout.startswith(b"--- esql_ref\n+++ burstd\n"))
+        self.assertEqual(sum(1 for line in run.stdout.splitlines()
+                             if line.startswith(b"-{")), 1)
+
+
 if __name__ == "__main__":
     unittest.main()
