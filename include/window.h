@@ -1,14 +1,22 @@
 /*
  * window: event-time windows of groups, watermarks, closing and the cap.
  *
- * The store holds one group per (group key, window).  A matched event is
- * added to the group of each combination of its key values.  Each value
- * of the rule's watermark_by field (agent.id) has its own watermark, the
+ * The store holds one group per (group key, window).  A row (a matched
+ * event) is added to the group of each combination of its key values.
+ * Each value of the watermark key (agent.id) has its own watermark, the
  * largest event time seen from it minus allowed_lateness; a group closes
  * when its agent's watermark reaches the window's end, or when the store
  * is flushed.  Closing hands the groups to a callback (the rule layer:
  * threshold, order, the cap) with the count of alerts their window
  * already emitted; the store keeps that count per window (the ledger).
+ *
+ * What a group holds is the store's kind: the built-in rule's label mask
+ * and value sets (window_new(), window_add(); closings carry struct
+ * alert views), or one ES|QL aggregate state (window_new_esql(),
+ * window_add_row(); closings carry struct window_group views).  All the
+ * rest (watermarks, lateness, idle close, the late horizon, the future
+ * clamp, tombstones, the budget, the ledger, checkpoints) is the same
+ * for both.
  *
  * A closed group is kept for late_horizon_ms after its window's end (in
  * watermark time) so that a late event still counts; if it lifts the
@@ -27,21 +35,45 @@
  * close only at window_flush().  That is how --replay is exact for input
  * in any order.
  *
- * The store owns its groups; it borrows the rule and the metrics.
+ * The store owns its groups; it borrows the rule (or the spec and its
+ * aggregates) and the metrics.
  */
 #ifndef BURSTD_WINDOW_H
 #define BURSTD_WINDOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agg.h"
 #include "alert.h"
 #include "budget.h"
+#include "esql_value.h"
 #include "metrics.h"
 #include "record.h"
 #include "rule.h"
 
 struct window_store;
+
+/* Group keys (besides the window) a store may have. */
+#define WINDOW_MAX_KEYS 8
+
+/*
+ * What a store groups by: its keys besides the window and, for the
+ * ES|QL kind, what each group aggregates.  window_new() derives it from
+ * the rule.  Borrowed: the caller keeps key_types and agg alive as long
+ * as the store (or until window_reconfigure_esql() hands over others).
+ */
+struct window_spec {
+	size_t nkeys;                    /* keys, <= WINDOW_MAX_KEYS */
+	const enum esql_type *key_types; /* ES|QL: nkeys types; seed: NULL */
+	int watermark_key;               /* the key whose values each own a
+					    watermark (agent.id); -1: one
+					    watermark for the whole store */
+	int64_t window_ms;               /* window width, > 0 */
+	struct agg_def *agg; /* ES|QL: the aggregates each group holds one
+				struct agg_state of; seed: NULL */
+};
 
 struct window_opts {
 	int64_t allowed_lateness_ms; /* < 0: close only on flush */
@@ -81,6 +113,7 @@ struct window_closing {
 				       for the call */
 	struct window_store *ws;    /* private to the store */
 	struct ledger_entry *le;    /* private to the store */
+	size_t first;               /* private: groups[0] in the batch */
 };
 
 typedef void window_close_cb(void *arg, struct window_closing *c);

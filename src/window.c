@@ -1,9 +1,10 @@
 /*
  * window: groups in a chained hash table, agents (watermark owners) in
  * another; each agent lists its open and its closed groups, and files
- * them again in eviction buckets by distinct values.  The structures
- * and their invariants are in window_int.h; checkpoints are in
- * window_save.c.
+ * them again in eviction buckets by their kind's rank (distinct values).
+ * The structures and their invariants are in window_int.h; checkpoints
+ * are in window_save.c; what a group holds is its kind's
+ * (window_seed.c).
  *
  * The budget: every group (with its value sets), agent, tombstone,
  * ledger entry and hash table slot is charged in bytes.  When the
@@ -100,38 +101,18 @@ htab_remove(struct htab *t, struct hnode *n)
 
 /* Keys: per field a flag byte (0 null, 1 value), a length, the bytes. */
 
-static void
-key_put(struct buf *b, const struct record_value *v)
+void
+window_key_field(struct buf *b, const char *p, size_t len)
 {
-	uint32_t len;
+	uint32_t n = (uint32_t)len;
 
-	if (v == NULL) {
+	if (p == NULL) {
 		buf_append(b, "", 1);
 		return;
 	}
-	len = (uint32_t)v->len;
 	buf_append(b, "\1", 1);
-	buf_append(b, &len, sizeof(len));
-	buf_append(b, v->p, v->len);
-}
-
-/* The key must be well formed (window_load checks what it restores). */
-static void
-key_decode(const char *p, size_t n, struct alert_key *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint32_t len;
-		if (*p++ == 0) {
-			out[i].p = NULL;
-			out[i].len = 0;
-			continue;
-		}
-		memcpy(&len, p, sizeof(len));
-		p += sizeof(len);
-		out[i].p = p;
-		out[i].len = len;
-		p += len;
-	}
+	buf_append(b, &n, sizeof(n));
+	buf_append(b, p, len);
 }
 
 uint64_t
@@ -175,10 +156,11 @@ list_push(struct group **head, struct group *g)
 static unsigned
 evbucket(const struct window_store *ws, const struct group *g)
 {
-	size_t n = strset_count(g->sets[ws->distinct_set]);
+	size_t n;
 
 	if (g->decided)
 		return EV_DECIDED;
+	n = ws->kind->rank(ws, g);
 	return n < EV_DECIDED - 1 ? (unsigned)n : EV_DECIDED - 1;
 }
 
@@ -271,18 +253,16 @@ agent_recharge(struct window_store *ws, struct agent *a, size_t old, size_t new)
 	}
 }
 
-/* An estimate of the group's allocations: structs, key, sets, slots. */
+/*
+ * An estimate of the group's allocations: struct and payload, key, its
+ * share of the table's slots, and what the payload holds.
+ */
 static size_t
 group_bytes(const struct window_store *ws, const struct group *g)
 {
-	size_t n = sizeof(*g) + ws->nsets * sizeof(g->sets[0]) +
-		   MALLOC_OVERHEAD + g->keylen + MALLOC_OVERHEAD +
-		   2 * sizeof(struct hnode *); /* its share of the table */
-
-	for (size_t i = 0; i < ws->nsets; i++)
-		n += strset_bytes(g->sets[i]) + 3 * MALLOC_OVERHEAD +
-		     strset_kept(g->sets[i]) * MALLOC_OVERHEAD;
-	return n;
+	return sizeof(*g) + ws->size + MALLOC_OVERHEAD + g->keylen +
+	       MALLOC_OVERHEAD + 2 * sizeof(struct hnode *) +
+	       ws->kind->bytes(ws, g);
 }
 
 static size_t
@@ -311,12 +291,16 @@ window_group_settle(struct window_store *ws, struct group *g)
 }
 
 struct window_store *
-window_new(const struct rule *rule, const struct window_opts *opts,
-	   struct metrics *metrics, window_close_cb *cb, void *arg)
+window_store_new(const struct window_kind *kind, const struct window_spec *spec,
+		 const struct window_opts *opts, struct metrics *metrics,
+		 window_close_cb *cb, void *arg)
 {
 	struct window_store *ws = xcalloc(1, sizeof(*ws));
 
-	ws->rule = rule;
+	assert(spec->nkeys <= WINDOW_MAX_KEYS && spec->window_ms > 0);
+	assert(spec->watermark_key < (int)spec->nkeys);
+	ws->kind = kind;
+	ws->spec = *spec;
 	ws->opts = *opts;
 	ws->metrics = metrics;
 	ws->cb = cb;
@@ -329,24 +313,15 @@ window_new(const struct rule *rule, const struct window_opts *opts,
 	htab_init(ws, &ws->tombs);
 	htab_init(ws, &ws->ledger);
 	ws->ledger_prune_at = 1024;
-	ws->nsets = rule->nvalues;
-	ws->distinct_set = rule->nvalues;
-	for (size_t i = 0; i < rule->nvalues; i++) {
-		if (rule->values[i].slot == rule->distinct_slot) {
-			ws->distinct_set = i;
-			break;
-		}
-	}
-	if (ws->distinct_set == rule->nvalues)
-		ws->nsets++;
+	/* A key of no field is still a pointer the hashes may read. */
+	buf_reserve(&ws->keybuf, 64);
 	return ws;
 }
 
 static void
 group_free(struct window_store *ws, struct group *g)
 {
-	for (size_t i = 0; i < ws->nsets; i++)
-		strset_free(g->sets[i]);
+	ws->kind->fini(ws, g);
 	free(g->key);
 	free(g);
 }
@@ -468,16 +443,15 @@ window_free(struct window_store *ws)
 	free(ws->alerts);
 	buf_free(&ws->keybuf);
 	buf_free(&ws->agentbuf);
+	buf_free(&ws->valbuf);
 	free(ws);
 }
 
 void
-window_reconfigure(struct window_store *ws, const struct rule *rule,
-		   const struct window_opts *opts)
+window_set_opts(struct window_store *ws, const struct window_opts *opts)
 {
 	struct budget *b = opts->budget != NULL ? opts->budget : &ws->own;
 
-	ws->rule = rule;
 	ws->opts = *opts;
 	if (b != ws->budget) {
 		budget_release(ws->budget, ws->bytes);
@@ -578,21 +552,6 @@ ledger_prune(struct window_store *ws)
 	ws->ledger_prune_at = 2 * ws->ledger.n > 1024 ? 2 * ws->ledger.n : 1024;
 }
 
-static void
-fill_alert(const struct window_store *ws, const struct group *g,
-	   struct alert *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->rule = ws->rule;
-	a->window_ms = g->window;
-	key_decode(g->key, ws->rule->ngroup, a->key);
-	a->distinct = strset_count(g->sets[ws->distinct_set]);
-	a->labels = g->labels;
-	for (size_t i = 0; i < ws->rule->nvalues; i++)
-		a->sets[i] = g->sets[i];
-	a->late = g->late;
-}
-
 /* Windows ascending: the batch is handed over one window at a time. */
 static int
 batch_cmp(const void *pa, const void *pb)
@@ -620,7 +579,7 @@ void
 window_decide(struct window_closing *c, size_t i, enum window_verdict v)
 {
 	struct window_store *ws = c->ws;
-	struct group *g = ws->batch[c->groups - ws->alerts + i];
+	struct group *g = ws->batch[c->first + i];
 
 	assert(i < c->n);
 	if (c->le == NULL)
@@ -649,25 +608,24 @@ batch_emit(struct window_store *ws)
 	if (ws->nbatch == 0)
 		return;
 	qsort(ws->batch, ws->nbatch, sizeof(*ws->batch), batch_cmp);
-	ws->alerts =
-	    xreallocarray(ws->alerts, ws->capbatch, sizeof(*ws->alerts));
 	for (i = 0; i < ws->nbatch; i = j) {
 		int64_t window = ws->batch[i]->window;
 		struct window_closing c;
 
 		for (j = i; j < ws->nbatch && ws->batch[j]->window == window;
 		     j++)
-			fill_alert(ws, ws->batch[j], &ws->alerts[j]);
+			;
 		le = window_ledger_find(ws, window);
 		c = (struct window_closing){
 		    .rule = ws->rule,
 		    .window_ms = window,
 		    .emitted = le != NULL ? le->emitted : 0,
 		    .n = j - i,
-		    .groups = &ws->alerts[i],
 		    .ws = ws,
 		    .le = le,
+		    .first = i,
 		};
+		ws->kind->view(ws, &c);
 		ws->cb(ws->arg, &c);
 	}
 	ws->nbatch = 0;
@@ -700,7 +658,7 @@ watermark(const struct window_store *ws, const struct agent *a)
 static int64_t
 window_end(const struct window_store *ws, int64_t window)
 {
-	return window + ws->rule->window_ms;
+	return window + ws->spec.window_ms;
 }
 
 /*
@@ -825,36 +783,6 @@ window_group_find(struct window_store *ws, uint64_t h, int64_t window,
 	return NULL;
 }
 
-static void
-add_set_value(struct window_store *ws, struct strset *s,
-	      const struct record_value *v)
-{
-	size_t before = strset_dropped(s);
-
-	strset_add(s, v->p, v->len);
-	if (strset_dropped(s) != before)
-		ws->metrics->v[M_values_dropped]++;
-}
-
-static void
-group_update(struct window_store *ws, struct group *g, const struct record *rec,
-	     unsigned label)
-{
-	const struct rule *r = ws->rule;
-	const struct record_value *v;
-	size_t n;
-
-	g->labels |= UINT64_C(1) << label;
-	for (size_t i = 0; i < ws->nsets; i++) {
-		int slot =
-		    i < r->nvalues ? r->values[i].slot : r->distinct_slot;
-		v = record_get(rec, slot, &n);
-		for (size_t j = 0; j < n; j++)
-			add_set_value(ws, g->sets[i], &v[j]);
-	}
-	window_group_settle(ws, g);
-}
-
 /*
  * A new, empty group of agent a, open or (for a late event) already
  * closed, in the tables and its agent's lists.
@@ -863,8 +791,7 @@ struct group *
 window_group_new(struct window_store *ws, uint64_t h, int64_t window,
 		 struct agent *a, const char *key, size_t len, bool closed)
 {
-	struct group *g =
-	    xcalloc(1, sizeof(*g) + ws->nsets * sizeof(g->sets[0]));
+	struct group *g = xcalloc(1, sizeof(*g) + ws->size);
 	int64_t due;
 
 	g->h.hash = h;
@@ -873,8 +800,7 @@ window_group_new(struct window_store *ws, uint64_t h, int64_t window,
 	g->key = xmalloc(len ? len : 1);
 	memcpy(g->key, key, len);
 	g->keylen = len;
-	for (size_t i = 0; i < ws->nsets; i++)
-		g->sets[i] = strset_new(ws->opts.max_values);
+	ws->kind->init(ws, g);
 	htab_insert(ws, &ws->groups, &g->h);
 	a->ngroups++;
 	g->closed = closed;
@@ -886,6 +812,25 @@ window_group_new(struct window_store *ws, uint64_t h, int64_t window,
 	if (due < a->due)
 		a->due = due;
 	return g;
+}
+
+int
+window_group_restore(struct group *g, uint64_t flags)
+{
+	struct agent *a = g->agent;
+
+	assert(!g->closed && !g->decided && !g->late);
+	if ((flags & ~UINT64_C(7)) || ((flags & 2) && !(flags & 1)))
+		return -1;
+	if (flags & 1) {
+		/* The agents' `due` is reset once the load is done. */
+		list_remove(&a->open, g);
+		list_push(&a->closed, g);
+		g->closed = true;
+	}
+	g->decided = (flags >> 1) & 1;
+	g->late = (flags >> 2) & 1;
+	return 0;
 }
 
 /* Eviction. */
@@ -949,10 +894,12 @@ window_make_room(struct window_store *ws)
 	}
 }
 
-/* One key combination of one event. */
+/*
+ * One key combination of one row: the group key in ws->keybuf, the
+ * agent's in ws->agentbuf.
+ */
 static void
-add_combo(struct window_store *ws, const struct record *rec, int64_t window,
-	  const struct record_value *agent_key, unsigned label, int64_t ts)
+add_combo(struct window_store *ws, int64_t window, int64_t ts, const void *row)
 {
 	const char *key = ws->keybuf.data;
 	size_t len = ws->keybuf.len;
@@ -962,10 +909,7 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 	struct agent *a;
 	bool late;
 
-	ws->agentbuf.len = 0;
-	key_put(&ws->agentbuf, agent_key);
 	a = agent_get(ws, ws->agentbuf.data, ws->agentbuf.len);
-
 	a->last_seen = ws->now_ms;
 	late = end <= watermark(ws, a);
 	if (g == NULL &&
@@ -986,7 +930,8 @@ add_combo(struct window_store *ws, const struct record *rec, int64_t window,
 		ws->metrics->v[M_events_late]++;
 		g->late = true;
 	}
-	group_update(ws, g, rec, label);
+	ws->kind->update(ws, g, row);
+	window_group_settle(ws, g);
 	if (g->closed && !g->decided) {
 		batch_add(ws, g);
 		batch_emit(ws);
@@ -1001,47 +946,43 @@ advance:
 }
 
 void
-window_add(struct window_store *ws, const struct record *rec, int64_t ts_ms,
-	   unsigned label)
+window_add_keys(struct window_store *ws, const struct window_keyvals *kv,
+		int64_t window, int64_t ts_ms, const void *row)
 {
-	const struct rule *r = ws->rule;
-	size_t max = ws->opts.max_key_combos;
-	struct record_value vals[RULE_MAX_GROUP][64];
-	size_t nvals[RULE_MAX_GROUP], idx[RULE_MAX_GROUP] = {0};
-	int64_t window = timefmt_floor(ts_ms, r->window_ms);
-	size_t done = 0;
-	bool cut = false;
+	size_t nkeys = ws->spec.nkeys, max = ws->opts.max_key_combos;
+	size_t idx[WINDOW_MAX_KEYS] = {0}, done = 0;
+	bool cut = kv->cut;
 
-	for (size_t i = 0; i < r->ngroup; i++) {
-		size_t nd =
-		    record_distinct(rec, r->group_slots[i], vals[i], 64);
-		nvals[i] = nd < 64 ? nd : 64;
-		cut |= nd > 64;
-	}
 	for (;;) {
-		const struct record_value *agent_key = NULL;
 		if (done == max) {
 			cut = true;
 			break;
 		}
 		ws->keybuf.len = 0;
-		for (size_t i = 0; i < r->ngroup; i++) {
-			const struct record_value *v =
-			    nvals[i] ? &vals[i][idx[i]] : NULL;
-			key_put(&ws->keybuf, v);
-			if ((int)i == r->watermark_key)
-				agent_key = v;
+		ws->agentbuf.len = 0;
+		for (size_t i = 0; i < nkeys; i++) {
+			const char *f = "";
+			size_t flen = 1; /* a null field */
+			if (kv->n[i] > 0) {
+				f = ws->valbuf.data + kv->off[i][idx[i]];
+				flen = kv->len[i][idx[i]];
+			}
+			buf_append(&ws->keybuf, f, flen);
+			if ((int)i == ws->spec.watermark_key)
+				buf_append(&ws->agentbuf, f, flen);
 		}
-		add_combo(ws, rec, window, agent_key, label, ts_ms);
+		if (ws->spec.watermark_key < 0)
+			buf_append(&ws->agentbuf, "", 1);
+		add_combo(ws, window, ts_ms, row);
 		done++;
 		/* Next combination: an odometer over the key fields. */
 		size_t i = 0;
-		for (; i < r->ngroup; i++) {
-			if (nvals[i] > 1 && ++idx[i] < nvals[i])
+		for (; i < nkeys; i++) {
+			if (kv->n[i] > 1 && ++idx[i] < kv->n[i])
 				break;
 			idx[i] = 0;
 		}
-		if (i == r->ngroup)
+		if (i == nkeys)
 			break;
 	}
 	if (cut)

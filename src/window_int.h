@@ -1,6 +1,12 @@
 /*
  * window_int: the window store's structures, shared by window.c (adding,
- * closing, the budget) and window_save.c (checkpoints).
+ * closing, the budget), window_save.c (checkpoints) and the kinds of
+ * group payload: window_seed.c (the built-in rule's label mask and value
+ * sets) and window_esql.c (an ES|QL STATS group's aggregates).
+ *
+ * A group is a struct group followed, in the same allocation, by its
+ * kind's payload (group_payload()); the store reaches the payload only
+ * through the kind's ops (struct window_kind).
  *
  * Invariants (window_check() verifies them all; the cheap ones are
  * assert()ed where they change):
@@ -89,16 +95,62 @@ struct group {
 	struct group *next;
 	struct group *eprev; /* in the agent's eviction bucket (circular) */
 	struct group *enext;
-	size_t bytes;          /* charged for it */
-	uint64_t labels;       /* bit i: label i seen */
-	unsigned bucket;       /* its eviction bucket */
-	bool closed;           /* the window has closed */
-	bool decided;          /* alerted or suppressed; never again */
-	bool late;             /* an event came after the window closed */
-	char *key;             /* encoded group key (owned) */
-	size_t keylen;         /* its length */
-	struct strset *sets[]; /* value sets, then the distinct set if apart */
+	size_t bytes;    /* charged for it */
+	unsigned bucket; /* its eviction bucket */
+	bool closed;     /* the window has closed */
+	bool decided;    /* alerted or suppressed; never again */
+	bool late;       /* an event came after the window closed */
+	char *key;       /* encoded group key (owned) */
+	size_t keylen;   /* its length */
+			 /* The kind's payload follows (ws->size bytes). */
 };
+
+static inline void *
+group_payload(const struct group *g)
+{
+	return (void *)(g + 1);
+}
+
+struct window_closing;
+
+/*
+ * A kind of group payload: what a group holds besides its place in the
+ * store, and everything the store needs to know of it.  Keys are the
+ * store's (window.c's layout); a kind only says which field bytes are
+ * valid.
+ */
+struct window_kind {
+	uint64_t format; /* the checkpoint's format tag */
+	/* The checkpoint's second field: the shape of what groups hold,
+	 * which a store must share to load the state. */
+	uint64_t (*shape)(const struct window_store *ws);
+	/* Makes the empty payload of a new group (the memory is zeroed). */
+	void (*init)(struct window_store *ws, struct group *g);
+	/* Frees what the payload owns (not the group). */
+	void (*fini)(struct window_store *ws, struct group *g);
+	/* Bytes charged for the payload's allocations, beyond size(). */
+	size_t (*bytes)(const struct window_store *ws, const struct group *g);
+	/* Eviction rank of an undecided group: lowest goes first. */
+	size_t (*rank)(const struct window_store *ws, const struct group *g);
+	/* Adds one row (the kind's own struct) to the payload. */
+	void (*update)(struct window_store *ws, struct group *g,
+		       const void *row);
+	/* Whether p[0..len) is a valid value of key field k (k ==
+	 * SIZE_MAX: of an agent key when no key owns the watermarks). */
+	bool (*field_ok)(const struct window_store *ws, size_t k, const char *p,
+			 size_t len);
+	/* Fills c->groups or c->rows with views of the batch's groups
+	 * c->first .. c->first + c->n - 1. */
+	void (*view)(struct window_store *ws, struct window_closing *c);
+	/* Appends a group's record after its window and key, and reads it
+	 * back into a new, open, empty group (window_group_restore() sets
+	 * its flags); -1 if malformed. */
+	void (*save)(const struct window_store *ws, const struct group *g,
+		     struct buf *out);
+	int (*load)(struct window_store *ws, struct group *g, struct cursor *r);
+};
+
+extern const struct window_kind window_seed_kind;
 
 /*
  * What is left of an agent the store forgot: the hash of its key and its
@@ -118,34 +170,77 @@ struct ledger_entry {
 };
 
 struct window_store {
-	const struct rule *rule; /* borrowed */
-	struct window_opts opts; /* limits */
-	struct metrics *metrics; /* borrowed */
-	window_close_cb *cb;     /* decides on closing groups */
-	void *arg;               /* passed to cb */
-	struct htab groups;      /* struct group by key and window */
-	struct htab agents;      /* struct agent by key value */
-	struct htab tombs;       /* struct tomb by agent key hash */
-	struct tomb *tomblist;   /* tombstones, oldest first (circular) */
-	int64_t floor;           /* floor of agents without state */
+	const struct window_kind *kind; /* what groups hold */
+	const struct rule *rule;        /* the seed kind's; borrowed */
+	struct window_spec spec;        /* keys, watermark key, window */
+	struct window_opts opts;        /* limits */
+	struct metrics *metrics;        /* borrowed */
+	window_close_cb *cb;            /* decides on closing groups */
+	void *arg;                      /* passed to cb */
+	size_t size;           /* payload bytes per group, set by the kind */
+	struct htab groups;    /* struct group by key and window */
+	struct htab agents;    /* struct agent by key value */
+	struct htab tombs;     /* struct tomb by agent key hash */
+	struct tomb *tomblist; /* tombstones, oldest first (circular) */
+	int64_t floor;         /* floor of agents without state */
 	struct agent *cls[SIZE_CLASSES]; /* agents by size class */
 	uint64_t clsmask;                /* bit i: cls[i] not empty */
 	struct budget *budget;           /* opts.budget, or own */
 	struct budget own;      /* unlimited, when opts.budget is NULL */
 	size_t bytes;           /* charged to the budget */
-	size_t nsets;           /* value sets per group */
-	size_t distinct_set;    /* index of the set counted distinct */
+	size_t nsets;           /* seed: value sets per group */
+	size_t distinct_set;    /* seed: index of the set counted distinct */
 	struct htab ledger;     /* struct ledger_entry by window */
 	size_t ledger_prune_at; /* prune when the ledger reaches this */
 	struct group **batch;   /* groups closing together */
 	size_t nbatch, capbatch;
-	struct alert *alerts; /* views of one window's batch */
+	struct alert *alerts; /* seed: views of the batch */
 	struct buf keybuf;    /* scratch: encoded group key */
 	struct buf agentbuf;  /* scratch: encoded agent key */
+	struct buf valbuf;    /* scratch: one row's key fields */
 	int64_t now_ms;       /* wall clock, 0 until window_tick() */
 };
 
-/* Between window.c and window_save.c. */
+/*
+ * One row's key values, each key's distinct values encoded as key
+ * fields (window_key_field()) in ws->valbuf: value j of key i is at
+ * off[i][j], len[i][j] bytes; n[i] == 0 is a null key.
+ */
+#define WINDOW_KEY_VALUES 64
+
+struct window_keyvals {
+	size_t n[WINDOW_MAX_KEYS];
+	size_t off[WINDOW_MAX_KEYS][WINDOW_KEY_VALUES];
+	size_t len[WINDOW_MAX_KEYS][WINDOW_KEY_VALUES];
+	bool cut; /* a key had more distinct values than it holds */
+};
+
+/* Between window.c, window_save.c and the kinds. */
+/* A store of the kind, with its spec set and everything else empty. */
+struct window_store *
+window_store_new(const struct window_kind *kind, const struct window_spec *spec,
+		 const struct window_opts *opts, struct metrics *metrics,
+		 window_close_cb *cb, void *arg);
+/* Adopts new limits (a reload). */
+void window_set_opts(struct window_store *ws, const struct window_opts *opts);
+/*
+ * Appends one key field to b: a flag byte (0 null, 1 value), then for a
+ * value a u32 length and its bytes (p == NULL: null).
+ */
+void window_key_field(struct buf *b, const char *p, size_t len);
+/*
+ * Adds one row to the group of each combination of kv's key values in
+ * the window, then moves the watermarks to ts_ms and closes what they
+ * allow; counts the cut combinations.
+ */
+void window_add_keys(struct window_store *ws, const struct window_keyvals *kv,
+		     int64_t window, int64_t ts_ms, const void *row);
+/* The group's closed/decided/late flags as saved, and back. */
+uint64_t window_group_flags(const struct group *g);
+int window_group_restore(struct group *g, uint64_t flags);
+/* Strict UTF-8 (RFC 3629). */
+bool window_utf8_ok(const char *s, size_t len);
+
 uint64_t window_agent_hash(const char *key, size_t len);
 uint64_t window_group_hash(int64_t window, const char *key, size_t len);
 struct agent *

@@ -5,13 +5,15 @@
  * machine, every number a u64 and every string a u64 length and its
  * bytes:
  *
- *   format, value sets per group, global floor,
+ *   format (the kind's), shape (the kind's: for the seed, value sets
+ *   per group), global floor,
  *   agents: count, then per agent its key, largest event time, floor;
  *   tombstones (oldest first): count, then per tombstone hash, floor;
  *   alert ledger: count, then per window its start and alerts emitted;
- *   groups: count, then per group window, key, labels, flags (1 closed,
- *   2 decided, 4 late), and per value set its kept members (count,
- *   strings) and the hashes of the members past the cap (count, hashes).
+ *   groups: count, then per group window, key and the kind's record,
+ *   which holds the flags (1 closed, 2 decided, 4 late): for the seed,
+ *   labels, flags, and per value set its kept members (count, strings)
+ *   and the hashes of the members past the cap (count, hashes).
  *
  * A checkpoint's checksum only says the bytes are the ones written;
  * window_load trusts nothing else: every length, count, key, time and
@@ -26,19 +28,11 @@
 #include "window.h"
 #include "window_int.h"
 
-/* "WSTATE" and the layout's version. */
-#define FORMAT UINT64_C(0x5753544154450003)
-
-static void
-put_hash_cb(void *arg, uint64_t h)
+uint64_t
+window_group_flags(const struct group *g)
 {
-	buf_put_u64(arg, h);
-}
-
-static size_t
-count_hashes(const struct strset *s)
-{
-	return strset_count(s) - strset_kept(s);
+	return (uint64_t)g->closed | (uint64_t)g->decided << 1 |
+	       (uint64_t)g->late << 2;
 }
 
 static void
@@ -47,27 +41,14 @@ save_group(const struct window_store *ws, const struct group *g,
 {
 	buf_put_u64(out, (uint64_t)g->window);
 	buf_put_bytes(out, g->key, g->keylen);
-	buf_put_u64(out, g->labels);
-	buf_put_u64(out, (uint64_t)g->closed | (uint64_t)g->decided << 1 |
-			     (uint64_t)g->late << 2);
-	for (size_t k = 0; k < ws->nsets; k++) {
-		const struct strset *set = g->sets[k];
-		buf_put_u64(out, strset_kept(set));
-		for (size_t m = 0; m < strset_kept(set); m++) {
-			size_t len;
-			const char *p = strset_get(set, m, &len);
-			buf_put_bytes(out, p, len);
-		}
-		buf_put_u64(out, count_hashes(set));
-		strset_foreach_hash(set, put_hash_cb, out);
-	}
+	ws->kind->save(ws, g, out);
 }
 
 void
 window_save(const struct window_store *ws, struct buf *out)
 {
-	buf_put_u64(out, FORMAT);
-	buf_put_u64(out, ws->nsets);
+	buf_put_u64(out, ws->kind->format);
+	buf_put_u64(out, ws->kind->shape(ws));
 	buf_put_u64(out, (uint64_t)ws->floor);
 	buf_put_u64(out, ws->agents.n);
 	for (size_t i = 0; i <= ws->agents.mask; i++) {
@@ -114,15 +95,15 @@ static bool
 window_ok(const struct window_store *ws, int64_t w)
 {
 	return w >= -TIME_BOUND && w <= TIME_BOUND &&
-	       timefmt_floor(w, ws->rule->window_ms) == w;
+	       timefmt_floor(w, ws->spec.window_ms) == w;
 }
 
 /*
  * Strict UTF-8 (RFC 3629), as the record parser demands of every value:
  * restored values reach the alert's JSON, which must stay valid.
  */
-static bool
-utf8_ok(const char *s, size_t len)
+bool
+window_utf8_ok(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
@@ -155,13 +136,15 @@ utf8_ok(const char *s, size_t len)
 }
 
 /*
- * Whether key[0..len) is exactly nfields encoded fields (see key_put()
- * in window.c), each value valid UTF-8; if so and want < nfields, sets *fp and *flen to the
- * bytes of field `want`.
+ * Whether key[0..len) is exactly nfields encoded fields (see
+ * window_key_field() in window.c), each value one the kind accepts as
+ * field `kinds[k]`'s (SIZE_MAX: an agent's with no watermark key); if
+ * so and want < nfields, sets *fp and *flen to the bytes of field `want`.
  */
 static bool
-key_ok(const char *key, size_t len, size_t nfields, size_t want,
-       const char **fp, size_t *flen)
+key_ok(const struct window_store *ws, const char *key, size_t len,
+       size_t nfields, const size_t *kinds, size_t want, const char **fp,
+       size_t *flen)
 {
 	const char *p = key, *end = key + len;
 
@@ -178,7 +161,8 @@ key_ok(const char *key, size_t len, size_t nfields, size_t want,
 				return false;
 			memcpy(&n, p, sizeof(n));
 			p += sizeof(n);
-			if (n > (size_t)(end - p) || !utf8_ok(p, n))
+			if (n > (size_t)(end - p) ||
+			    !ws->kind->field_ok(ws, kinds[k], p, n))
 				return false;
 			p += n;
 			break;
@@ -197,6 +181,9 @@ static int
 load_agents(struct window_store *ws, struct cursor *r)
 {
 	uint64_t n = cursor_u64(r);
+	size_t field = ws->spec.watermark_key < 0
+			   ? SIZE_MAX
+			   : (size_t)ws->spec.watermark_key;
 
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		size_t klen;
@@ -205,7 +192,7 @@ load_agents(struct window_store *ws, struct cursor *r)
 		int64_t floor = (int64_t)cursor_u64(r);
 		size_t flen;
 		struct agent *a;
-		if (r->bad || !key_ok(key, klen, 1, 0, &f, &flen) ||
+		if (r->bad || !key_ok(ws, key, klen, 1, &field, 0, &f, &flen) ||
 		    !time_ok(max_ts) || !time_ok(floor) ||
 		    window_agent_find(ws, key, klen) != NULL)
 			return -1;
@@ -247,53 +234,26 @@ load_ledger(struct window_store *ws, struct cursor *r)
 	return r->bad ? -1 : 0;
 }
 
-/* One value set: members distinct, hashes distinct and not zero. */
-static int
-load_set(struct cursor *r, struct strset *s)
-{
-	uint64_t m = cursor_u64(r);
-
-	for (uint64_t j = 0; j < m && !r->bad; j++) {
-		size_t vlen;
-		const char *v = cursor_bytes(r, &vlen);
-		if (r->bad || !utf8_ok(v, vlen) || strset_add(s, v, vlen) != 1)
-			return -1;
-	}
-	m = cursor_u64(r);
-	for (uint64_t j = 0; j < m && !r->bad; j++) {
-		uint64_t h = cursor_u64(r);
-		if (r->bad || h == 0 || strset_add_hash(s, h) != 1)
-			return -1;
-	}
-	return r->bad ? -1 : 0;
-}
-
 static int
 load_groups(struct window_store *ws, struct cursor *r)
 {
-	const struct rule *rule = ws->rule;
-	/* Labels 0..nlabels (the last is the default label). */
-	uint64_t label_bits = rule->nlabels >= 63
-				  ? UINT64_MAX
-				  : (UINT64_C(2) << rule->nlabels) - 1;
+	size_t nkeys = ws->spec.nkeys, kinds[WINDOW_MAX_KEYS];
+	size_t want =
+	    ws->spec.watermark_key < 0 ? nkeys : (size_t)ws->spec.watermark_key;
 	uint64_t n = cursor_u64(r);
 
+	for (size_t k = 0; k < nkeys; k++)
+		kinds[k] = k;
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		int64_t window = (int64_t)cursor_u64(r);
 		size_t klen, alen = 1;
 		const char *key = cursor_bytes(r, &klen), *akey = "";
-		uint64_t labels = cursor_u64(r), flags = cursor_u64(r);
-		size_t want = rule->watermark_key < 0
-				  ? rule->ngroup
-				  : (size_t)rule->watermark_key;
 		struct agent *a;
 		struct group *g;
 		uint64_t h;
 
 		if (r->bad || !window_ok(ws, window) ||
-		    !key_ok(key, klen, rule->ngroup, want, &akey, &alen) ||
-		    (labels & ~label_bits) != 0 || (flags & ~UINT64_C(7)) ||
-		    ((flags & 2) && !(flags & 1)))
+		    !key_ok(ws, key, klen, nkeys, kinds, want, &akey, &alen))
 			return -1;
 		/* A group belongs to an agent saved with it. */
 		if ((a = window_agent_find(ws, akey, alen)) == NULL)
@@ -301,13 +261,9 @@ load_groups(struct window_store *ws, struct cursor *r)
 		h = window_group_hash(window, key, klen);
 		if (window_group_find(ws, h, window, key, klen) != NULL)
 			return -1;
-		g = window_group_new(ws, h, window, a, key, klen, flags & 1);
-		g->labels = labels;
-		g->decided = (flags >> 1) & 1;
-		g->late = (flags >> 2) & 1;
-		for (size_t k = 0; k < ws->nsets; k++)
-			if (load_set(r, g->sets[k]) < 0)
-				return -1;
+		g = window_group_new(ws, h, window, a, key, klen, false);
+		if (ws->kind->load(ws, g, r) < 0)
+			return -1;
 		window_group_settle(ws, g);
 	}
 	return r->bad ? -1 : 0;
@@ -321,7 +277,8 @@ window_load(struct window_store *ws, const char *data, size_t len)
 
 	if (ws->groups.n != 0 || ws->agents.n != 0 || ws->tombs.n != 0)
 		return -1;
-	if (cursor_u64(&r) != FORMAT || cursor_u64(&r) != ws->nsets)
+	if (cursor_u64(&r) != ws->kind->format ||
+	    cursor_u64(&r) != ws->kind->shape(ws))
 		return -1;
 	floor = (int64_t)cursor_u64(&r);
 	if (r.bad || !time_ok(floor) || load_agents(ws, &r) < 0 ||
