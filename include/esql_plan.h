@@ -27,6 +27,25 @@
  * bucket (it aggregates the whole look-back of a scheduled run), a
  * second STATS, LIMIT before STATS, unknown columns, type errors.
  *
+ * Names.  A name no EVAL, RENAME or STATS defined earlier is an event
+ * field (an input column, typed by fieldtype_of()) as long as no KEEP,
+ * DROP, RENAME or STATS before it hid it; the fields KQL() names are
+ * input columns too.  KEEP orders its columns as written (an exact name
+ * before a partial pattern before `*`; among equals the rightmost wins);
+ * DROP or KEEP of an exact name that is neither a column nor an event
+ * field still visible is "Unknown column [x]", a pattern that matches
+ * nothing is not an error.  A stream knows only the fields the query
+ * names, so `*` patterns and a query without KEEP output those.
+ * METADATA names (_id, _index, _version, _score, _ignored, _index_mode)
+ * are columns that are always null: an event read from a stream was
+ * never indexed.
+ *
+ * SORT and LIMIT in a filter-only query, and SORT before STATS, are
+ * checked and then not applied (`ignored` says so): Elasticsearch sorts
+ * and cuts the rows of one scheduled run, a stream alerts on each row as
+ * it comes (the rule's max_signals still caps alerts).  After STATS, a
+ * LIMIT may be followed only by EVAL, KEEP, DROP, RENAME and LIMIT.
+ *
  * Rows.  A program works on a row of `ncols` columns (struct esql_val,
  * borrowed).  Before `pre` runs, the caller fills columns
  * 0..nfields-1 with the event's values of fields[i], converted to
@@ -117,8 +136,10 @@ struct esql_plan {
 
 	char **indices; /* FROM's index patterns, recorded only */
 	size_t nindices;
-	char **metadata; /* FROM's METADATA names, recorded only */
+	char **metadata; /* FROM's METADATA names: always-null columns */
 	size_t nmetadata;
+	char *ignored; /* commands checked but not applied, one line; or
+			  NULL */
 
 	/* Inputs: the event fields read, pre row columns 0..nfields-1. */
 	char **fields;
@@ -158,7 +179,11 @@ struct esql_plan {
 	/*
 	 * A prefilter: when has_needles, every event that `pre` lets
 	 * through has, in input column needles.v[i].column (a field
-	 * index), a value containing needles.v[i] for some i.
+	 * index: input column i is fields[i]), a value containing
+	 * needles.v[i] for some i.  The needles come from one WHERE of
+	 * `pre` that runs before any MV_EXPAND and reads input columns
+	 * only: of those that give a set, the one whose shortest needle is
+	 * the longest.  They point into that WHERE's expression.
 	 */
 	bool has_needles;
 	struct esql_needles needles;
@@ -189,7 +214,13 @@ typedef void esql_row_fn(void *arg, struct esql_val *row);
  * Runs pg on row (pg->ncols columns, inputs filled as described above)
  * and calls emit for every row that comes out; a row emitted is valid
  * during the call only.  Values computed go to cx->arena, which the
- * caller resets between events.  Returns the number of rows emitted.
+ * caller resets between events; cx->cols is set to row.  WHERE keeps a
+ * row when its condition is true (null and a multi-value are not).
+ * MV_EXPAND of a null or single value passes the row on as it is, of a
+ * multi-value once per value, in order, with the column holding that
+ * value; past ESQL_PLAN_MAX_EXPAND rows made from one input row, the
+ * values left are counted in run->expand_cut (run may be NULL).
+ * Returns the number of rows emitted.
  */
 size_t esql_program_run(const struct esql_program *pg, struct esql_ctx *cx,
 			struct esql_val *row, esql_row_fn *emit, void *arg,
@@ -197,7 +228,9 @@ size_t esql_program_run(const struct esql_program *pg, struct esql_ctx *cx,
 
 /*
  * The ES|QL order of two post rows under p->sort (then 0): for qsort
- * of a window's rows before the limit.
+ * of a window's rows before the limit.  Each key orders nulls as its
+ * nulls_first says, and a multi-value by its least value ascending, its
+ * greatest descending (ES|QL SORT reference).
  */
 int esql_plan_sort_cmp(const struct esql_plan *p, const struct esql_val *a,
 		       const struct esql_val *b);

@@ -1,14 +1,18 @@
 /*
- * fuzz_esql: esql_query_parse() on arbitrary bytes.
+ * fuzz_esql: esql_query_parse() and esql_plan_compile() on arbitrary
+ * bytes.
  *
  * Whatever the input, parsing returns a tree or an error of the form
  * "LINE:COL: message".  A tree prints canonically; the print parses
  * again, and prints the same (the printer is a fixed point after one
- * round).
+ * round).  A tree compiles to a plan or to an error of the same form; a
+ * plan's columns are inside its rows, it explains itself, and the
+ * printed query compiles to a plan with the same fingerprint.
  */
 #include <string.h>
 
 #include "esql.h"
+#include "esql_plan.h"
 #include "fuzz.h"
 #include "util.h"
 
@@ -26,6 +30,74 @@ error_has_position(const char *err)
 	while (*p >= '0' && *p <= '9')
 		p++;
 	return p[0] == ':' && p[1] == ' ' && p[2] != '\0';
+}
+
+static bool
+program_ok(const struct esql_program *pg, size_t first)
+{
+	if (pg->ncols < first)
+		return false;
+	for (size_t i = 0; i < pg->nsteps; i++) {
+		const struct esql_step *st = &pg->steps[i];
+
+		if (st->kind == ESQL_STEP_WHERE ? st->column != -1
+		    : st->kind == ESQL_STEP_EVAL
+			? st->column < (int)first ||
+			      (size_t)st->column >= pg->ncols
+			: st->column < 0 || (size_t)st->column >= pg->ncols)
+			return false;
+		if ((st->expr == NULL) != (st->kind == ESQL_STEP_MV_EXPAND))
+			return false;
+	}
+	for (size_t i = 0; i < pg->nout; i++)
+		if (pg->out[i].column < 0 ||
+		    (size_t)pg->out[i].column >= pg->ncols)
+			return false;
+	return true;
+}
+
+static void
+check_plan(const struct esql_query *q, const struct buf *printed)
+{
+	struct esql_plan *p, *p2;
+	struct buf ex = {0};
+	char err[256];
+
+	p = esql_plan_compile(q, err, sizeof(err));
+	if (p == NULL) {
+		if (!error_has_position(err))
+			fprintf(stderr, "compile error without position: %s\n",
+				err);
+		FUZZ_CHECK(error_has_position(err));
+		return;
+	}
+	FUZZ_CHECK(program_ok(&p->pre, p->nfields));
+	FUZZ_CHECK(p->time_column < (int)p->nfields);
+	if (p->shape == ESQL_SHAPE_BUCKETED) {
+		FUZZ_CHECK(program_ok(&p->post, p->naggs + p->nby));
+		FUZZ_CHECK(p->bucket_by >= 0 && (size_t)p->bucket_by < p->nby);
+		FUZZ_CHECK(p->span_ms > 0);
+		for (size_t i = 0; i < p->nby; i++)
+			FUZZ_CHECK(p->by[i].column >= 0 &&
+				   (size_t)p->by[i].column < p->pre.ncols);
+		for (size_t i = 0; i < p->naggs; i++)
+			FUZZ_CHECK(p->aggs[i].arg_column < (int)p->pre.ncols &&
+				   p->aggs[i].where < (int)p->pre.ncols);
+		for (size_t i = 0; i < p->nsort; i++)
+			FUZZ_CHECK(p->sort[i].column >= 0 &&
+				   (size_t)p->sort[i].column < p->post.ncols);
+	}
+	for (size_t i = 0; p->has_needles && i < p->needles.n; i++)
+		FUZZ_CHECK(p->needles.v[i].column >= 0 &&
+			   (size_t)p->needles.v[i].column < p->nfields);
+	FUZZ_CHECK(p->why != NULL);
+	esql_plan_explain(p, &ex);
+	FUZZ_CHECK(ex.len > 0);
+	p2 = esql_plan_from_text(printed->data, printed->len, err, sizeof(err));
+	FUZZ_CHECK(p2 != NULL && p2->fingerprint == p->fingerprint);
+	esql_plan_free(p2);
+	esql_plan_free(p);
+	buf_free(&ex);
 }
 
 int
@@ -49,6 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(q2 != NULL);
 	esql_query_print(q2, &b2);
 	FUZZ_CHECK(b.len == b2.len && memcmp(b.data, b2.data, b.len) == 0);
+	check_plan(q, &b);
 	esql_query_free(q);
 	esql_query_free(q2);
 	buf_free(&b);
