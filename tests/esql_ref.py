@@ -2859,11 +2859,11 @@ def run_query(query, lines, max_signals=DEFAULT_MAX_SIGNALS):
 
 
 def _output(query, row):
-    """A row's output columns: {name: tuple}, nulls and alert metadata
-    names left out."""
+    """A row's output columns: {name: tuple}, nulls and the names an
+    alert cannot hold left out."""
     cols = row.columns() if row.ev is not None else {
         n: v for n, v in row.cols.items() if v}
-    return {n: v for n, v in cols.items() if not is_alert_metadata(n)}
+    return {n: v for n, v in cols.items() if is_writable_column(n)}
 
 
 # ---------------------------------------------------------------------------
@@ -2871,33 +2871,54 @@ def _output(query, row):
 # ---------------------------------------------------------------------------
 
 
+# Columns burstd writes under another key, because the alert's own
+# metadata holds the name (include/esql_alert.h): the event's @timestamp,
+# as Kibana does, and the event.* names the alert uses itself.
+ALERT_RENAMES = {
+    "kibana.alert.original_time": "@timestamp",
+    "kibana.alert.original_event.kind": "event.kind",
+    "kibana.alert.original_event.start": "event.start",
+    "kibana.alert.original_event.end": "event.end",
+}
+
+
 def is_alert_metadata(key):
-    """Whether a key of a burstd alert document is metadata, not one of
-    the query's columns: kibana.*, burstd.*, threat(.*), event.kind,
-    ecs.version, event.start, event.end, and the alert's own
-    @timestamp."""
+    """Whether a key of a burstd alert document is the alert's own, not
+    one of the query's columns: kibana.*, burstd.*, threat(.*),
+    ecs.version, @timestamp (when the alert was made), event.kind,
+    event.start and event.end."""
     return (key.startswith(("kibana.", "burstd.", "threat."))
-            or key in ("kibana", "burstd", "threat", "event.kind",
-                       "ecs.version", "event.start", "event.end"))
+            or key in ("kibana", "burstd", "threat", "ecs.version",
+                       "@timestamp", "event.kind", "event.start",
+                       "event.end"))
 
 
 def alert_columns(doc, schema):
     """The query's columns in one burstd alert document.
 
     The mapping, in one place: an output column is a top-level key under
-    its own name, except @timestamp, which burstd writes as
-    "kibana.alert.original_time" (the alert's own @timestamp is the time
-    it was made); every key is_alert_metadata() names is not a column; of
-    the rest, those the query's output schema has are kept."""
+    its own name, except those ALERT_RENAMES moves (@timestamp is
+    "kibana.alert.original_time"; event.kind, event.start and event.end
+    are "kibana.alert.original_event.*"); every other key
+    is_alert_metadata() names is not a column; of the rest, those the
+    query's output schema has are kept."""
     cols = {}
     for key, value in doc.items():
-        if key == "kibana.alert.original_time":
-            key = "@timestamp"
-        elif key == "@timestamp" or is_alert_metadata(key):
+        if key in ALERT_RENAMES:
+            key = ALERT_RENAMES[key]
+        elif is_alert_metadata(key):
             continue
         if schema.accepts(key):
             cols[key] = value
     return cols
+
+
+def is_writable_column(name):
+    """Whether burstd can write a column of this name into an alert (the
+    others collide with the alert's own keys; it refuses them when it
+    loads a rule that names them, and cannot write an event's field of
+    that name in a filter-only rule without KEEP)."""
+    return name in ALERT_RENAMES.values() or not is_alert_metadata(name)
 
 
 def _json_scalar(v):

@@ -791,6 +791,23 @@ class Projection(unittest.TestCase):
                          '{"columns":{"@timestamp":"%s","host.name":"h"},'
                          '"rule":"q.esql"}' % TS)
 
+    def test_colliding_event_columns(self):
+        # include/esql_alert.h: event.kind, event.start and event.end
+        # columns are written as kibana.alert.original_event.*
+        rule = self.rule("FROM x | KEEP event.kind, event.end, host.name")
+        alert = {"event.kind": "signal", "event.end": "2030-01-01",
+                 "kibana.alert.original_event.kind": "event",
+                 "kibana.alert.original_event.end": TS, "host.name": "h"}
+        self.assertEqual(rule.project(json.dumps(alert)),
+                         '{"columns":{"event.end":"%s","event.kind":"event",'
+                         '"host.name":"h"},"rule":"q.esql"}' % TS)
+        # the evaluator keeps them, and leaves out what an alert cannot
+        # hold (ecs.version, kibana.*)
+        got = rows("FROM x | WHERE true", [
+            {"@timestamp": TS, "event": {"kind": "event"},
+             "ecs": {"version": "8.0"}, "kibana.x": 1}])
+        self.assertEqual(got, [{"@timestamp": TS, "event.kind": "event"}])
+
     def test_open_schema_takes_every_column(self):
         rule = self.rule("FROM x | WHERE true")
         alert = {"kibana.alert.original_time": TS, "a": [2, 1.0],
