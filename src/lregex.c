@@ -193,6 +193,9 @@ concat(struct parser *p, struct frag a, struct frag b)
 		return FAIL;
 	neps(p->nfa, a.end, b.start);
 	a.end = b.end;
+	/* b may have been built first (argument order is unspecified) */
+	if (b.first < a.first)
+		a.first = b.first;
 	return a;
 }
 

@@ -153,6 +153,11 @@ static const struct {
     {"<100-250>", "99", false},
     {"<0-1000>", "0999", true},
     {"port<8000-8080>", "port8042", true},
+    {"<1-10>{2}", "0710", true},
+    {"<1-10>{2}", "711", false},
+    {"(<1-3>|x){2}", "2x", true},
+    {"~(<01-20>)&..", "21", true},
+    {"~(<01-20>)&..", "07", false},
     /* RLP: matched over code points of the UTF-8 value */
     {"\xc3\xa9+", "\xc3\xa9\xc3\xa9", true},
     {"[^\xc3\xa9]", "\xc3\xa8", true},
