@@ -26,7 +26,7 @@
  * Not supported, refused at construction with a message: NOW() (a
  * streaming rule has no query time), REPLACE (Java regular expressions),
  * calendar spans (date_period) in DATE_TRUNC, and functions not listed
- * in esql_func.c.  KQL is refused until its matcher exists.
+ * in esql_func.c.
  */
 #ifndef BURSTD_ESQL_EXPR_H
 #define BURSTD_ESQL_EXPR_H
@@ -119,6 +119,12 @@ esql_expr_call(const char *name, struct esql_expr **args, size_t n,
 typedef int esql_resolve_fn(void *arg, const char *field, size_t len,
 			    int *column, enum esql_type *t);
 
+/*
+ * KQL("query"): true or false on each row, never null (see kql.h for
+ * the subset, the per-type matching and what is refused).  Field names
+ * resolve through resolve(arg, ...), during this call only.  A bad query:
+ * "line:col: invalid KQL query: <what> at offset N".
+ */
 struct esql_expr *
 esql_expr_kql(const char *query, size_t len, esql_resolve_fn *resolve,
 	      void *arg, unsigned line, unsigned col, char *err, size_t errlen);
@@ -160,8 +166,8 @@ void esql_expr_columns(const struct esql_expr *e,
  * Needles point into e's literals and live as long as e.  Proved for
  * keyword `col == "x"`, `col IN (...)`, `col LIKE (p, ...)` (the longest
  * literal run of each pattern; none under TO_LOWER, NOT or a pattern
- * without a literal), AND (one side's set) and OR (the union of both
- * sides' sets).
+ * without a literal), KQL keyword terms (kql_needles()), AND (one
+ * side's set) and OR (the union of both sides' sets).
  */
 #define ESQL_NEEDLES_MAX 32
 struct esql_needle {

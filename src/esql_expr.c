@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "esql_expr_int.h"
+#include "kql.h"
 #include "like.h"
 #include "lregex.h"
 #include "timefmt.h"
@@ -1088,6 +1089,11 @@ esql_eval(const struct esql_expr *e, struct esql_ctx *cx, struct esql_val *out)
 		return func_eval(e, cx, out);
 	case EXPR_LIKE:
 		return eval_like(e, cx, out);
+	case EXPR_KQL:
+		if (cx->cols == NULL)
+			return -1;
+		set_bool(out, kql_match(e->match, cx->cols));
+		return 0;
 	}
 	return -1;
 }
@@ -1222,6 +1228,16 @@ esql_expr_print(const struct esql_expr *e, struct buf *out)
 	case EXPR_LIKE:
 		print_like(e, out);
 		return;
+	case EXPR_KQL:
+		buf_append(out, "KQL(", 4);
+		{
+			size_t len;
+			const char *q = kql_text(e->match, &len);
+
+			print_str(q, len, out);
+		}
+		buf_append(out, ")", 1);
+		return;
 	case EXPR_OP:
 		break;
 	}
@@ -1271,6 +1287,8 @@ esql_expr_columns(const struct esql_expr *e, void (*cb)(void *arg, int column),
 {
 	if (e->kind == EXPR_COL)
 		cb(arg, e->column);
+	if (e->kind == EXPR_KQL)
+		kql_columns(e->match, cb, arg);
 	for (size_t i = 0; i < e->nargs; i++)
 		esql_expr_columns(e->args[i], cb, arg);
 }
@@ -1301,6 +1319,8 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 	out->n = 0;
 	if (e->kind == EXPR_LIKE)
 		return like_needles(e, out);
+	if (e->kind == EXPR_KQL)
+		return kql_needles(e->match, out);
 	if (e->kind != EXPR_OP)
 		return false;
 	switch (e->code) {
@@ -1373,6 +1393,8 @@ free_match(struct esql_expr *e)
 		lregex_free(e->match);
 	else if (e->kind == EXPR_LIKE)
 		like_free(e->match);
+	else if (e->kind == EXPR_KQL)
+		kql_free(e->match);
 	e->match = NULL;
 }
 
@@ -1611,10 +1633,25 @@ esql_expr_like(struct esql_expr *arg, const struct esql_val *patterns, size_t n,
 	return expr_fold(e);
 }
 
+/*
+ * KQL("...") (x-pack/plugin/esql .../function/fulltext/Kql.java): a
+ * Lucene query on the row, true or false, never null; see kql.h.
+ */
 struct esql_expr *
 esql_expr_kql(const char *query, size_t len, esql_resolve_fn *resolve,
 	      void *arg, unsigned line, unsigned col, char *err, size_t errlen)
 {
-	expr_err(err, errlen, line, col, "KQL is not supported yet");
-	return NULL;
+	struct esql_expr *e;
+	struct kql *k;
+	char msg[200];
+
+	k = kql_new(query, len, resolve, arg, msg, sizeof(msg));
+	if (k == NULL) {
+		expr_err(err, errlen, line, col, "invalid KQL query: %s", msg);
+		return NULL;
+	}
+	e = expr_node(EXPR_KQL, ESQL_T_BOOLEAN, NULL, 0, line, col, err,
+		      errlen);
+	e->match = k;
+	return e;
 }

@@ -16,6 +16,7 @@ enum expr_kind {
 	EXPR_CALL,
 	EXPR_CAST,
 	EXPR_LIKE, /* args[0] LIKE or RLIKE; code: EXPR_LIKE_* flags */
+	EXPR_KQL,  /* KQL("..."): no args, the query in match */
 };
 
 #define EXPR_LIKE_RLIKE 0x1   /* match: a struct lregex, else a struct like */
@@ -38,7 +39,7 @@ struct esql_expr {
 	void *litmem;
 	enum esql_type argtype; /* the type arguments are compared in */
 	int64_t aux;            /* per function: a unit, a constant */
-	void *match;            /* EXPR_LIKE: the compiled matcher (owned) */
+	void *match;            /* EXPR_LIKE, EXPR_KQL: the matcher (owned) */
 	size_t nargs;
 	struct esql_expr **args;
 };

@@ -755,6 +755,80 @@ test_rlike(void)
 	esql_expr_free(e);
 }
 
+/* KQL fields: a (keyword, column 0) and n (long, column 2) */
+static int
+kql_resolve(void *arg, const char *field, size_t len, int *column,
+	    enum esql_type *t)
+{
+	(void)arg;
+	if (len == 1 && field[0] == 'a') {
+		*column = 0;
+		*t = ESQL_T_KEYWORD;
+		return 0;
+	}
+	if (len == 1 && field[0] == 'n') {
+		*column = 2;
+		*t = ESQL_T_LONG;
+		return 0;
+	}
+	return -1;
+}
+
+static struct esql_expr *
+kql(const char *q)
+{
+	return esql_expr_kql(q, strlen(q), kql_resolve, NULL, 1, 1, err,
+			     sizeof(err));
+}
+
+static void
+note_col(void *arg, int column)
+{
+	*(int *)arg |= 1 << column;
+}
+
+static void
+test_kql(void)
+{
+	struct esql_needles nd;
+	struct esql_expr *e;
+	int seen = 0;
+
+	/* a null or multi-valued field: false, not null, and no warning
+	 * (a Lucene query: esql-rule-semantics §1.5) */
+	esql_expr_free(KW(0, 0));
+	CHECK_STR(run(kql("a:exec")), "false");
+	CHECK_STR(run(op(ESQL_OP_NOT, 1, kql("a:exec"))), "true");
+	esql_expr_free(KW(0, 3, "fork", "exec", "end"));
+	CHECK_STR(run(kql("a:exec")), "true");
+	CHECK_EQ_INT(warnings, 0);
+	esql_expr_free(LC(2, 1, "7"));
+	CHECK_STR(run(kql("a:ex* and n >= 5")), "true");
+	CHECK_STR(run(kql("a:ex* and n >= 8")), "false");
+	/* errors carry the position of KQL( and the offset in the query */
+	CHECK_STR(run(kql("exec")),
+		  "ERROR 1:1: invalid KQL query: free text without a field "
+		  "is not supported at offset 0");
+	CHECK_STR(run(kql("zz:1")),
+		  "ERROR 1:1: invalid KQL query: unknown field zz at offset 0");
+	/* printing, columns, needles */
+	CHECK_STR(printed(kql("a:\"x\" or n:1")),
+		  "KQL(\"a:\\\"x\\\" or n:1\")");
+	e = op(ESQL_OP_AND, 2, kql("a:(exec or fork)"),
+	       op(ESQL_OP_EQ, 2, KW(1, 1, "a"), K("start")));
+	CHECK(!esql_expr_is_const(e));
+	esql_expr_columns(e, note_col, &seen);
+	CHECK_EQ_INT(seen, 3);
+	CHECK(esql_expr_needles(e, &nd));
+	CHECK_EQ_INT(nd.n, 1); /* the == side has one needle */
+	esql_expr_free(e);
+	e = kql("a:(exec or fork)");
+	CHECK(esql_expr_needles(e, &nd));
+	CHECK_EQ_INT(nd.n, 2);
+	CHECK(nd.v[1].len == 4 && memcmp(nd.v[1].p, "fork", 4) == 0);
+	esql_expr_free(e);
+}
+
 int
 main(void)
 {
@@ -772,6 +846,7 @@ main(void)
 	test_fold_print();
 	test_like();
 	test_rlike();
+	test_kql();
 	test_depth();
 	test_fieldtype();
 	esql_arena_free(&arena);
