@@ -216,8 +216,20 @@ lit_fold_at(const char *lit, size_t n, const char *s, size_t len, size_t *i)
 	size_t k = 0;
 
 	while (k < n) {
+		unsigned a, b;
+
 		if (*i >= len)
 			return false;
+		a = (unsigned char)lit[k];
+		b = (unsigned char)s[*i];
+		if (a < 0x80 && b < 0x80) {
+			/* ASCII both: like_lower() is A-Z to a-z */
+			if (like_lower(a) != like_lower(b))
+				return false;
+			k++;
+			(*i)++;
+			continue;
+		}
 		if (like_lower(cp_step(lit, n, &k)) !=
 		    like_lower(cp_step(s, len, i)))
 			return false;
@@ -254,9 +266,31 @@ seg_at(const struct like *l, const struct pat *pt, const struct seg *sg,
 }
 
 /*
- * The leftmost place at or after byte from where sg matches: its start
- * in *at and its end in *end.  Candidates are the code point starts
- * reached by stepping from `from`.
+ * The next place at or after i where sg may match under LIKE_FOLD.  A
+ * segment that starts with an ASCII byte can only start at an ASCII byte
+ * of the value (like_lower() maps no other code point into ASCII), and
+ * every ASCII byte starts a code point.
+ */
+static size_t
+fold_skip(const struct pat *pt, const struct seg *sg, const char *s, size_t len,
+	  size_t i)
+{
+	const struct item *it = sg->n > 0 ? &pt->items[sg->first] : NULL;
+	unsigned a;
+
+	if (it == NULL || it->kind != IT_LIT ||
+	    (unsigned char)pt->lit[it->off] >= 0x80)
+		return i;
+	a = like_lower((unsigned char)pt->lit[it->off]);
+	while (i < len && like_lower((unsigned char)s[i]) != a)
+		i++;
+	return i;
+}
+
+/*
+ * The leftmost place at or after byte from where sg matches: its end in
+ * *end.  Candidates are the code point starts reached by stepping from
+ * `from`.
  */
 static bool
 seg_find(const struct like *l, const struct pat *pt, const struct seg *sg,
@@ -281,6 +315,8 @@ seg_find(const struct like *l, const struct pat *pt, const struct seg *sg,
 		return false;
 	}
 	for (;;) {
+		if (l->flags & LIKE_FOLD)
+			i = fold_skip(pt, sg, s, len, i);
 		if (seg_at(l, pt, sg, s, len, i, end))
 			return true;
 		if (i >= len)
@@ -314,6 +350,8 @@ pat_match(const struct like *l, const struct pat *pt, const char *s, size_t len)
 	}
 	/* `?` or folding: try each code point start from pos */
 	for (;;) {
+		if (l->flags & LIKE_FOLD)
+			pos = fold_skip(pt, last, s, len, pos);
 		if (seg_at(l, pt, last, s, len, pos, &end) && end == len)
 			return true;
 		if (pos >= len)

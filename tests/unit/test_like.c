@@ -225,7 +225,10 @@ test_exhaustive(void)
 {
 	static const char *sym[] = {"a", "\xc3\xa9", "*", "?", "\\*"};
 	static const char *vsym[] = {"a", "\xc3\xa9", "*"};
-	char pat[64], val[64];
+	/* and the capitals of a and é, which fold to them */
+	static const char *fsym[] = {"a", "\xc3\xa9", "*", "A", "\xc3\x89"};
+	char pat[64], val[64], low[64];
+	struct like *fl;
 	size_t failures = 0;
 
 	for (unsigned plen = 0, pn = 1; plen <= 5; plen++, pn *= 5)
@@ -254,6 +257,33 @@ test_exhaustive(void)
 							slow(pat, val));
 					check_failures++;
 				}
+			/* LIKE_FOLD is matching the lower-cased value */
+			fl = like_new(LIKE_FOLD);
+			CHECK_EQ_INT(like_add(fl, pat, strlen(pat), NULL, 0),
+				     0);
+			for (unsigned vlen = 0, vn = 1; vlen <= 3;
+			     vlen++, vn *= 5)
+				for (unsigned v = 0; v < vn; v++) {
+					val[0] = low[0] = '\0';
+					for (unsigned k = 0, c = v; k < vlen;
+					     k++, c /= 5) {
+						strcat(val, fsym[c % 5]);
+						strcat(low,
+						       fsym[c % 5 < 3
+								? c % 5
+								: c % 5 - 3]);
+					}
+					if (like_match(fl, val, strlen(val)) ==
+					    like_match(l, low, strlen(low)))
+						continue;
+					if (failures++ < 10)
+						fprintf(stderr,
+							"\"%s\" LIKE_FOLD "
+							"\"%s\"\n",
+							val, pat);
+					check_failures++;
+				}
+			like_free(fl);
 			like_free(l);
 		}
 }
