@@ -56,6 +56,11 @@ struct bucket_col {
 	int line, col;
 };
 
+/* A pre column an EVAL copied from another (`EVAL t = @timestamp`). */
+struct copy_col {
+	int column, from;
+};
+
 /* What a post column is made of, for the monotonicity proof. */
 struct post_col {
 	int agg;   /* the aggregate it holds unchanged, or -1 */
@@ -75,6 +80,8 @@ struct compiler {
 	struct scope sc;
 	struct bucket_col *buckets; /* pre columns from DATE_TRUNC */
 	size_t nbuckets, capbuckets;
+	struct copy_col *copies; /* pre columns copied by EVAL */
+	size_t ncopies, capcopies;
 	struct post_col *pcols; /* per post column */
 	size_t npcols;
 	bool seen_expand; /* an MV_EXPAND before STATS */
@@ -708,6 +715,46 @@ column_of(struct compiler *c, const struct esql_node *n, enum esql_type *t)
 }
 
 /*
+ * The column a pre column is a copy of, through EVALs of bare names;
+ * each copy is of an older column, so the walk ends.
+ */
+static int
+origin(const struct compiler *c, int column)
+{
+	for (size_t i = c->ncopies; i-- > 0;)
+		if (c->copies[i].column == column)
+			column = c->copies[i].from;
+	return column;
+}
+
+static void
+note_copy(struct compiler *c, int column, const struct esql_node *n)
+{
+	ssize_t i = scope_find(&c->sc, n->s);
+	int from;
+
+	if (i >= 0)
+		from = c->sc.v[i].column;
+	else {
+		/* an event field, which the EVAL just read */
+		from = -1;
+		for (size_t f = 0; f < c->p->nfields; f++)
+			if (strcmp(c->p->fields[f], n->s) == 0)
+				from = (int)f;
+		if (from < 0)
+			return;
+	}
+	if (c->ncopies == c->capcopies) {
+		c->capcopies = c->capcopies ? c->capcopies * 2 : 4;
+		c->copies =
+		    xreallocarray(c->copies, c->capcopies, sizeof(*c->copies));
+	}
+	c->copies[c->ncopies].column = column;
+	c->copies[c->ncopies].from = from;
+	c->ncopies++;
+}
+
+/*
  * Whether n is DATE_TRUNC(span, @timestamp) on the event's time: then
  * *span_ms (0 for a calendar span).  Errors in n are left for build().
  */
@@ -722,7 +769,7 @@ is_bucket_expr(struct compiler *c, const struct esql_node *n, int64_t *span_ms)
 	    n->nargs != 2 || n->args[1]->kind != ESQL_N_FIELD)
 		return false;
 	i = scope_find(&c->sc, n->args[1]->s);
-	if (i >= 0 ? c->sc.v[i].column != c->p->time_column ||
+	if (i >= 0 ? origin(c, c->sc.v[i].column) != c->p->time_column ||
 			 c->p->time_column < 0
 		   : strcmp(n->args[1]->s, "@timestamp") != 0 ||
 			 !field_visible(&c->sc, "@timestamp"))
@@ -756,6 +803,7 @@ note_bucket(struct compiler *c, int column, int64_t span_ms,
 static const struct bucket_col *
 find_bucket(const struct compiler *c, int column)
 {
+	column = origin(c, column);
 	for (size_t i = 0; i < c->nbuckets; i++)
 		if (c->buckets[i].column == column)
 			return &c->buckets[i];
@@ -1034,6 +1082,8 @@ compile_eval(struct compiler *c, const struct esql_cmd *cmd)
 		add_step(c, ESQL_STEP_EVAL, column, e);
 		if (bucket)
 			note_bucket(c, column, span, it->expr);
+		if (!c->in_post && it->expr->kind == ESQL_N_FIELD)
+			note_copy(c, column, it->expr);
 		name =
 		    it->name != NULL ? xstrdup(it->name) : node_text(it->expr);
 		scope_define(&c->sc, name, column, esql_expr_type(e));
@@ -1393,7 +1443,7 @@ compile_stats(struct compiler *c, const struct esql_cmd *cmd, bool *sum_ok)
 						   "host.name"};
 
 		for (size_t i = 0; i < p->nby; i++) {
-			int col = p->by[i].column;
+			int col = origin(c, p->by[i].column);
 
 			if (col >= 0 && (size_t)col < p->nfields &&
 			    strcmp(p->fields[col], keys[w]) == 0) {
@@ -1803,6 +1853,7 @@ compiler_fini(struct compiler *c)
 {
 	scope_fini(&c->sc);
 	free(c->buckets);
+	free(c->copies);
 	free(c->pcols);
 	free(c->why);
 	buf_free(&c->ignored);

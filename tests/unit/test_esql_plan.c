@@ -555,6 +555,22 @@ test_bucketed(void)
 		CHECK_EQ_INT(p->watermark_by, 1);
 	}
 	esql_plan_free(p);
+	/* a copy of @timestamp, of a bucket or of agent.id is the same */
+	p = compile("FROM a | EVAL t = @timestamp | STATS c = COUNT(*) BY "
+		    "DATE_TRUNC(1 minute, t)");
+	CHECK(p != NULL);
+	if (p != NULL)
+		CHECK_EQ_INT(p->span_ms, 60000);
+	esql_plan_free(p);
+	p = compile("FROM a | EVAL b = DATE_TRUNC(30 seconds, @timestamp) | "
+		    "EVAL b2 = b, h = agent.id | STATS c = COUNT(*) BY h, b2");
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_EQ_INT(p->span_ms, 30000);
+		CHECK_EQ_INT(p->bucket_by, 1);
+		CHECK_EQ_INT(p->watermark_by, 0);
+	}
+	esql_plan_free(p);
 	/* no agent.id, host.id or host.name key: no per-agent watermark */
 	p = compile("FROM a | STATS c = COUNT(*) BY user.name, "
 		    "DATE_TRUNC(1 minute, @timestamp)");
