@@ -6,9 +6,11 @@
  * "LINE:COL: message".  A tree prints canonically; the print parses
  * again, and prints the same (the printer is a fixed point after one
  * round).  A tree compiles to a plan or to an error of the same form; a
- * plan's columns are inside its rows, it explains itself, and the
- * printed query compiles to a plan with the same fingerprint.
+ * plan's columns are inside its rows, its programs run on a row of
+ * nulls within the MV_EXPAND bound, it explains itself,
+ * and the printed query compiles to a plan with the same fingerprint.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "esql.h"
@@ -57,6 +59,34 @@ program_ok(const struct esql_program *pg, size_t first)
 }
 
 static void
+count_row(void *arg, struct esql_val *row)
+{
+	(void)row;
+	(*(size_t *)arg)++;
+}
+
+/* Runs pg on a row of nulls, the inputs typed: bounded rows out. */
+static void
+run_nulls(const struct esql_program *pg, const enum esql_type *types,
+	  size_t ntypes, const struct esql_plan *p)
+{
+	struct esql_arena arena = {0};
+	struct esql_ctx cx = {NULL, &arena, 0};
+	struct esql_run run = {0};
+	struct esql_val *row = xcalloc(pg->ncols + 1, sizeof(*row));
+	size_t n = 0, got;
+
+	for (size_t i = 0; i < pg->ncols; i++)
+		esql_val_null(&row[i], i < ntypes ? types[i] : ESQL_T_NULL);
+	got = esql_program_run(pg, &cx, row, count_row, &n, &run);
+	FUZZ_CHECK(got == n && n <= ESQL_PLAN_MAX_EXPAND);
+	if (p != NULL)
+		FUZZ_CHECK(esql_plan_sort_cmp(p, row, row) == 0);
+	esql_arena_free(&arena);
+	free(row);
+}
+
+static void
 check_plan(const struct esql_query *q, const struct buf *printed)
 {
 	struct esql_plan *p, *p2;
@@ -91,6 +121,18 @@ check_plan(const struct esql_query *q, const struct buf *printed)
 		FUZZ_CHECK(p->needles.v[i].column >= 0 &&
 			   (size_t)p->needles.v[i].column < p->nfields);
 	FUZZ_CHECK(p->why != NULL);
+	run_nulls(&p->pre, p->field_types, p->nfields, NULL);
+	if (p->shape == ESQL_SHAPE_BUCKETED) {
+		size_t nt = p->naggs + p->nby;
+		enum esql_type *t = xcalloc(nt + 1, sizeof(*t));
+
+		for (size_t i = 0; i < p->naggs; i++)
+			t[i] = agg_result_type(&p->specs[i]);
+		for (size_t i = 0; i < p->nby; i++)
+			t[p->naggs + i] = p->by[i].type;
+		run_nulls(&p->post, t, nt, p);
+		free(t);
+	}
 	esql_plan_explain(p, &ex);
 	FUZZ_CHECK(ex.len > 0);
 	p2 = esql_plan_from_text(printed->data, printed->len, err, sizeof(err));
