@@ -542,6 +542,23 @@ class Functions(unittest.TestCase):
         self.assertIn("temporal unit", error(
             "FROM x | EVAL b = DATE_TRUNC(5 m, @timestamp)"))
 
+    def test_dates(self):
+        table = [
+            # date_period arithmetic is calendar arithmetic
+            ("@timestamp + 1 month", "2024-06-01T12:00:10.000Z"),
+            ("@timestamp - 1 day", "2024-04-30T12:00:10.000Z"),
+            ("@timestamp - 2 hours", "2024-05-01T10:00:10.000Z"),
+            ('TO_DATETIME("2024-01-31T00:00:00Z") + 1 month',
+             "2024-02-29T00:00:00.000Z"),
+            ('TO_DATETIME("2024-05-01")', "2024-05-01T00:00:00.000Z"),
+            ('TO_DATETIME("nope")', None),
+            ("TO_DATETIME(0)", "1970-01-01T00:00:00.000Z"),
+            ("TO_LONG(@timestamp)", 1714564810000),
+        ]
+        for expr, want in table:
+            with self.subTest(expr=expr):
+                self.assertEqual(value(expr), want)
+
     def test_cidr_match(self):
         doc = {"destination": {"ip": "10.1.2.3"}}
         self.assertTrue(value('CIDR_MATCH(destination.ip, "10.0.0.0/8")',
@@ -664,10 +681,16 @@ class Aggregates(unittest.TestCase):
         q = ("FROM x | STATS n = COUNT(*), VALUES(host.name) BY "
              "k = TO_UPPER(host.name), DATE_TRUNC(1 minute, @timestamp)")
         query = E.parse_query(q)
-        # aggregates in order, then the keys; unnamed ones by their text
+        # aggregates in order, then the keys (rule-sem 4.2); an unnamed
+        # one is named by its source text as written
+        # (LogicalPlanBuilder.visitField: source.text())
         self.assertEqual(query.schema.names,
                          ["n", "VALUES(host.name)", "k",
                           "DATE_TRUNC(1 minute, @timestamp)"])
+        q = ("FROM x | STATS count( * ) BY DATE_TRUNC(5 minutes,"
+             "@timestamp)")
+        self.assertEqual(E.parse_query(q).schema.names,
+                         ["count( * )", "DATE_TRUNC(5 minutes,@timestamp)"])
 
     def test_per_bucket_sort_limit_and_cap(self):
         docs = []
@@ -739,6 +762,32 @@ class Commands(unittest.TestCase):
         got = rows("FROM x | MV_EXPAND process.title | KEEP host.name",
                    [self.DOC])
         self.assertEqual(got, [{"host.name": "h"}])
+
+    def test_schema_follows_the_commands(self):
+        table = [
+            ("FROM x | DROP host.name | WHERE host.name == \"h\"",
+             "1:33: Unknown column [host.name]"),
+            ("FROM x | RENAME host.name AS h | KEEP host.name",
+             "1:39: Unknown column [host.name]"),
+            ("FROM x | STATS n = COUNT() BY m = DATE_TRUNC(1 hour, "
+             "@timestamp) | WHERE host.name == \"h\"",
+             "1:74: Unknown column [host.name]"),
+            ("FROM x | KEEP host.* | WHERE process.name == \"x\"",
+             "1:30: Unknown column [process.name]"),
+        ]
+        for q, want in table:
+            with self.subTest(q=q):
+                got = error(q)
+                self.assertIsNotNone(got)
+                self.assertTrue(got.startswith(want), got)
+        # a column made by EVAL after DROP is visible again
+        self.assertEqual(rows("FROM x | DROP host.name | EVAL host.name = "
+                              "\"n\" | KEEP host.name", [self.DOC]),
+                         [{"host.name": "n"}])
+        # COUNT() is COUNT(*) (survey section 4)
+        self.assertEqual(rows("FROM x | STATS n = COUNT() BY m = DATE_TRUNC("
+                              "1 hour, @timestamp) | KEEP n",
+                              [self.DOC, self.DOC]), [{"n": 2}])
 
     def test_errors_have_positions(self):
         table = [
