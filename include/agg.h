@@ -97,12 +97,15 @@ void agg_free(const struct agg_def *d, struct agg_state *st);
 
 /*
  * Adds one row: in[i] is the input of aggregate i (in[i].type must be
- * specs[i].type unless in[i] is null; COUNT(*) reads nothing).  The
- * values are copied as needed.  Two specs that share a set must be
- * given the same input.
+ * specs[i].type unless in[i] is null; COUNT(*) reads nothing), and on[i]
+ * whether aggregate i takes the row at all (its `agg WHERE cond` held;
+ * on == NULL: every aggregate does).  The values are copied as needed.
+ * Two specs that share a set must be given the same input and the same
+ * on.  Returns the number of values the sets' caps left out of their
+ * kept bytes (new members remembered by hash only).
  */
-void
-agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in);
+size_t agg_update(struct agg_def *d, struct agg_state *st,
+		  const struct esql_val *in, const bool *on);
 
 /*
  * The result of aggregate i into out.  Returns 1 if the result carries a
@@ -117,15 +120,18 @@ size_t agg_values_dropped(const struct agg_def *d, const struct agg_state *st,
 			  size_t i);
 /* Distinct values counted by set k (for eviction order). */
 size_t agg_set_count(const struct agg_state *st, size_t k);
+/* Members of set k whose bytes are kept (each one allocation). */
+size_t agg_set_kept(const struct agg_state *st, size_t k);
 
 /* Heap bytes the state holds, for the budget. */
 size_t agg_bytes(const struct agg_def *d, const struct agg_state *st);
 
 /*
  * Appends the state to out, and reads it back into an empty state of the
- * same def.  agg_load() checks every field (types decode, counts fit,
- * sets hold no duplicate) and returns 0, or -1 if the data is malformed;
- * the state is then partly filled and the caller frees it.
+ * same def.  agg_load() checks every field (types decode, keywords are
+ * UTF-8, counts fit, sets hold no duplicate) and returns 0, or -1 if the
+ * data is malformed; the state is then partly filled and the caller
+ * frees it.
  */
 void
 agg_save(const struct agg_def *d, const struct agg_state *st, struct buf *out);

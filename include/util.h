@@ -8,6 +8,7 @@
 #ifndef BURSTD_UTIL_H
 #define BURSTD_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,14 @@ struct cursor {
 uint64_t cursor_u64(struct cursor *c);
 /* Returns the next length-prefixed bytes (borrowed), or "" with bad set. */
 const char *cursor_bytes(struct cursor *c, size_t *len);
+
+/*
+ * Whether s[0..len) is strict UTF-8 (RFC 3629: shortest forms, no
+ * surrogates, nothing above U+10FFFF), as the record parser demands of
+ * every value; state restored from disk is checked with it before it
+ * reaches an alert's JSON.
+ */
+bool utf8_is_valid(const char *s, size_t len);
 
 /* Monotonic and real-time clocks in milliseconds. */
 uint64_t mono_now_ms(void);

@@ -104,24 +104,48 @@ enum window_verdict {
 
 struct ledger_entry;
 
+/*
+ * One group of a closing window of the ES|QL kind: what the STATS row
+ * is made of (the aggregates, agg_result(spec->agg, agg, i, ...), then
+ * the keys).
+ */
+struct window_group {
+	int64_t window_ms;           /* window start: the bucket key */
+	const void *key;             /* the key values' canonical bytes
+					(equal values, equal bytes), e.g.
+					for an alert's uuid */
+	size_t keylen;               /* their length */
+	const struct esql_val *keys; /* spec->nkeys key values, each null or
+					one value of the spec's type */
+	const struct agg_state *agg; /* the group's aggregates */
+	bool late;                   /* an event came after it closed */
+};
+
+/*
+ * A closing hands over one window's groups: for the seed kind as struct
+ * alert views (rule and groups set, spec and rows NULL), for the ES|QL
+ * kind as struct window_group views (spec and rows set, rule and
+ * groups NULL).  Everything is borrowed for the call.
+ */
 struct window_closing {
-	const struct rule *rule;    /* the store's rule */
-	int64_t window_ms;          /* the window's start */
-	size_t emitted;             /* alerts the window emitted so far */
-	size_t n;                   /* groups */
-	const struct alert *groups; /* n, in no particular order; borrowed
-				       for the call */
-	struct window_store *ws;    /* private to the store */
-	struct ledger_entry *le;    /* private to the store */
-	size_t first;               /* private: groups[0] in the batch */
+	const struct rule *rule;         /* the seed kind's rule */
+	const struct window_spec *spec;  /* the ES|QL kind's spec */
+	int64_t window_ms;               /* the window's start */
+	size_t emitted;                  /* alerts the window emitted so far */
+	size_t n;                        /* groups */
+	const struct alert *groups;      /* seed: n, in no particular order */
+	const struct window_group *rows; /* ES|QL: n, in no particular order */
+	struct window_store *ws;         /* private to the store */
+	struct ledger_entry *le;         /* private to the store */
+	size_t first;                    /* private: the first in the batch */
 };
 
 typedef void window_close_cb(void *arg, struct window_closing *c);
 
 /*
- * Records the verdict on groups[i] of a closing: the window's ledger
- * (c->emitted on WINDOW_EMITTED), the alert counters and the group's
- * eviction order.  Call it at most once per group, in the order the
+ * Records the verdict on groups[i] (or rows[i]) of a closing: the
+ * window's ledger (c->emitted on WINDOW_EMITTED), the alert counters and
+ * the group's eviction order.  Call it at most once per group, in the order the
  * alerts go out.
  */
 void window_decide(struct window_closing *c, size_t i, enum window_verdict v);
@@ -137,6 +161,39 @@ void window_free(struct window_store *ws);
  */
 void window_add(struct window_store *ws, const struct record *rec,
 		int64_t ts_ms, unsigned label);
+
+/*
+ * A store of the ES|QL kind: each group holds one struct agg_state of
+ * spec->agg (whose sets keep agg->max_values members; opts->max_values
+ * is the seed kind's).  Eviction takes, in the agent over its share, the
+ * undecided group whose largest set counts the fewest distinct values
+ * (or, when spec->agg has no set, that holds the fewest rows), least
+ * recently touched first.  The spec is copied; what it points to is
+ * borrowed.  The caller frees the store with window_free().
+ */
+struct window_store *
+window_new_esql(const struct window_spec *spec, const struct window_opts *opts,
+		struct metrics *metrics, window_close_cb *cb, void *arg);
+
+/*
+ * Adds one row at event time ts_ms to the window starting at
+ * window_start_ms (its bucket key, on the window grid), then closes
+ * whatever the watermark advance allows.
+ *
+ * keys: spec->nkeys values, typed as the spec says or null.  The row
+ * goes to the group of each combination of the keys' distinct values
+ * (at most opts.max_key_combos of them, and 64 values per key; a row
+ * cut short counts in key_combos_cut); a null key is a value of its own.
+ * ts_ms moves the watermark of each value of the watermark key.
+ *
+ * agg_in: spec->agg->n inputs (agg_update()); agg_on: whether each
+ * aggregate's WHERE held for the row (NULL: all).  A row makes its
+ * groups even when no aggregate takes it, as ES|QL makes a group of
+ * every row's keys.  Values past a set's cap count in values_dropped.
+ */
+void window_add_row(struct window_store *ws, int64_t ts_ms,
+		    int64_t window_start_ms, const struct esql_val *keys,
+		    const struct esql_val *agg_in, const bool *agg_on);
 
 /*
  * Live mode: tells the store the wall-clock time (epoch ms).  Closes the
@@ -160,11 +217,24 @@ void window_reconfigure(struct window_store *ws, const struct rule *rule,
 			const struct window_opts *opts);
 
 /*
+ * The same for the ES|QL kind: adopts new limits and a spec (say, of a
+ * recompiled plan) if it has the store's shape: the same keys and types,
+ * watermark key, window and aggregates (kinds, types, sets).  Returns 0,
+ * or -1 if the shape differs (nothing changes; the caller flushes and
+ * makes a new store).  The groups keep their sets' caps.
+ */
+int
+window_reconfigure_esql(struct window_store *ws, const struct window_spec *spec,
+			const struct window_opts *opts);
+
+/*
  * Appends the store's whole state to out (for a checkpoint), and
- * restores it into an empty store built with the same rule.  window_load
- * checks every field it reads and returns 0, or -1 if the data is
- * malformed (the store is left empty).  Restored agents start their idle
- * clock at the next window_tick(), not at the saved wall clock.
+ * restores it into an empty store built with the same rule (or a spec
+ * of the same shape: the ES|QL kind has a format of its own).
+ * window_load checks every field it reads and returns 0, or -1 if the
+ * data is malformed (the store is left empty).  Restored agents start
+ * their idle clock at the next window_tick(), not at the saved wall
+ * clock.
  */
 void window_save(const struct window_store *ws, struct buf *out);
 int window_load(struct window_store *ws, const char *data, size_t len);

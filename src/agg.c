@@ -221,19 +221,26 @@ keep_best(struct cell *c, enum esql_type t, const struct esql_scalar *v)
 	c->best.u.s.p = c->s != NULL ? c->s : "";
 }
 
-static void
+/* Adds a value to a set; returns 1 if its bytes went past the cap. */
+static size_t
 set_add(struct agg_def *d, struct strset *set, enum esql_type t,
 	const struct esql_scalar *v)
 {
+	size_t before = strset_dropped(set);
+
 	d->scratch.len = 0;
 	esql_scalar_encode(t, v, &d->scratch);
 	strset_add(set, d->scratch.data != NULL ? d->scratch.data : "",
 		   d->scratch.len);
+	return strset_dropped(set) - before;
 }
 
-void
-agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in)
+size_t
+agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in,
+	   const bool *on)
 {
+	size_t dropped = 0;
+
 	for (size_t i = 0; i < d->n; i++) {
 		const struct agg_spec *s = &d->specs[i];
 		struct cell *c = &st->cells[i];
@@ -241,6 +248,8 @@ agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in)
 		size_t n;
 		int sign;
 
+		if (on != NULL && !on[i])
+			continue;
 		if (s->kind == AGG_COUNT_ALL) {
 			c->count++;
 			continue;
@@ -256,13 +265,17 @@ agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in)
 			break;
 		case AGG_COUNT_DISTINCT:
 		case AGG_VALUES:
-			/* A shared set is filled once, by its first spec. */
-			for (size_t j = 0; j < i; j++)
-				if (d->specs[j].set == s->set)
-					goto next;
+			/* A shared set is filled once, by its first spec (the
+			 * specs sharing it are on or off together). */
+			for (size_t j = 0; j < i; j++) {
+				if (d->specs[j].set != s->set)
+					continue;
+				assert(on == NULL || on[j]);
+				goto next;
+			}
 			for (size_t j = 0; j < n; j++)
-				set_add(d, st->sets[s->set], s->type,
-					&items[j]);
+				dropped += set_add(d, st->sets[s->set], s->type,
+						   &items[j]);
 			break;
 		case AGG_MIN:
 		case AGG_MAX:
@@ -296,6 +309,7 @@ agg_update(struct agg_def *d, struct agg_state *st, const struct esql_val *in)
 		}
 	next:;
 	}
+	return dropped;
 }
 
 static void
@@ -412,6 +426,12 @@ agg_set_count(const struct agg_state *st, size_t k)
 }
 
 size_t
+agg_set_kept(const struct agg_state *st, size_t k)
+{
+	return strset_kept(st->sets[k]);
+}
+
+size_t
 agg_bytes(const struct agg_def *d, const struct agg_state *st)
 {
 	size_t n = sizeof(*st) + d->n * sizeof(*st->cells) +
@@ -425,6 +445,19 @@ agg_bytes(const struct agg_def *d, const struct agg_state *st)
 }
 
 /* Checkpoints: host-order u64 fields (util.h), one record per cell. */
+
+/*
+ * Whether p[0..len) decodes as exactly one value of type t; a keyword's
+ * bytes must be UTF-8, as the record parser makes every value, since
+ * restored values reach alerts' JSON.
+ */
+static bool
+decode_ok(enum esql_type t, const char *p, size_t len, struct esql_scalar *v)
+{
+	if (len == 0 || esql_scalar_decode(t, p, len, v) != len)
+		return false;
+	return t != ESQL_T_KEYWORD || utf8_is_valid(v->u.s.p, v->u.s.len);
+}
 
 static void
 put_hash_cb(void *arg, uint64_t hash)
@@ -514,8 +547,7 @@ load_cell(const struct agg_spec *s, struct cell *c, struct cursor *r)
 		const char *p = cursor_bytes(r, &len);
 		struct esql_scalar v;
 
-		if (r->bad || len == 0 ||
-		    esql_scalar_decode(s->type, p, len, &v) != len)
+		if (r->bad || !decode_ok(s->type, p, len, &v))
 			return -1;
 		keep_best(c, s->type, &v);
 	}
@@ -532,8 +564,8 @@ load_set(enum esql_type t, struct strset *set, struct cursor *r)
 		size_t len;
 		const char *p = cursor_bytes(r, &len);
 
-		if (r->bad || esql_scalar_decode(t, p, len, &v) != len ||
-		    len == 0 || strset_add(set, p, len) != 1)
+		if (r->bad || !decode_ok(t, p, len, &v) ||
+		    strset_add(set, p, len) != 1)
 			return -1;
 	}
 	m = cursor_u64(r);

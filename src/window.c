@@ -4,7 +4,7 @@
  * them again in eviction buckets by their kind's rank (distinct values).
  * The structures and their invariants are in window_int.h; checkpoints
  * are in window_save.c; what a group holds is its kind's
- * (window_seed.c).
+ * (window_seed.c, window_esql.c).
  *
  * The budget: every group (with its value sets), agent, tombstone,
  * ledger entry and hash table slot is charged in bytes.  When the
@@ -441,6 +441,8 @@ window_free(struct window_store *ws)
 	budget_release(ws->budget, ws->bytes);
 	free(ws->batch);
 	free(ws->alerts);
+	free(ws->views);
+	free(ws->keyvals);
 	buf_free(&ws->keybuf);
 	buf_free(&ws->agentbuf);
 	buf_free(&ws->valbuf);

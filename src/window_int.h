@@ -151,6 +151,7 @@ struct window_kind {
 };
 
 extern const struct window_kind window_seed_kind;
+extern const struct window_kind window_esql_kind;
 
 /*
  * What is left of an agent the store forgot: the hash of its key and its
@@ -194,11 +195,13 @@ struct window_store {
 	size_t ledger_prune_at; /* prune when the ledger reaches this */
 	struct group **batch;   /* groups closing together */
 	size_t nbatch, capbatch;
-	struct alert *alerts; /* seed: views of the batch */
-	struct buf keybuf;    /* scratch: encoded group key */
-	struct buf agentbuf;  /* scratch: encoded agent key */
-	struct buf valbuf;    /* scratch: one row's key fields */
-	int64_t now_ms;       /* wall clock, 0 until window_tick() */
+	struct alert *alerts;       /* seed: views of the batch */
+	struct window_group *views; /* ES|QL: views of the batch */
+	struct esql_val *keyvals;   /* ES|QL: their keys, nkeys each */
+	struct buf keybuf;          /* scratch: encoded group key */
+	struct buf agentbuf;        /* scratch: encoded agent key */
+	struct buf valbuf;          /* scratch: one row's key fields */
+	int64_t now_ms;             /* wall clock, 0 until window_tick() */
 };
 
 /*
@@ -238,8 +241,6 @@ void window_add_keys(struct window_store *ws, const struct window_keyvals *kv,
 /* The group's closed/decided/late flags as saved, and back. */
 uint64_t window_group_flags(const struct group *g);
 int window_group_restore(struct group *g, uint64_t flags);
-/* Strict UTF-8 (RFC 3629). */
-bool window_utf8_ok(const char *s, size_t len);
 
 uint64_t window_agent_hash(const char *key, size_t len);
 uint64_t window_group_hash(int64_t window, const char *key, size_t len);

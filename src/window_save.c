@@ -99,43 +99,6 @@ window_ok(const struct window_store *ws, int64_t w)
 }
 
 /*
- * Strict UTF-8 (RFC 3629), as the record parser demands of every value:
- * restored values reach the alert's JSON, which must stay valid.
- */
-bool
-window_utf8_ok(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-	while (p < end) {
-		unsigned char c = *p++, lo = 0x80, hi = 0xbf;
-		size_t n;
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			lo = c == 0xe0 ? 0xa0 : 0x80;
-			hi = c == 0xed ? 0x9f : 0xbf;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			lo = c == 0xf0 ? 0x90 : 0x80;
-			hi = c == 0xf4 ? 0x8f : 0xbf;
-		} else {
-			return false;
-		}
-		if ((size_t)(end - p) < n || *p < lo || *p > hi)
-			return false;
-		for (size_t k = 1; k < n; k++)
-			if (p[k] < 0x80 || p[k] > 0xbf)
-				return false;
-		p += n;
-	}
-	return true;
-}
-
-/*
  * Whether key[0..len) is exactly nfields encoded fields (see
  * window_key_field() in window.c), each value one the kind accepts as
  * field `kinds[k]`'s (SIZE_MAX: an agent's with no watermark key); if

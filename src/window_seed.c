@@ -115,7 +115,7 @@ seed_field_ok(const struct window_store *ws, size_t k, const char *p,
 {
 	(void)ws;
 	(void)k;
-	return window_utf8_ok(p, len);
+	return utf8_is_valid(p, len);
 }
 
 /* The key must be well formed (window_load checks what it restores). */
@@ -200,7 +200,7 @@ load_set(struct cursor *r, struct strset *s)
 	for (uint64_t j = 0; j < m && !r->bad; j++) {
 		size_t vlen;
 		const char *v = cursor_bytes(r, &vlen);
-		if (r->bad || !window_utf8_ok(v, vlen) ||
+		if (r->bad || !utf8_is_valid(v, vlen) ||
 		    strset_add(s, v, vlen) != 1)
 			return -1;
 	}

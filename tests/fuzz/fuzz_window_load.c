@@ -2,14 +2,18 @@
  * fuzz_window_load: window state read back from a checkpoint.
  *
  * The input is the window part of a checkpoint, as window_save() writes
- * it (the corpus is real saved state).  A checkpoint's checksum only
- * proves the bytes are the ones written, so window_load() must refuse
- * anything malformed without reading out of bounds, and leave the store
- * empty when it does.  What it accepts must be a store whose invariants
- * hold (window_check()), that saves and loads again to the same shape,
- * and whose groups close into alerts that format as one JSON object
- * each, all with different kibana.alert.uuid values.  The budget is
- * chosen from the bytes, so a load into a smaller budget evicts.
+ * it (the corpus is real saved state of both kinds).  A checkpoint's
+ * checksum only proves the bytes are the ones written, so window_load()
+ * must refuse anything malformed without reading out of bounds, and
+ * leave the store empty when it does.  What it accepts must be a store
+ * whose invariants hold (window_check()), that saves and loads again to
+ * the same shape, and whose groups close: for the seed kind into alerts
+ * that format as one JSON object each, all with different
+ * kibana.alert.uuid values; for the ES|QL kind into groups whose keys
+ * and aggregate results are values of their types, keywords UTF-8.  The
+ * input goes to a store of the kind its format names (the ES|QL one
+ * with test_window's spec); the budget is chosen from the bytes, so a
+ * load into a smaller budget evicts.
  */
 #include <string.h>
 #include <yajl/yajl_tree.h>
@@ -21,6 +25,8 @@
 
 #define MINUTE INT64_C(60000)
 #define MAX_UUIDS 4096
+/* The ES|QL kind's format tag ("WSTATQ", version 1). */
+#define ESQL_FORMAT UINT64_C(0x5753544154510001)
 
 struct seen {
 	struct buf line;          /* scratch for one alert */
@@ -63,6 +69,68 @@ close_cb(void *arg, struct window_closing *c)
 	rule_close(c, alert_cb, arg);
 }
 
+/* test_window's ES|QL spec: the corpus holds its saved states. */
+static const enum esql_type ekeys[] = {ESQL_T_KEYWORD, ESQL_T_KEYWORD,
+				       ESQL_T_IP};
+static const struct agg_spec especs[] = {
+    {AGG_COUNT_ALL, ESQL_T_NULL, -1}, {AGG_COUNT_DISTINCT, ESQL_T_KEYWORD, 0},
+    {AGG_VALUES, ESQL_T_KEYWORD, 0},  {AGG_SUM, ESQL_T_LONG, -1},
+    {AGG_MIN, ESQL_T_DATETIME, -1},
+};
+static struct agg_def edef = {.specs = especs,
+			      .n = 5,
+			      .nsets = 1,
+			      .max_values = 100};
+static const struct window_spec espec = {
+    .nkeys = 3,
+    .key_types = ekeys,
+    .watermark_key = 1,
+    .window_ms = MINUTE,
+    .agg = &edef,
+};
+
+static void
+check_value(const struct esql_val *v, enum esql_type t, struct buf *out)
+{
+	const struct esql_scalar *items = esql_val_items(v);
+
+	FUZZ_CHECK(v->n == 0 || v->type == t);
+	for (size_t i = 0; i < v->n; i++) {
+		out->len = 0;
+		esql_scalar_json(t, &items[i], out);
+		FUZZ_CHECK(fuzz_utf8_valid(out->data, out->len));
+	}
+}
+
+/* Every group's keys and results are well formed; every other one out. */
+static void
+esql_close_cb(void *arg, struct window_closing *c)
+{
+	struct seen *s = arg;
+	struct esql_arena a = {0};
+
+	FUZZ_CHECK(c->rule == NULL && c->groups == NULL && c->spec != NULL);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct window_group *g = &c->rows[i];
+		struct esql_val v;
+
+		FUZZ_CHECK(g->window_ms == c->window_ms);
+		for (size_t k = 0; k < espec.nkeys; k++) {
+			FUZZ_CHECK(g->keys[k].n <= 1);
+			check_value(&g->keys[k], ekeys[k], &s->line);
+		}
+		for (size_t k = 0; k < edef.n; k++) {
+			agg_result(&edef, g->agg, k, &v, &a);
+			check_value(&v, agg_result_type(&especs[k]), &s->line);
+		}
+		if ((c->window_ms / MINUTE + (int64_t)i) % 2 == 0) {
+			window_decide(c, i, WINDOW_EMITTED);
+			s->n++;
+		}
+	}
+	esql_arena_free(&a);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -73,8 +141,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct window_opts o;
 	struct window_store *ws, *ws2;
 	struct buf out = {0};
-	uint64_t rng = fuzz_seed(data, size);
+	uint64_t rng = fuzz_seed(data, size), format = 0;
 	int64_t now = INT64_C(1714557600000);
+	bool esql;
 
 	if (conf == NULL)
 		conf = conf_default();
@@ -94,7 +163,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .idle_close_ms = conf->idle_close_ms,
 	    .max_future_ms = conf->max_future_ms,
 	};
-	ws = window_new(conf->rule, &o, &m, close_cb, &seen);
+	memcpy(&format, data, size < 8 ? size : 8);
+	esql = format == ESQL_FORMAT;
+	ws = esql ? window_new_esql(&espec, &o, &m, esql_close_cb, &seen)
+		  : window_new(conf->rule, &o, &m, close_cb, &seen);
 	if (window_load(ws, (const char *)data, size) < 0) {
 		/* Refused: nothing is left of it. */
 		FUZZ_CHECK(window_groups(ws) == 0);
@@ -111,7 +183,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What was accepted saves and loads again, to the same shape. */
 	window_save(ws, &out);
 	o.budget = &b2;
-	ws2 = window_new(conf->rule, &o, &m2, close_cb, &seen);
+	ws2 = esql ? window_new_esql(&espec, &o, &m2, esql_close_cb, &seen)
+		   : window_new(conf->rule, &o, &m2, close_cb, &seen);
 	FUZZ_CHECK(window_load(ws2, out.data, out.len) == 0);
 	FUZZ_CHECK(window_groups(ws2) == window_groups(ws));
 	FUZZ_CHECK(window_tombstones(ws2) == window_tombstones(ws));

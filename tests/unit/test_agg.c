@@ -118,11 +118,11 @@ test_count(void)
 	CHECK_EQ_INT(res_long(&d, st, 0), 0);
 	CHECK_EQ_INT(res_long(&d, st, 1), 0); /* COUNT is never null */
 	in[1] = multi(ESQL_T_LONG, two, 2);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	in[1] = null(ESQL_T_LONG);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	in[1] = num(ESQL_T_LONG, 3);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	CHECK_EQ_INT(res_long(&d, st, 0), 3);
 	CHECK_EQ_INT(res_long(&d, st, 1), 3);
 	agg_free(&d, st);
@@ -164,14 +164,14 @@ test_distinct_values(void)
 	CHECK_EQ_INT(v.n, 0); /* no value: VALUES is null */
 	CHECK_EQ_INT(res_long(&d, st, 0), 0);
 	in[0] = in[1] = kw("b");
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	in[0] = in[1] = kw("a");
-	agg_update(&d, st, in);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
+	agg_update(&d, st, in, NULL);
 	in[0] = in[1] = multi(ESQL_T_KEYWORD, ca, 2);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	in[0] = in[1] = null(ESQL_T_KEYWORD);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	CHECK_EQ_INT(res_long(&d, st, 0), 3);
 	agg_result(&d, st, 1, &v, &a);
 	CHECK(values_are(&v, want, 3));
@@ -201,8 +201,8 @@ test_cap(void)
 
 	for (int64_t i = 10; i < 15; i++) {
 		in[0] = in[1] = num(ESQL_T_LONG, i);
-		agg_update(&d, st, in);
-		agg_update(&d, st, in);
+		agg_update(&d, st, in, NULL);
+		agg_update(&d, st, in, NULL);
 	}
 	CHECK_EQ_INT(res_long(&d, st, 1), 5);
 	agg_result(&d, st, 0, &v, &a);
@@ -240,15 +240,15 @@ test_min_max(void)
 	strcpy(buf, "b");
 	in[0] = in[1] = kw(buf);
 	in[2] = in[3] = multi(ESQL_T_LONG, longs, 3);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	strcpy(buf, "abc");
 	in[0] = in[1] = kw(buf);
 	in[2] = in[3] = null(ESQL_T_LONG);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	strcpy(buf, "ab");
 	in[0] = in[1] = kw(buf);
 	in[2] = in[3] = num(ESQL_T_LONG, 0);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	strcpy(buf, "zzz"); /* the state holds copies */
 	agg_result(&d, st, 0, &v, &a);
 	CHECK(v.n == 1 && v.one.u.s.len == 2 &&
@@ -289,14 +289,14 @@ test_sum_avg(void)
 	in[0] = in[1] = multi(ESQL_T_INTEGER, ints, 2);
 	in[2] = in[3] = dbl(0.1);
 	in[4] = num(ESQL_T_LONG, INT64_MAX);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	in[0] = in[1] = num(ESQL_T_INTEGER, 4);
 	in[4] = num(ESQL_T_LONG, 1);
-	agg_update(&d, st, in);
+	agg_update(&d, st, in, NULL);
 	in[0] = in[1] = null(ESQL_T_INTEGER);
 	in[4] = null(ESQL_T_LONG);
 	for (int i = 0; i < 8; i++)
-		agg_update(&d, st, in);
+		agg_update(&d, st, in, NULL);
 	CHECK_EQ_INT(res_long(&d, st, 0), 7);
 	CHECK_EQ_INT(agg_result(&d, st, 1, &v, &a), 0);
 	CHECK(v.type == ESQL_T_DOUBLE && v.n == 1 && v.one.u.d == 7.0 / 3.0);
@@ -308,6 +308,52 @@ test_sum_avg(void)
 	CHECK_EQ_INT(v.n, 0);
 	agg_free(&d, st);
 	esql_arena_free(&a);
+	agg_def_fini(&d);
+}
+
+static void
+test_where(void)
+{
+	/*
+	 * agg WHERE: "the condition that must be met for a row to be
+	 * included in the evaluation of" that aggregate (reference, STATS:
+	 * `STATS under_40K = COUNT(*) WHERE Ks < 40, ..., total =
+	 * COUNT(*)`).  A set shared by a VALUES and a COUNT_DISTINCT of the
+	 * same condition is filled by the first; values past its cap are
+	 * what agg_update() returns.
+	 */
+	static const struct agg_spec specs[] = {
+	    {AGG_COUNT_ALL, ESQL_T_NULL, -1},
+	    {AGG_COUNT_ALL, ESQL_T_NULL, -1},
+	    {AGG_SUM, ESQL_T_LONG, -1},
+	    {AGG_VALUES, ESQL_T_LONG, 0},
+	    {AGG_COUNT_DISTINCT, ESQL_T_LONG, 0},
+	};
+	struct agg_def d = {.specs = specs,
+			    .n = 5,
+			    .nsets = 1,
+			    .max_values = 2};
+	struct agg_state *st = agg_new(&d);
+	struct esql_val in[5];
+	bool on[5] = {true, true, true, true, true};
+	/* Rows 1, 2, 3, 4, 4; row 2 fails the WHERE of 1 and 2, row 3 that
+	 * of the set. */
+	static const size_t want_dropped[] = {0, 0, 0, 1, 0};
+
+	for (int64_t r = 1; r <= 5; r++) {
+		int64_t v = r < 5 ? r : 4;
+		in[2] = in[3] = in[4] = num(ESQL_T_LONG, v);
+		on[1] = on[2] = r != 2;
+		on[3] = on[4] = r != 3;
+		CHECK_EQ_INT(agg_update(&d, st, in, on), want_dropped[r - 1]);
+	}
+	CHECK_EQ_INT(res_long(&d, st, 0), 5); /* COUNT(*) */
+	CHECK_EQ_INT(res_long(&d, st, 1), 4); /* COUNT(*) WHERE */
+	CHECK_EQ_INT(res_long(&d, st, 2), 1 + 3 + 4 + 4);
+	CHECK_EQ_INT(res_long(&d, st, 4), 3); /* 1, 2, 4 */
+	CHECK_EQ_INT(agg_set_kept(st, 0), 2); /* 1, 2; 4 by hash */
+	CHECK_EQ_INT(agg_values_dropped(&d, st, 3), 1);
+	agg_free(&d, st);
 	agg_def_fini(&d);
 }
 
@@ -370,7 +416,7 @@ test_save_load(void)
 		in[1] = in[4] = in[5] = kw(words[i]);
 		in[2] = num(ESQL_T_LONG, (int64_t)i * 10);
 		in[3] = dbl(0.5 * (double)i);
-		agg_update(&d, st, in);
+		agg_update(&d, st, in, NULL);
 	}
 	agg_save(&d, st, &out);
 	back = agg_new(&d);
@@ -397,6 +443,26 @@ test_save_load(void)
 		CHECK_EQ_INT(agg_load(&d, back, &c), -1);
 		agg_free(&d, back);
 	}
+	/* A keyword that is not UTF-8 is refused: the MIN's "x", then the
+	 * set's (the only bytes 'x' of the data). */
+	for (int k = 0; k < 2; k++) {
+		struct buf bad = {0};
+		char *x;
+
+		buf_append(&bad, out.data, out.len);
+		x = memchr(bad.data, 'x', bad.len);
+		if (k == 1 && x != NULL)
+			x = memchr(x + 1, 'x',
+				   bad.len - (size_t)(x + 1 - bad.data));
+		CHECK(x != NULL);
+		if (x != NULL)
+			*x = (char)0xff;
+		back = agg_new(&d);
+		c = (struct cursor){bad.data, bad.data + bad.len, 0};
+		CHECK_EQ_INT(agg_load(&d, back, &c), -1);
+		agg_free(&d, back);
+		buf_free(&bad);
+	}
 	/* An overflow flag other than 0 or 1 is refused. */
 	out.data[4 * 8] = 2;
 	back = agg_new(&d);
@@ -419,6 +485,7 @@ main(void)
 	test_cap();
 	test_min_max();
 	test_sum_avg();
+	test_where();
 	test_def_check();
 	test_save_load();
 	return check_exit();

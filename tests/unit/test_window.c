@@ -1,11 +1,13 @@
 /*
  * window: watermark closing per agent, late and too-late events, the
  * per-window cap and its order, multi-valued and null keys, exact mode,
- * and the group bound.
+ * and the group bound; for the seed kind and for the ES|QL kind.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "conf.h"
@@ -551,6 +553,693 @@ test_cap_live(void)
 	conf->rule->max_alerts = 100;
 }
 
+/*
+ * The ES|QL kind: STATS COUNT(*), COUNT_DISTINCT(cmd), VALUES(cmd),
+ * SUM(bytes) WHERE ok, MIN(@timestamp) BY parent, agent.id, host.ip,
+ * DATE_TRUNC(1 minute, @timestamp), with agent.id owning the
+ * watermarks.  The rule layer's stand-in emits a group with at least
+ * five distinct command lines, at most max_rows per window.
+ */
+static const enum esql_type ekeys[] = {ESQL_T_KEYWORD, ESQL_T_KEYWORD,
+				       ESQL_T_IP};
+static const struct agg_spec especs[] = {
+    {AGG_COUNT_ALL, ESQL_T_NULL, -1}, {AGG_COUNT_DISTINCT, ESQL_T_KEYWORD, 0},
+    {AGG_VALUES, ESQL_T_KEYWORD, 0},  {AGG_SUM, ESQL_T_LONG, -1},
+    {AGG_MIN, ESQL_T_DATETIME, -1},
+};
+static struct agg_def edef = {.specs = especs,
+			      .n = 5,
+			      .nsets = 1,
+			      .max_values = 100};
+
+struct erow {
+	int64_t window;
+	char parent[32]; /* "(null)" for a null key */
+	char agent[32];
+	char host[ESQL_IP_MAX];
+	long long rows, distinct, values, sum, min;
+	bool late;
+};
+
+static struct erow erows[64];
+static size_t nerows;
+static size_t max_rows = 100;
+
+static void
+key_text(const struct esql_val *v, char *out, size_t len)
+{
+	if (v->n == 0) {
+		snprintf(out, len, "(null)");
+	} else if (v->type == ESQL_T_IP) {
+		char ip[ESQL_IP_MAX];
+		esql_ip_format(v->one.u.ip, ip);
+		snprintf(out, len, "%s", ip);
+	} else {
+		snprintf(out, len, "%.*s", (int)v->one.u.s.len, v->one.u.s.p);
+	}
+}
+
+static long long
+eresult(const struct window_group *g, size_t i, struct esql_arena *a)
+{
+	struct esql_val v;
+
+	agg_result(&edef, g->agg, i, &v, a);
+	if (i == 2)
+		return (long long)v.n;
+	return v.n == 0 ? LLONG_MIN : (long long)esql_val_items(&v)[0].u.l;
+}
+
+static void
+eclose_cb(void *arg, struct window_closing *c)
+{
+	struct esql_arena a = {0};
+
+	(void)arg;
+	CHECK(c->rule == NULL && c->groups == NULL);
+	CHECK(c->spec != NULL && c->spec->agg == &edef);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct window_group *g = &c->rows[i];
+		struct erow *r = &erows[nerows < 64 ? nerows : 63];
+
+		CHECK_EQ_INT(g->window_ms, c->window_ms);
+		CHECK_EQ_INT(g->keys[0].type, ESQL_T_KEYWORD);
+		CHECK_EQ_INT(g->keys[2].type, ESQL_T_IP);
+		if (eresult(g, 1, &a) < 5)
+			continue; /* undecided: a late row may lift it */
+		if (c->emitted >= max_rows) {
+			window_decide(c, i, WINDOW_SUPPRESSED);
+			continue;
+		}
+		window_decide(c, i, WINDOW_EMITTED);
+		r->window = g->window_ms;
+		key_text(&g->keys[0], r->parent, sizeof(r->parent));
+		key_text(&g->keys[1], r->agent, sizeof(r->agent));
+		key_text(&g->keys[2], r->host, sizeof(r->host));
+		r->rows = eresult(g, 0, &a);
+		r->distinct = eresult(g, 1, &a);
+		r->values = eresult(g, 2, &a);
+		r->sum = eresult(g, 3, &a);
+		r->min = eresult(g, 4, &a);
+		r->late = g->late;
+		nerows++;
+	}
+	esql_arena_free(&a);
+}
+
+static void
+nop_cb(void *arg, struct window_closing *c)
+{
+	(void)arg;
+	(void)c;
+}
+
+static struct window_spec espec = {
+    .nkeys = 3,
+    .key_types = ekeys,
+    .watermark_key = 1,
+    .window_ms = 60000,
+    .agg = &edef,
+};
+
+static struct window_store *
+estore(int64_t lateness, struct budget *b)
+{
+	struct window_opts o = {
+	    .allowed_lateness_ms = lateness,
+	    .late_horizon_ms = 5 * 60000,
+	    .max_groups = 1000,
+	    .budget = b,
+	    .max_values = 1, /* the seed's: the ES|QL kind has edef's */
+	    .max_key_combos = 64,
+	    .idle_close_ms = 120000,
+	    .max_future_ms = 300000,
+	};
+
+	memset(&m, 0, sizeof(m));
+	nerows = 0;
+	return window_new_esql(&espec, &o, &m, eclose_cb, NULL);
+}
+
+/*
+ * One row: agent, parent ("" null), host addresses (comma-separated,
+ * "" null), command line, bytes and whether SUM's WHERE holds, at
+ * T0 + ms.  Checks the store's invariants after it.
+ */
+static void
+erow_add(struct window_store *ws, const char *agent, const char *parent,
+	 const char *hosts, const char *cmd, int64_t bytes, bool ok, int64_t ms)
+{
+	struct esql_scalar ips[8];
+	struct esql_val keys[3], in[5];
+	bool on[5] = {true, true, true, ok, true};
+	size_t nip = 0;
+	int64_t ts = T0 + ms;
+
+	esql_val_null(&keys[0], ESQL_T_KEYWORD);
+	if (*parent) {
+		keys[0].n = 1;
+		keys[0].one.u.s.p = parent;
+		keys[0].one.u.s.len = strlen(parent);
+	}
+	esql_val_null(&keys[1], ESQL_T_KEYWORD);
+	keys[1].n = 1;
+	keys[1].one.u.s.p = agent;
+	keys[1].one.u.s.len = strlen(agent);
+	for (const char *p = hosts; *p && nip < 8;) {
+		size_t n = strcspn(p, ",");
+		if (esql_ip_parse(p, n, ips[nip].u.ip) != 0)
+			abort();
+		nip++;
+		p += n + (p[n] == ',');
+	}
+	esql_val_null(&keys[2], ESQL_T_IP);
+	keys[2].n = nip;
+	keys[2].many = nip ? ips : NULL;
+	esql_val_null(&in[0], ESQL_T_NULL);
+	esql_val_null(&in[1], ESQL_T_KEYWORD);
+	in[1].n = 1;
+	in[1].one.u.s.p = cmd;
+	in[1].one.u.s.len = strlen(cmd);
+	in[2] = in[1];
+	esql_val_null(&in[3], ESQL_T_LONG);
+	in[3].n = 1;
+	in[3].one.u.l = bytes;
+	esql_val_null(&in[4], ESQL_T_DATETIME);
+	in[4].n = 1;
+	in[4].one.u.l = ts;
+	window_add_row(ws, ts, timefmt_floor(ts, 60000), keys, in, on);
+	window_check(ws);
+}
+
+/* Five distinct command lines, one a second from T0 + at, 10 bytes each. */
+static void
+eburst(struct window_store *ws, const char *agent, const char *parent,
+       int64_t at, int n)
+{
+	static const char *cmds[] = {"grep a", "find b", "curl c", "env x",
+				     "whoami", "ls 1",   "ls 2",   "ls 3"};
+
+	for (int i = 0; i < n; i++)
+		erow_add(ws, agent, parent, "10.0.0.1", cmds[i], 10, true,
+			 at + i * 1000);
+}
+
+/* Whether the ES|QL group (agent, parent, host 10.0.0.1) is held at at. */
+static bool
+eheld(struct window_store *ws, const char *agent, const char *parent,
+      int64_t at)
+{
+	uint64_t before = m.v[M_groups_created];
+	size_t n = window_groups(ws);
+	bool found;
+
+	/* A command already counted: a held group's rank does not move. */
+	erow_add(ws, agent, parent, "10.0.0.1", "grep a", 0, true, at);
+	found = m.v[M_groups_created] == before;
+	CHECK(found || window_groups(ws) == n + 1);
+	return found;
+}
+
+/* Groups, their keys and aggregates, and closing per agent. */
+static void
+test_esql_groups(void)
+{
+	struct window_store *ws;
+
+	/* Watermark per agent: A's window closes at A's event of 12:01:30,
+	 * not at B's, and not a millisecond before. */
+	ws = estore(30000, NULL);
+	eburst(ws, "A", "P", 10000, 5);
+	erow_add(ws, "A", "P", "10.0.0.1", "grep a", 5, false, 15000);
+	erow_add(ws, "A", "Q", "10.0.0.1", "ls", 0, true, 89999);
+	CHECK_EQ_INT(nerows, 0);
+	erow_add(ws, "B", "Q", "10.0.0.1", "ls", 0, true, 3600000);
+	CHECK_EQ_INT(nerows, 0);
+	erow_add(ws, "A", "Q", "10.0.0.1", "ls", 0, true, 90000);
+	CHECK_EQ_INT(nerows, 1);
+	CHECK_EQ_INT(erows[0].window, T0);
+	CHECK_STR(erows[0].parent, "P");
+	CHECK_STR(erows[0].agent, "A");
+	CHECK_STR(erows[0].host, "10.0.0.1");
+	CHECK_EQ_INT(erows[0].rows, 6);     /* COUNT(*): every row */
+	CHECK_EQ_INT(erows[0].distinct, 5); /* "grep a" twice */
+	CHECK_EQ_INT(erows[0].values, 5);
+	CHECK_EQ_INT(erows[0].sum, 50); /* the row of 5 bytes was not ok */
+	CHECK_EQ_INT(erows[0].min, T0 + 10000);
+	CHECK(!erows[0].late);
+	CHECK_EQ_INT(m.v[M_alerts], 1);
+	CHECK_EQ_INT(m.v[M_windows_closed], 1); /* Q is in the next window */
+
+	/* A late row updates a closed group: R (4 commands) is lifted
+	 * over by its fifth, late, and goes out marked late; P, decided,
+	 * never again. */
+	erow_add(ws, "A", "P", "10.0.0.1", "new", 1, true, 59999);
+	eburst(ws, "A", "R", 20000, 4);
+	CHECK_EQ_INT(nerows, 1);
+	erow_add(ws, "A", "R", "10.0.0.1", "ls -l", 0, true, 0);
+	CHECK_EQ_INT(nerows, 2);
+	CHECK_STR(erows[1].parent, "R");
+	CHECK(erows[1].late);
+	CHECK_EQ_INT(erows[1].min, T0);
+	CHECK_EQ_INT(m.v[M_alerts_late], 1);
+	CHECK_EQ_INT(m.v[M_events_late], 6);
+
+	/* Past the late horizon: too late, no group. */
+	erow_add(ws, "A", "S", "10.0.0.1", "ls", 0, true, 600000);
+	erow_add(ws, "A", "S", "10.0.0.1", "ls", 0, true, 60000);
+	CHECK_EQ_INT(m.v[M_events_too_late], 1);
+	window_flush(ws);
+	window_check(ws);
+	window_free(ws);
+
+	/* Multi-valued keys fan out to each distinct value; null is a key
+	 * of its own; one row, many groups, each counts it once. */
+	ws = estore(-1, NULL);
+	for (int i = 0; i < 5; i++) {
+		static const char *c[] = {"grep", "find", "curl", "whoami",
+					  "x"};
+		erow_add(ws, "A", "", "10.0.0.2,::1,10.0.0.2", c[i], 1, true,
+			 i * 1000);
+	}
+	erow_add(ws, "A", "", "", "grep", 1, true, 0);
+	CHECK_EQ_INT(window_groups(ws), 3);
+	CHECK_EQ_INT(m.v[M_key_combos_cut], 0);
+	window_flush(ws);
+	CHECK_EQ_INT(nerows, 2);
+	for (size_t i = 0; i < nerows && i < 2; i++) {
+		CHECK_STR(erows[i].parent, "(null)");
+		CHECK_EQ_INT(erows[i].rows, 5);
+		CHECK_EQ_INT(erows[i].sum, 5);
+	}
+	CHECK(strcmp(erows[0].host, "10.0.0.2") == 0 ||
+	      strcmp(erows[1].host, "10.0.0.2") == 0);
+	CHECK(strcmp(erows[0].host, "::1") == 0 ||
+	      strcmp(erows[1].host, "::1") == 0);
+	window_free(ws);
+
+	/* Key combinations past max_key_combos are cut and counted. */
+	{
+		struct window_opts o = {
+		    .allowed_lateness_ms = -1,
+		    .max_groups = 1000,
+		    .max_values = 100,
+		    .max_key_combos = 2,
+		    .idle_close_ms = 1,
+		    .max_future_ms = 1,
+		};
+		memset(&m, 0, sizeof(m));
+		ws = window_new_esql(&espec, &o, &m, eclose_cb, NULL);
+		erow_add(ws, "A", "P", "10.0.0.1,10.0.0.2,10.0.0.3", "ls", 1,
+			 true, 0);
+		CHECK_EQ_INT(window_groups(ws), 2);
+		CHECK_EQ_INT(m.v[M_key_combos_cut], 1);
+		window_free(ws);
+	}
+
+	/* The cap: the window's second passing group is suppressed. */
+	max_rows = 1;
+	ws = estore(-1, NULL);
+	eburst(ws, "A", "P", 0, 5);
+	eburst(ws, "A", "Q", 0, 6);
+	window_flush(ws);
+	CHECK_EQ_INT(nerows, 1);
+	CHECK_EQ_INT(m.v[M_alerts], 1);
+	CHECK_EQ_INT(m.v[M_alerts_suppressed], 1);
+	window_free(ws);
+	max_rows = 100;
+
+	/* Idle close on the wall clock, then forgetting: a tombstone keeps
+	 * the window decided. */
+	ws = estore(30000, NULL);
+	window_tick(ws, T0 + 10000);
+	eburst(ws, "A", "P", 0, 5);
+	window_tick(ws, T0 + 10000 + 119999);
+	CHECK_EQ_INT(nerows, 0);
+	window_tick(ws, T0 + 10000 + 120000);
+	CHECK_EQ_INT(nerows, 1);
+	CHECK(!erows[0].late);
+	window_check(ws);
+	window_tick(ws, T0 + 10000 + 120000 + 120000 + 300000);
+	CHECK_EQ_INT(window_groups(ws), 0);
+	CHECK_EQ_INT(window_tombstones(ws), 1);
+	{
+		struct buf data = {0};
+
+		window_save(ws, &data);
+		seed("esql-tombstones.bin", &data);
+		buf_free(&data);
+	}
+	eburst(ws, "A", "P", 0, 5);
+	CHECK_EQ_INT(m.v[M_events_too_late], 5);
+	eburst(ws, "A", "P", 60000, 5); /* the next window is welcome */
+	CHECK_EQ_INT(window_groups(ws), 1);
+	CHECK_EQ_INT(window_tombstones(ws), 0);
+	window_flush(ws);
+	CHECK_EQ_INT(nerows, 2);
+	window_check(ws);
+	window_free(ws);
+
+	/* A future event is kept but does not move the watermark. */
+	ws = estore(30000, NULL);
+	window_tick(ws, T0);
+	eburst(ws, "B", "P", 0, 5);
+	erow_add(ws, "B", "F", "10.0.0.1", "ls", 0, true, 3600000);
+	CHECK_EQ_INT(m.v[M_events_future], 1);
+	CHECK_EQ_INT(nerows, 0);
+	erow_add(ws, "B", "Q", "10.0.0.1", "ls", 0, true, 90000);
+	CHECK_EQ_INT(nerows, 1);
+	window_free(ws);
+}
+
+/*
+ * The budget: charged and released exactly; past it, the agent over its
+ * share loses its group with the fewest distinct values first, oldest
+ * first; without sets, the one with the fewest rows.
+ */
+static void
+test_esql_budget(void)
+{
+	struct budget b = {.max = SIZE_MAX};
+	struct window_store *ws;
+
+	ws = estore(30000, &b);
+	for (int i = 0; i < 1000; i++) {
+		char p[32];
+		snprintf(p, sizeof(p), "F%d", i);
+		erow_add(ws, i % 3 ? "A" : "B", p, "10.0.0.1", "ls", 1, true,
+			 i * 10);
+	}
+	CHECK_EQ_INT(b.used, window_bytes(ws));
+	CHECK(b.used > 1000 * 200);
+	window_free(ws);
+	CHECK_EQ_INT(b.used, 0);
+
+	ws = estore(-1, &b);
+	eburst(ws, "A", "three", 0, 3);
+	eburst(ws, "A", "one-old", 1000, 1);
+	eburst(ws, "A", "one-new", 2000, 1);
+	eburst(ws, "B", "other", 0, 1);
+	b.max = b.used; /* nothing more fits */
+	eburst(ws, "B", "other2", 0, 1);
+	CHECK(b.used <= b.max);
+	CHECK_EQ_INT(m.v[M_groups_evicted], 1);
+	b.max = SIZE_MAX;
+	CHECK(!eheld(ws, "A", "one-old", 1000));
+	CHECK(eheld(ws, "A", "one-new", 2000));
+	CHECK(eheld(ws, "A", "three", 0));
+	CHECK(eheld(ws, "B", "other", 0));
+	window_free(ws);
+	CHECK_EQ_INT(b.used, 0);
+
+	/* No set: rows rank the groups. */
+	{
+		static const struct agg_spec count[] = {
+		    {AGG_COUNT_ALL, ESQL_T_NULL, -1},
+		};
+		struct agg_def d = {.specs = count, .n = 1, .max_values = 1};
+		struct window_spec s = espec;
+		struct window_opts o = {
+		    .allowed_lateness_ms = -1,
+		    .max_groups = 1000,
+		    .budget = &b,
+		    .max_key_combos = 64,
+		};
+		struct esql_val keys[3], in[1];
+		const char *names[] = {"many", "few1", "oth1"};
+		size_t n[] = {3, 1, 1}, used;
+
+		s.agg = &d;
+		memset(&m, 0, sizeof(m));
+		ws = window_new_esql(&s, &o, &m, nop_cb, NULL);
+		esql_val_null(&in[0], ESQL_T_NULL);
+		esql_val_null(&keys[2], ESQL_T_IP);
+		for (size_t g = 0; g < 4; g++) {
+			esql_val_null(&keys[0], ESQL_T_KEYWORD);
+			esql_val_null(&keys[1], ESQL_T_KEYWORD);
+			keys[0].n = keys[1].n = 1;
+			/* Keys of one length: the new group costs what
+			 * the evicted one frees. */
+			keys[0].one.u.s.p = g < 3 ? names[g] : "new1";
+			keys[0].one.u.s.len = strlen(keys[0].one.u.s.p);
+			keys[1].one.u.s.p = g < 2 ? "A" : "B";
+			keys[1].one.u.s.len = 1;
+			if (g == 3) {
+				used = b.used;
+				b.max = used; /* A is the larger: it pays */
+			}
+			for (size_t r = 0; r < (g < 3 ? n[g] : 1); r++)
+				window_add_row(ws, T0, T0, keys, in, NULL);
+			window_check(ws);
+		}
+		CHECK_EQ_INT(m.v[M_groups_evicted], 1);
+		CHECK_EQ_INT(window_groups(ws), 3);
+		/* "few1" went: adding to it makes a group again. */
+		keys[0].one.u.s.p = "few1";
+		keys[0].one.u.s.len = 4;
+		keys[1].one.u.s.p = "A";
+		b.max = SIZE_MAX;
+		window_add_row(ws, T0, T0, keys, in, NULL);
+		CHECK_EQ_INT(m.v[M_groups_created], 5);
+		keys[0].one.u.s.p = "many";
+		keys[0].one.u.s.len = 4;
+		window_add_row(ws, T0, T0, keys, in, NULL);
+		CHECK_EQ_INT(m.v[M_groups_created], 5);
+		window_check(ws);
+		window_free(ws);
+		CHECK_EQ_INT(b.used, 0);
+	}
+}
+
+/* Checkpoints of the ES|QL kind: the copy behaves as the original. */
+static void
+test_esql_save(void)
+{
+	struct window_store *a, *b;
+	struct buf data = {0}, again = {0};
+	struct erow first[8];
+	size_t nfirst = 0;
+
+	a = estore(30000, NULL);
+	eburst(a, "A", "P", 0, 5);     /* alerts below */
+	eburst(a, "A", "R", 0, 4);     /* closes under threshold */
+	eburst(a, "A", "S", 90000, 8); /* stays open */
+	eburst(a, "B", "T", 0, 3);     /* another agent, open */
+	erow_add(a, "B", "", "", "x", 7, false, 1000); /* null keys */
+	CHECK_EQ_INT(nerows, 1);
+	window_save(a, &data);
+	seed("esql-groups.bin", &data);
+
+	/* Truncated or trailing data is refused, leaving nothing. */
+	for (size_t n = 0; n < data.len; n++) {
+		b = estore(30000, NULL);
+		CHECK_EQ_INT(window_load(b, data.data, n), -1);
+		CHECK_EQ_INT(window_groups(b), 0);
+		window_check(b);
+		window_free(b);
+	}
+	buf_append(&data, "", 1);
+	b = estore(30000, NULL);
+	CHECK_EQ_INT(window_load(b, data.data, data.len), -1);
+	window_free(b);
+	data.len--;
+
+	b = estore(30000, NULL);
+	CHECK_EQ_INT(window_load(b, data.data, data.len), 0);
+	window_check(b);
+	CHECK_EQ_INT(window_groups(b), window_groups(a));
+	CHECK_EQ_INT(window_bytes(b), window_bytes(a));
+	window_save(b, &again);
+	CHECK_EQ_INT(again.len, data.len);
+	for (int pass = 0; pass < 2; pass++) {
+		struct window_store *w = pass ? b : a;
+		nerows = 0;
+		erow_add(w, "A", "R", "10.0.0.1", "ls -R", 1, true, 5000);
+		erow_add(w, "A", "P", "10.0.0.1", "ls -P", 1, true, 5000);
+		erow_add(w, "B", "T", "10.0.0.1", "curl x", 1, true, 1000);
+		erow_add(w, "B", "T", "10.0.0.1", "whoami", 1, false, 2000);
+		window_flush(w);
+		if (pass == 0) {
+			memcpy(first, erows, sizeof(first));
+			nfirst = nerows;
+			continue;
+		}
+		CHECK_EQ_INT(nerows, nfirst);
+		for (size_t i = 0; i < nerows && i < 8; i++) {
+			CHECK_STR(erows[i].parent, first[i].parent);
+			CHECK_STR(erows[i].host, first[i].host);
+			CHECK_EQ_INT(erows[i].window, first[i].window);
+			CHECK_EQ_INT(erows[i].rows, first[i].rows);
+			CHECK_EQ_INT(erows[i].distinct, first[i].distinct);
+			CHECK_EQ_INT(erows[i].sum, first[i].sum);
+			CHECK_EQ_INT(erows[i].min, first[i].min);
+			CHECK_EQ_INT(erows[i].late, first[i].late);
+		}
+	}
+	/* R (late), then at the flush S and T. */
+	CHECK_EQ_INT(nfirst, 3);
+	CHECK_STR(first[0].parent, "R");
+	CHECK(first[0].late);
+	CHECK_EQ_INT(first[0].rows, 5);
+	CHECK_EQ_INT(first[0].sum, 41);
+	window_free(a);
+	window_free(b);
+	buf_free(&again);
+	buf_free(&data);
+}
+
+/* Appends one key field as the store encodes it to out[*len ..]. */
+static void
+put_field(char *out, size_t *len, const char *p, size_t n)
+{
+	uint32_t n32 = (uint32_t)n;
+
+	out[(*len)++] = 1;
+	memcpy(out + *len, &n32, 4);
+	memcpy(out + *len + 4, p, n);
+	*len += 4 + n;
+}
+
+/*
+ * What a checkpoint of one kind or shape is to a store of another:
+ * refused.  And a saved group with one field changed.
+ */
+static void
+test_esql_load_checks(void)
+{
+	static const enum esql_type other_keys[] = {ESQL_T_KEYWORD,
+						    ESQL_T_KEYWORD,
+						    ESQL_T_KEYWORD};
+	struct window_spec other = espec;
+	struct window_opts o = {.allowed_lateness_ms = -1,
+				.max_groups = 10,
+				.max_key_combos = 1};
+	struct window_store *a, *b;
+	struct buf data = {0}, bad = {0};
+	/* Group key: parent "P", agent "A", host ::ffff:10.0.0.1. */
+	char gkey[128], akey[32];
+	size_t glen = 0, alen = 0;
+	uint64_t format, shape;
+	const char *tail;
+
+	a = estore(-1, NULL);
+	erow_add(a, "A", "P", "10.0.0.1", "ls", 1, true, 0);
+	window_save(a, &data);
+	memcpy(&format, data.data, 8);
+	memcpy(&shape, data.data + 8, 8);
+	window_free(a);
+
+	/* A seed store does not take it, nor an ES|QL store of another
+	 * shape, nor an ES|QL store a seed checkpoint. */
+	memset(&m, 0, sizeof(m));
+	b = window_new(conf->rule, &o, &m, close_cb, NULL);
+	CHECK_EQ_INT(window_load(b, data.data, data.len), -1);
+	window_free(b);
+	other.key_types = other_keys;
+	b = window_new_esql(&other, &o, &m, eclose_cb, NULL);
+	CHECK_EQ_INT(window_load(b, data.data, data.len), -1);
+	CHECK_EQ_INT(window_reconfigure_esql(b, &espec, &o), -1);
+	CHECK_EQ_INT(window_reconfigure_esql(b, &other, &o), 0);
+	window_free(b);
+	a = store(30000, 1000);
+	burst(a, "A", "P", 0, 2);
+	bad.len = 0;
+	window_save(a, &bad);
+	window_free(a);
+	b = estore(-1, NULL);
+	CHECK_EQ_INT(window_load(b, bad.data, bad.len), -1);
+	window_free(b);
+
+	/* The fields as esql_scalar_encode() writes them. */
+	{
+		struct buf f = {0};
+		struct esql_scalar v;
+		const char *ks[2] = {"P", "A"};
+
+		for (int k = 0; k < 2; k++) {
+			v.u.s.p = ks[k];
+			v.u.s.len = 1;
+			f.len = 0;
+			esql_scalar_encode(ESQL_T_KEYWORD, &v, &f);
+			put_field(gkey, &glen, f.data, f.len);
+			if (k == 1)
+				put_field(akey, &alen, f.data, f.len);
+		}
+		esql_ip_parse("10.0.0.1", 8, v.u.ip);
+		f.len = 0;
+		esql_scalar_encode(ESQL_T_IP, &v, &f);
+		put_field(gkey, &glen, f.data, f.len);
+		buf_free(&f);
+	}
+
+	/* The saved group's aggregates: the end of the data. */
+	tail = data.data + 3 * 8 + 8 + 8 + alen + 2 * 8 + 3 * 8 + 8 + 8 + glen +
+	       2 * 8;
+	CHECK(tail < data.data + data.len);
+	for (int c = 0; c <= 8; c++) {
+		char k[128];
+		size_t klen = glen;
+		uint64_t rows = 1, flags = 0, fmt = format;
+
+		memcpy(k, gkey, glen);
+		switch (c) {
+		case 1:
+			rows = 0;
+			break; /* a group no row made */
+		case 2:
+			flags = 16;
+			break; /* unknown flag */
+		case 3:
+			k[glen - 1] ^= 1; /* 10.0.0.0: it decodes */
+			break;
+		case 4: /* an ip field of 4 bytes */
+			memset(k + 28 + 1, 0, 4);
+			k[28 + 1] = 4;
+			klen = 28 + 1 + 4 + 4;
+			break;
+		case 5:
+			k[5 + 7] = 9; /* keyword length past its field */
+			break;
+		case 6:
+			k[5 + 8] = (char)0xff; /* not UTF-8 */
+			break;
+		case 7:
+			fmt ^= 1;
+			break; /* another format */
+		case 8:
+			flags = 2;
+			break; /* decided, open */
+		}
+		bad.len = 0;
+		buf_put_u64(&bad, fmt);
+		buf_put_u64(&bad, shape);
+		buf_put_u64(&bad, (uint64_t)INT64_MIN); /* global floor */
+		buf_put_u64(&bad, 1);                   /* agents */
+		buf_put_bytes(&bad, akey, alen);
+		buf_put_u64(&bad, (uint64_t)T0);
+		buf_put_u64(&bad, (uint64_t)INT64_MIN);
+		buf_put_u64(&bad, 0); /* tombstones */
+		buf_put_u64(&bad, 0); /* ledger */
+		buf_put_u64(&bad, 1); /* groups */
+		buf_put_u64(&bad, (uint64_t)T0);
+		buf_put_bytes(&bad, k, klen);
+		buf_put_u64(&bad, rows);
+		buf_put_u64(&bad, flags);
+		buf_append(&bad, tail, (size_t)(data.data + data.len - tail));
+		if (c == 0)
+			CHECK(bad.len == data.len &&
+			      memcmp(bad.data, data.data, data.len) == 0);
+		b = estore(-1, NULL);
+		CHECK_EQ_INT(window_load(b, bad.data, bad.len),
+			     c == 0 || c == 3 ? 0 : -1);
+		CHECK_EQ_INT(window_groups(b), c == 0 || c == 3 ? 1 : 0);
+		window_check(b);
+		window_free(b);
+	}
+	buf_free(&data);
+	buf_free(&bad);
+}
+
 int
 main(void)
 {
@@ -816,6 +1505,10 @@ main(void)
 	test_restored_idle();
 	test_load_checks();
 	test_cap_live();
+	test_esql_groups();
+	test_esql_budget();
+	test_esql_save();
+	test_esql_load_checks();
 
 	parser_free(ps);
 	conf_free(conf);
