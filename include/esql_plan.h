@@ -36,6 +36,10 @@
  * field still visible is "Unknown column [x]", a pattern that matches
  * nothing is not an error.  A stream knows only the fields the query
  * names, so `*` patterns and a query without KEEP output those.
+ * A column an unnamed expression makes (`EVAL x + 1`, `STATS COUNT(*)`,
+ * `BY DATE_TRUNC(1 hour, @timestamp)`) is named by the expression's
+ * canonical text (esql_node_print()), where Elasticsearch uses the text
+ * as written.
  * METADATA names (_id, _index, _version, _score, _ignored, _index_mode)
  * are columns that are always null: an event read from a stream was
  * never indexed.
@@ -105,7 +109,8 @@ struct esql_program {
 	size_t ncols; /* row width: inputs, then computed columns */
 	struct esql_step *steps;
 	size_t nsteps;
-	struct esql_out *out; /* the columns visible after the program */
+	struct esql_out *out; /* the columns visible after the program
+				 (for a bucketed pre: at the STATS) */
 	size_t nout;
 };
 

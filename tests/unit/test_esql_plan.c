@@ -19,6 +19,7 @@
  *   STATS output: the aggregates, then the BY keys, in the order written
  *     (esql-rule-semantics.md 4.2).
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,13 +198,15 @@ test_seed(void)
 	struct esql_plan *p =
 	    esql_plan_from_text(seed, strlen(seed), err, sizeof(err));
 
+	CHECK(p != NULL);
 	if (p == NULL) {
-		/* the KQL matcher is built separately; until then KQL()
-		 * is refused, and nothing else */
-		CHECK_STR(err, "5:3: KQL is not supported yet");
+		fprintf(stderr, "seed: %s\n", err);
 		return;
 	}
 	check_seed_plan(p);
+	/* the fields KQL() names are input columns */
+	CHECK(field_index(p, "event.action") >= 0);
+	CHECK(field_index(p, "process.args") >= 0);
 	esql_plan_free(p);
 }
 
@@ -227,7 +230,7 @@ seed_without_kql(void)
 }
 
 static void
-test_seed_without_patterns(void)
+test_seed_without_kql(void)
 {
 	char *q = seed_without_kql();
 	struct esql_plan *p;
@@ -486,14 +489,22 @@ test_names(void)
 	if (p != NULL)
 		CHECK_STR(outs(p, &p->pre, false), "x _id");
 	esql_plan_free(p);
-	/* a KQL() field is an input column like any other */
-	p = compile("FROM a | WHERE KQL(\"event.action:exec\")");
-	if (p == NULL)
-		CHECK(strstr(err, "KQL is not supported yet") != NULL);
-	else {
-		CHECK(field_index(p, "event.action") >= 0);
-		esql_plan_free(p);
+	/* a KQL() field is an input column like any other: found after
+	 * the EVAL, it still comes before the computed column */
+	p = compile("FROM a | EVAL x = 1 | WHERE KQL(\"event.action:exec\") "
+		    "| KEEP x");
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_EQ_INT(p->nfields, 1);
+		CHECK_STR(p->fields[0], "event.action");
+		CHECK_EQ_INT(p->pre.ncols, 2);
+		CHECK_EQ_INT(p->pre.steps[0].column, 1);
+		CHECK_STR(outs(p, &p->pre, false), "x");
+		/* KQL's keyword terms are needles */
+		CHECK(p->has_needles);
+		CHECK_EQ_INT(p->needles.v[0].column, 0);
 	}
+	esql_plan_free(p);
 }
 
 static void
@@ -892,11 +903,71 @@ test_explain(void)
 	esql_plan_free(p);
 }
 
+/*
+ * Every query of tests/data/esql (the shapes of Elastic's Defend rules)
+ * compiles to the shape its name says (f: filter, b and the seed:
+ * bucketed) and explains itself.
+ */
+static void
+test_rule_queries(void)
+{
+	const char *root = getenv("BURSTD_SOURCE_ROOT");
+	char dir[4096], path[sizeof(dir) + 512];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	CHECK(root != NULL);
+	if (root == NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%s/tests/data/esql", root);
+	d = opendir(dir);
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct esql_plan *p;
+		struct buf text = {0}, ex = {0};
+		char chunk[4096];
+		size_t got;
+		FILE *f;
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".esql") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "r");
+		CHECK(f != NULL);
+		if (f == NULL)
+			continue;
+		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_append(&text, chunk, got);
+		fclose(f);
+		n++;
+		p = esql_plan_from_text(text.data, text.len, err, sizeof(err));
+		buf_free(&text);
+		CHECK(p != NULL);
+		if (p == NULL) {
+			fprintf(stderr, "%s: %s\n", de->d_name, err);
+			continue;
+		}
+		CHECK_EQ_INT(p->shape, de->d_name[0] == 'f'
+					   ? ESQL_SHAPE_FILTER
+					   : ESQL_SHAPE_BUCKETED);
+		esql_plan_explain(p, &ex);
+		CHECK(ex.len > 0);
+		buf_free(&ex);
+		esql_plan_free(p);
+	}
+	closedir(d);
+	CHECK(n >= 10);
+}
+
 int
 main(void)
 {
 	test_seed();
-	test_seed_without_patterns();
+	test_seed_without_kql();
 	test_filter();
 	test_refusals();
 	test_names();
@@ -907,5 +978,6 @@ main(void)
 	test_sort();
 	test_fingerprint();
 	test_explain();
+	test_rule_queries();
 	return check_exit();
 }
