@@ -110,6 +110,9 @@ struct esql_item {
 	const char *name;
 	int line, col; /* of the item's first token */
 	struct esql_node *expr;
+	const char *text; /* expr as written, first to last token, which
+			     names an unnamed item's column */
+	size_t text_len;
 	struct esql_node *where; /* STATS aggregates only; may be NULL */
 };
 

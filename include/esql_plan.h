@@ -37,9 +37,8 @@
  * nothing is not an error.  A stream knows only the fields the query
  * names, so `*` patterns and a query without KEEP output those.
  * A column an unnamed expression makes (`EVAL x + 1`, `STATS COUNT(*)`,
- * `BY DATE_TRUNC(1 hour, @timestamp)`) is named by the expression's
- * canonical text (esql_node_print()), where Elasticsearch uses the text
- * as written.
+ * `BY DATE_TRUNC(1 hour, @timestamp)`) is named by the expression's text
+ * as written, as Elasticsearch names it.
  * METADATA names (_id, _index, _version, _score, _ignored, _index_mode)
  * are columns that are always null: an event read from a stream was
  * never indexed.

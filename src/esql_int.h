@@ -64,6 +64,7 @@ enum esql_lex_mode {
 struct esql_token {
 	enum esql_tok kind;
 	int line, col;
+	const char *pos;  /* its first byte in the source */
 	const char *text; /* arena copy: name, digits, string value */
 	size_t len;
 	bool quoted;  /* IDENT: a piece was in backticks */

@@ -440,6 +440,7 @@ esql_lex_next(struct esql_lexer *lx, enum esql_lex_mode mode,
 		return -1;
 	t->line = lx->line;
 	t->col = lx->col;
+	t->pos = lx->p;
 	c = peekc(lx, 0);
 	c1 = peekc(lx, 1);
 	if (c < 0) {

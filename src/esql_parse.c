@@ -30,7 +30,8 @@ struct parser {
 	 * mode. */
 	const char *save_p;
 	int save_line, save_col;
-	int depth; /* parser recursion */
+	const char *last_end; /* just past the last token taken */
+	int depth;            /* parser recursion */
 };
 
 /* Words that are keywords where an expression or a name may stand. */
@@ -118,6 +119,7 @@ take(struct parser *p)
 	struct esql_token t = p->tok;
 
 	p->have = false;
+	p->last_end = p->lx.p;
 	return t;
 }
 
@@ -893,6 +895,7 @@ parse_items(struct parser *p, struct esql_item **out, size_t *nout, bool agg)
 	struct plist l = {0};
 	struct esql_item *it;
 	const struct esql_token *t;
+	const char *start;
 	size_t i;
 	void **v;
 
@@ -901,6 +904,7 @@ parse_items(struct parser *p, struct esql_item **out, size_t *nout, bool agg)
 		it = esql_ast_arena_alloc(p->a, sizeof(*it));
 		it->line = t->line;
 		it->col = t->col;
+		start = t->pos;
 		if ((it->expr = parse_expr(p)) == NULL)
 			goto fail;
 		if (peek(p)->kind == ESQL_TK_ASSIGN) {
@@ -910,9 +914,12 @@ parse_items(struct parser *p, struct esql_item **out, size_t *nout, bool agg)
 			}
 			take(p);
 			it->name = it->expr->s;
+			start = peek(p)->pos;
 			if ((it->expr = parse_expr(p)) == NULL)
 				goto fail;
 		}
+		it->text_len = (size_t)(p->last_end - start);
+		it->text = esql_ast_arena_strndup(p->a, start, it->text_len);
 		if (agg && tok_is_kw(peek(p), "where")) {
 			take(p);
 			if ((it->where = parse_expr(p)) == NULL)

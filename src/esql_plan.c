@@ -690,6 +690,19 @@ node_text(const struct esql_node *n)
 }
 
 /*
+ * The name of an unnamed item's column: its text as written, as
+ * Elasticsearch names it (or, for a tree built without text, the
+ * canonical print).
+ */
+static char *
+item_text(const struct esql_item *it)
+{
+	if (it->text != NULL)
+		return xstrndup(it->text, it->text_len);
+	return node_text(it->expr);
+}
+
+/*
  * The column of an expression: the column itself for a bare name, else
  * a new column an EVAL step computes.  -1 on error.
  */
@@ -1084,8 +1097,7 @@ compile_eval(struct compiler *c, const struct esql_cmd *cmd)
 			note_bucket(c, column, span, it->expr);
 		if (!c->in_post && it->expr->kind == ESQL_N_FIELD)
 			note_copy(c, column, it->expr);
-		name =
-		    it->name != NULL ? xstrdup(it->name) : node_text(it->expr);
+		name = it->name != NULL ? xstrdup(it->name) : item_text(it);
 		scope_define(&c->sc, name, column, esql_expr_type(e));
 		free(name);
 	}
@@ -1315,7 +1327,7 @@ compile_stats(struct compiler *c, const struct esql_cmd *cmd, bool *sum_ok)
 		enum esql_type t = ESQL_T_NULL;
 		int kind;
 
-		a->name = it->name != NULL ? xstrdup(it->name) : node_text(n);
+		a->name = it->name != NULL ? xstrdup(it->name) : item_text(it);
 		p->naggs++;
 		a->arg_column = -1;
 		a->where = -1;
@@ -1410,7 +1422,7 @@ compile_stats(struct compiler *c, const struct esql_cmd *cmd, bool *sum_ok)
 
 		b->name = it->name != NULL          ? xstrdup(it->name)
 			  : n->kind == ESQL_N_FIELD ? xstrdup(n->s)
-						    : node_text(n);
+						    : item_text(it);
 		p->nby++;
 		b->column = column_of(c, n, &b->type);
 		if (b->column < 0)

@@ -554,15 +554,15 @@ test_bucketed(void)
 	CHECK(!p->monotone);
 	esql_plan_free(p);
 
-	/* DATE_TRUNC written in BY is named by its text */
-	p = compile("FROM a | STATS COUNT(*) BY DATE_TRUNC(10 seconds, "
+	/* DATE_TRUNC written in BY is named by its text as written */
+	p = compile("FROM a | STATS count( * ) BY DATE_TRUNC(10 seconds, "
 		    "@timestamp), agent.id");
 	CHECK(p != NULL);
 	if (p != NULL) {
 		CHECK_EQ_INT(p->span_ms, 10000);
 		CHECK_EQ_INT(p->bucket_by, 0);
-		CHECK_STR(p->aggs[0].name, "COUNT(*)");
-		CHECK_STR(p->by[0].name, "DATE_TRUNC(10 second, @timestamp)");
+		CHECK_STR(p->aggs[0].name, "count( * )");
+		CHECK_STR(p->by[0].name, "DATE_TRUNC(10 seconds, @timestamp)");
 		CHECK_EQ_INT(p->watermark_by, 1);
 	}
 	esql_plan_free(p);
