@@ -57,6 +57,21 @@ NOT_IGNORE_ABOVE. A value its field type cannot hold is dropped (the
 logs-* index templates set index.mapping.ignore_malformed). An event
 without exactly one valid @timestamp is skipped: a data stream rejects
 such a document.
+
+Limits, where this evaluator is simpler than Elasticsearch:
+
+  * MV_EXPAND fans a row out to every value (burstd bounds it at
+    ESQL_PLAN_MAX_EXPAND rows and counts the rest);
+  * multi-values are in doc-value order (sorted), which ES|QL documents
+    as unspecified, so MV_FIRST, MV_LAST and MV_CONCAT of a raw field
+    follow that order;
+  * SUM and AVG of doubles are exactly rounded sums (math.fsum), not
+    Elasticsearch's compensated sums: the last bit may differ;
+  * a document Elasticsearch would reject for a mapping conflict (a
+    field that is both a value and an object, two values in a
+    constant_keyword) is read as it is; repeated keys merge, as the
+    semantic cases decide;
+  * METADATA fields (_id, _index, _version) are null.
 """
 
 import argparse
