@@ -98,14 +98,20 @@ struct rule_fields {
 /* A detection-rules TOML file. */
 struct rule_meta *
 rulefile_load_toml(const char *path, char *err, size_t errlen);
-/* The same from len bytes of text; name stands for the file in errors. */
+/*
+ * The same from len bytes of text; name stands for the file in errors
+ * (NULL for "<string>") and becomes the rule's path.
+ */
 struct rule_meta *
 rulefile_parse_toml(const char *text, size_t len, const char *name, char *err,
 		    size_t errlen);
 /* A .esql file. */
 struct rule_meta *
 rulefile_load_esql(const char *path, char *err, size_t errlen);
-/* The same from text; name gives the default rule name and errors. */
+/*
+ * The same from text; name gives the default rule name and errors
+ * (NULL stands for "<string>").
+ */
 struct rule_meta *
 rulefile_parse_esql(const char *text, size_t len, const char *name, char *err,
 		    size_t errlen);

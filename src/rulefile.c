@@ -552,11 +552,12 @@ struct rule_meta *
 rulefile_parse_toml(const char *text, size_t len, const char *name, char *err,
 		    size_t errlen)
 {
-	struct tomlctx c = {.name = name, .err = err, .errlen = errlen};
+	struct tomlctx c = {.err = err, .errlen = errlen};
 	struct toml_doc *d;
 	struct rule_meta *m;
 
-	if ((d = toml_parse(text, len, name, err, errlen)) == NULL)
+	c.name = name != NULL ? name : "<string>";
+	if ((d = toml_parse(text, len, c.name, err, errlen)) == NULL)
 		return NULL;
 	c.doc = d;
 	c.root = toml_root(d);
@@ -625,7 +626,7 @@ struct rule_meta *
 rulefile_parse_esql(const char *text, size_t len, const char *name, char *err,
 		    size_t errlen)
 {
-	struct rule_fields f = {.risk_score = -1, .path = name};
+	struct rule_fields f = {.risk_score = -1};
 	struct rule_meta *m = NULL;
 	struct strlist tags = {0};
 	char *vals[K_COUNT] = {0}, *query = NULL, *base = NULL;
@@ -636,6 +637,9 @@ rulefile_parse_esql(const char *text, size_t len, const char *name, char *err,
 
 	if (errlen > 0)
 		err[0] = '\0';
+	if (name == NULL)
+		name = "<string>";
+	f.path = name;
 	if ((nul = memchr(text, '\0', len)) != NULL) {
 		fail(err, errlen, name, 0, 0, "NUL byte at offset %zu",
 		     (size_t)(nul - text));

@@ -296,6 +296,13 @@ test_esql_bad(void)
 		CHECK_STR(m->name, "e");
 		rulefile_free(m);
 	}
+	m = rulefile_parse_esql("FROM a", 6, NULL, err, sizeof(err));
+	CHECK(m != NULL);
+	if (m != NULL) {
+		CHECK_STR(m->name, "<string>");
+		CHECK_STR(m->path, "<string>");
+		rulefile_free(m);
+	}
 	m = rulefile_parse_esql("FROM a\0", 7, "e.esql", err, sizeof(err));
 	CHECK(m == NULL);
 	CHECK_STR(err, "e.esql: NUL byte at offset 6");
@@ -455,6 +462,15 @@ test_toml_bad(void)
 		CHECK(m->path != NULL && strcmp(m->path, "r.toml") == 0);
 		rulefile_free(m);
 	}
+	m = rulefile_parse_toml(extra, strlen(extra), NULL, err, sizeof(err));
+	CHECK(m != NULL);
+	if (m != NULL) {
+		CHECK_STR(m->path, "<string>");
+		rulefile_free(m);
+	}
+	m = rulefile_parse_toml("[rule]\n", 7, NULL, err, sizeof(err));
+	CHECK(m == NULL);
+	CHECK_STR(err, "<string>: rule.name is missing");
 	/* An empty threat array is kept as one. */
 	static const char empty[] =
 	    "[rule]\nname = \"N\"\ntype = \"esql\"\nrule_id = \"i\"\n"
