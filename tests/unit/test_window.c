@@ -1011,6 +1011,84 @@ test_esql_budget(void)
 	}
 }
 
+/*
+ * STATS COUNT(*) BY DATE_TRUNC(1 minute, @timestamp) alone: no key but
+ * the window, and no watermark key, so one watermark for every row.
+ */
+static size_t nbucket_rows;
+static long long bucket_count;
+
+static void
+bucket_cb(void *arg, struct window_closing *c)
+{
+	struct esql_val v;
+	struct esql_arena a = {0};
+
+	(void)arg;
+	CHECK_EQ_INT(c->n, 1);
+	for (size_t i = 0; i < c->n; i++) {
+		CHECK_EQ_INT(c->rows[i].keylen, 0);
+		agg_result(c->spec->agg, c->rows[i].agg, 0, &v, &a);
+		bucket_count = (long long)v.one.u.l;
+		window_decide(c, i, WINDOW_EMITTED);
+		nbucket_rows++;
+	}
+	esql_arena_free(&a);
+}
+
+static void
+test_esql_no_keys(void)
+{
+	static const struct agg_spec count[] = {
+	    {AGG_COUNT_ALL, ESQL_T_NULL, -1},
+	};
+	struct agg_def d = {.specs = count, .n = 1, .max_values = 1};
+	struct window_spec s = {
+	    .nkeys = 0,
+	    .watermark_key = -1,
+	    .window_ms = 60000,
+	    .agg = &d,
+	};
+	struct window_opts o = {
+	    .allowed_lateness_ms = 30000,
+	    .late_horizon_ms = 60000,
+	    .max_groups = 10,
+	    .max_key_combos = 1,
+	    .idle_close_ms = 120000,
+	    .max_future_ms = 300000,
+	};
+	struct window_store *a, *b;
+	struct esql_val in;
+	struct buf data = {0};
+
+	esql_val_null(&in, ESQL_T_NULL);
+	memset(&m, 0, sizeof(m));
+	a = window_new_esql(&s, &o, &m, bucket_cb, NULL);
+	window_add_row(a, T0 + 1000, T0, NULL, &in, NULL);
+	window_add_row(a, T0 + 2000, T0, NULL, &in, NULL);
+	window_add_row(a, T0 + 60000, T0 + 60000, NULL, &in, NULL);
+	window_check(a);
+	CHECK_EQ_INT(window_groups(a), 2);
+	window_save(a, &data);
+	b = window_new_esql(&s, &o, &m, bucket_cb, NULL);
+	CHECK_EQ_INT(window_load(b, data.data, data.len), 0);
+	window_check(b);
+	/* The one watermark reaches 12:01 at a row of 12:01:30. */
+	for (int pass = 0; pass < 2; pass++) {
+		struct window_store *w = pass ? b : a;
+		nbucket_rows = 0;
+		window_add_row(w, T0 + 89999, T0 + 60000, NULL, &in, NULL);
+		CHECK_EQ_INT(nbucket_rows, 0);
+		window_add_row(w, T0 + 90000, T0 + 60000, NULL, &in, NULL);
+		CHECK_EQ_INT(nbucket_rows, 1);
+		CHECK_EQ_INT(bucket_count, 2);
+		window_check(w);
+	}
+	window_free(a);
+	window_free(b);
+	buf_free(&data);
+}
+
 /* Checkpoints of the ES|QL kind: the copy behaves as the original. */
 static void
 test_esql_save(void)
@@ -1507,6 +1585,7 @@ main(void)
 	test_cap_live();
 	test_esql_groups();
 	test_esql_budget();
+	test_esql_no_keys();
 	test_esql_save();
 	test_esql_load_checks();
 
