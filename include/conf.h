@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "rule.h"
+#include "ruleset.h"
 #include "strlist.h"
 
 /*
@@ -158,6 +159,11 @@ struct conf {
 	struct sink_conf *sinks; /* sinks */
 	size_t nsinks;
 	struct rule *rule; /* rule, compiled */
+	/*
+	 * rules: ES|QL rules from files, globs or inline text, compiled.
+	 * When there are any they run instead of `rule`.
+	 */
+	struct ruleset rules;
 };
 
 /* Returns the built-in configuration (compiled seed rule). */
@@ -172,6 +178,14 @@ struct sink_conf conf_sink_default(enum sink_type type);
  * error to errf.
  */
 struct conf *conf_load(const char *path, FILE *errf);
+
+/*
+ * Replaces c's ES|QL rules with those paths names (files or globs; a
+ * relative path is taken from the working directory), as --rule does.
+ * Returns 0, or -1 after writing every error to errf (c keeps its
+ * rules then).
+ */
+int conf_set_rules(struct conf *c, const struct strlist *paths, FILE *errf);
 
 void conf_free(struct conf *c);
 

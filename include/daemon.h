@@ -19,8 +19,11 @@
 
 /*
  * Runs until stopped.  Takes ownership of conf (loaded from path, which
- * SIGHUP reads again).  Returns the process exit status.
+ * SIGHUP reads again, its rules replaced by the files `rules` names
+ * when there are any: --rule; borrowed for the daemon's life).  Returns
+ * the process exit status.
  */
-int daemon_run(const char *path, struct conf *conf);
+int
+daemon_run(const char *path, struct conf *conf, const struct strlist *rules);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "budget.h"
 #include "conf.h"
@@ -49,6 +50,9 @@ void engine_tick(struct engine *e, int64_t now_ms);
 
 /* Closes every open window (end of input). */
 void engine_flush(struct engine *e);
+
+/* One line per ES|QL rule: its id, name and main counters. */
+void engine_print_rules(struct engine *e, FILE *f);
 
 /*
  * The window state, for a checkpoint: engine_save() appends it to out;

@@ -52,6 +52,8 @@ struct esql_alert {
 	const struct esql_alert_rule *rule;
 	const char *const *names;    /* ncols column names */
 	const struct esql_val *vals; /* ncols values */
+	const bool *arrays; /* NULL, or ncols flags: column i is always an
+			       array, [] when null (VALUES) */
 	size_t ncols;
 	bool windowed;        /* a bucketed rule: the window below */
 	int64_t window_start; /* epoch ms */

@@ -46,7 +46,7 @@
  * SORT and LIMIT in a filter-only query, and SORT before STATS, are
  * checked and then not applied (`ignored` says so): Elasticsearch sorts
  * and cuts the rows of one scheduled run, a stream alerts on each row as
- * it comes (the rule's max_signals still caps alerts).  After STATS, a
+ * it comes (and max_signals, a cap per run, does not apply).  After STATS, a
  * LIMIT may be followed only by EVAL, KEEP, DROP, RENAME and LIMIT.
  *
  * Rows.  A program works on a row of `ncols` columns (struct esql_val,

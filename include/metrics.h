@@ -50,7 +50,11 @@
 	X(alerts_suppressed, "alerts over max_alerts per window, dropped")     \
 	X(alerts_unformatted, "alerts the JSON generator failed on, dropped")  \
 	X(alerts_trimmed, "alerts whose value sets were trimmed to "           \
-			  "max_alert_bytes, emitted")
+			  "max_alert_bytes, emitted")                          \
+	X(values_rejected, "event values their field's mapping would reject, " \
+			   "read as null")                                     \
+	X(eval_warnings, "ES|QL expressions that gave null with a warning")    \
+	X(rows_expand_cut, "rows MV_EXPAND did not make past its bound")
 
 enum metric {
 #define METRIC_ENUM(name, help) M_##name,

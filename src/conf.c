@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "httpreq.h"
+#include "rulefile.h"
 #include "util.h"
 
 enum ktype {
@@ -860,6 +861,182 @@ static const struct key top_keys[] = {
     {NULL, 0, 0, 0, 0},
 };
 
+/* Writes the ruleset's error lines as the loader's, counting them. */
+static FILE *
+rules_errors(struct loader *ld, char **text, size_t *len)
+{
+	FILE *mem = open_memstream(text, len);
+
+	if (mem == NULL)
+		fatal("open_memstream");
+	(void)ld;
+	return mem;
+}
+
+static void
+rules_errors_done(struct loader *ld, FILE *mem, char **text, size_t *len)
+{
+	fclose(mem);
+	for (char *p = *text, *end = *text + *len, *nl; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		fprintf(ld->errf, "%.*s\n", (int)(nl - p), p);
+		ld->errors++;
+	}
+	free(*text);
+}
+
+/*
+ * A rule path relative to the configuration file's directory (an
+ * absolute one as it is), in out.
+ */
+static const char *
+rule_path(struct loader *ld, const char *s, struct buf *out)
+{
+	const char *slash = strrchr(ld->path, '/');
+
+	if (s[0] == '/' || slash == NULL)
+		return s;
+	out->len = 0;
+	buf_append(out, ld->path, (size_t)(slash - ld->path) + 1);
+	buf_append(out, s, strlen(s) + 1);
+	return out->data;
+}
+
+/* tags: read apart, as a list. */
+static int
+inline_tags(struct loader *ld, const char *key, yaml_node_t *v, void *base)
+{
+	(void)ld;
+	(void)v;
+	(void)base;
+	return strcmp(key, "tags") == 0;
+}
+
+/* One rule written inline: name, query and the metadata keys. */
+static void
+read_inline_rule(struct loader *ld, yaml_node_t *v, struct conf *c, FILE *errf)
+{
+	struct inline_rule {
+		char *name, *rule_id, *description, *severity, *threat;
+		char *from, *interval, *maturity, *query;
+		int risk_score, max_signals;
+	} ir = {.risk_score = -1};
+	static const struct key keys[] = {
+#define RK_INLINE(n, t, f, lo, hi) \
+	{n, t, offsetof(struct inline_rule, f), lo, hi}
+	    RK_INLINE("name", K_STRING, name, 0, 0),
+	    RK_INLINE("rule_id", K_STRING, rule_id, 0, 0),
+	    RK_INLINE("description", K_STRING, description, 0, 0),
+	    RK_INLINE("severity", K_STRING, severity, 0, 0),
+	    RK_INLINE("risk_score", K_INT, risk_score, 0, 100),
+	    RK_INLINE("threat", K_STRING, threat, 0, 0),
+	    RK_INLINE("from", K_STRING, from, 0, 0),
+	    RK_INLINE("interval", K_STRING, interval, 0, 0),
+	    RK_INLINE("max_signals", K_INT, max_signals, 1, 10000),
+	    RK_INLINE("maturity", K_STRING, maturity, 0, 0),
+	    RK_INLINE("query", K_STRING, query, 0, 0),
+#undef RK_INLINE
+	    {NULL, 0, 0, 0, 0},
+	};
+	struct strlist tags = {0};
+	yaml_node_pair_t *pair;
+	yaml_node_t *qn = NULL;
+	char where[64];
+	int before = ld->errors;
+
+	if (v->type == YAML_MAPPING_NODE) {
+		/* tags is a list; the rest are scalars. */
+		for (pair = v->data.mapping.pairs.start;
+		     pair < v->data.mapping.pairs.top; pair++) {
+			const char *k = scalar(node(ld, pair->key));
+			if (k != NULL && strcmp(k, "tags") == 0)
+				(void)read_list(ld, node(ld, pair->value),
+						"rules: tags", &tags);
+			else if (k != NULL && strcmp(k, "query") == 0)
+				qn = node(ld, pair->value);
+		}
+	}
+	read_map(ld, v, "an inline rule", keys, inline_tags, &ir);
+	if (ld->errors == before && (ir.name == NULL || ir.query == NULL)) {
+		err_at(ld, v, "an inline rule needs a name and a query");
+	}
+	if (ld->errors == before) {
+		const char **tv = xcalloc(tags.n + 1, sizeof(*tv));
+		struct rule_fields f = {
+		    .name = ir.name,
+		    .rule_id = ir.rule_id,
+		    .description = ir.description,
+		    .severity = ir.severity,
+		    .risk_score = ir.risk_score,
+		    .tags = tv,
+		    .threat = ir.threat,
+		    .from = ir.from,
+		    .interval = ir.interval,
+		    .max_signals = ir.max_signals,
+		    .maturity = ir.maturity,
+		    .query = ir.query,
+		    .path = ld->path,
+		};
+		for (size_t i = 0; i < tags.n; i++)
+			tv[i] = tags.v[i];
+		/* A block scalar's text starts on the line after its mark. */
+		if (qn != NULL) {
+			bool block =
+			    qn->data.scalar.style ==
+				YAML_LITERAL_SCALAR_STYLE ||
+			    qn->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+			f.query_line = (int)qn->start_mark.line + 1 + block;
+			f.query_col =
+			    block ? 1 : (int)qn->start_mark.column + 1;
+		}
+		snprintf(where, sizeof(where), "%s:%zu", ld->path,
+			 v->start_mark.line + 1);
+		(void)ruleset_add_fields(&c->rules, &f, where, errf);
+		free(tv);
+	}
+	strlist_clear(&tags);
+	free(ir.name);
+	free(ir.rule_id);
+	free(ir.description);
+	free(ir.severity);
+	free(ir.threat);
+	free(ir.from);
+	free(ir.interval);
+	free(ir.maturity);
+	free(ir.query);
+}
+
+/* rules: paths, globs and inline rules. */
+static void
+read_rules(struct loader *ld, yaml_node_t *v, struct conf *c)
+{
+	yaml_node_item_t *it;
+	struct buf path = {0};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errf;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		err_at(ld, v, "rules: expected a list");
+		return;
+	}
+	ruleset_free(&c->rules);
+	errf = rules_errors(ld, &text, &len);
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *n = node(ld, *it);
+		const char *s = scalar(n);
+		if (s != NULL)
+			(void)ruleset_add_path(&c->rules,
+					       rule_path(ld, s, &path), errf);
+		else
+			read_inline_rule(ld, n, c, errf);
+	}
+	rules_errors_done(ld, errf, &text, &len);
+	buf_free(&path);
+}
+
 static int
 top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 {
@@ -879,6 +1056,8 @@ top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		name_sinks(ld, v, c);
 	} else if (strcmp(key, "rule") == 0)
 		read_map(ld, v, "rule", rule_keys, rule_special, c->rule);
+	else if (strcmp(key, "rules") == 0)
+		read_rules(ld, v, c);
 	else
 		return 0;
 	return 1;
@@ -962,7 +1141,26 @@ conf_free(struct conf *c)
 	free(c->metrics_listen);
 	free(c->state_dir);
 	rule_free(c->rule);
+	ruleset_free(&c->rules);
 	free(c);
+}
+
+int
+conf_set_rules(struct conf *c, const struct strlist *paths, FILE *errf)
+{
+	struct ruleset rs = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < paths->n; i++)
+		if (ruleset_add_path(&rs, paths->v[i], errf) < 0)
+			rc = -1;
+	if (rc < 0) {
+		ruleset_free(&rs);
+		return -1;
+	}
+	ruleset_free(&c->rules);
+	c->rules = rs;
+	return 0;
 }
 
 /* Composing the document from events. */

@@ -38,6 +38,8 @@
 struct daemon {
 	uv_loop_t loop;                  /* the one loop */
 	const char *path;                /* configuration file, for reloads */
+	const struct strlist *rules;     /* --rule files, which replace the
+					file's rules at every load */
 	struct conf *conf;               /* the running configuration */
 	struct engine *engine;           /* lines -> alerts */
 	struct input **inputs;           /* live inputs */
@@ -945,6 +947,11 @@ reload(struct daemon *d)
 		return -1;
 	}
 	nc = conf_load(d->path, mem);
+	if (nc != NULL && d->rules->n > 0 &&
+	    conf_set_rules(nc, d->rules, mem) < 0) {
+		conf_free(nc);
+		nc = NULL;
+	}
 	fclose(mem);
 	if (nc == NULL) {
 		d->reloads_failed++;
@@ -1148,13 +1155,14 @@ signal_cb(uv_signal_t *h, int signum)
 }
 
 int
-daemon_run(const char *path, struct conf *conf)
+daemon_run(const char *path, struct conf *conf, const struct strlist *rules)
 {
 	struct daemon *d = xcalloc(1, sizeof(*d));
 	char why[256];
 	int status;
 
 	d->path = path;
+	d->rules = rules;
 	d->conf = conf;
 	d->stdout_conf = conf_sink_default(SINK_STDOUT);
 	d->watchdog_ms = watchdog_period_ms();

@@ -1,10 +1,13 @@
 /*
  * engine: wires the stages together and keeps the counters honest.
  */
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alert.h"
 #include "engine.h"
+#include "esqlrule.h"
 #include "log.h"
 #include "prefilter.h"
 #include "record.h"
@@ -24,7 +27,20 @@ struct engine {
 	struct buf alert;        /* scratch for one alert line */
 	int64_t clock_ms;        /* fixed alert time, 0: real time */
 	bool exact;              /* windows close only on flush */
+
+	/*
+	 * ES|QL rules (conf->rules.n > 0): then the seed rule's path above
+	 * (ws, the rule's parser check) is not used.  fields is the union
+	 * of the rules' fields, the parser's slots.
+	 */
+	struct esqlrule **rules;
+	size_t nrules;
+	const char *fields[RECORD_MAX_FIELDS];
+	size_t nfields;
 };
+
+/* The first counter a rule keeps for itself (see sum_rules()). */
+#define M_RULE_FIRST M_events_no_timestamp
 
 static void
 alert_cb(void *arg, const struct alert *a)
@@ -98,17 +114,160 @@ value_ok(void *rule, int slot, const char *p, size_t len)
 	return rule_value_ok(rule, slot, p, len);
 }
 
+static int
+slot_of(void *arg, const char *field)
+{
+	struct engine *e = arg;
+
+	for (size_t i = 0; i < e->nfields; i++)
+		if (strcmp(e->fields[i], field) == 0)
+			return (int)i;
+	return -1; /* not reached: the union holds every rule's fields */
+}
+
+/*
+ * A line can only match if it can match some rule: when every rule
+ * names needles, one group of all of them (ASCII-case-insensitive and
+ * anywhere in the line, the loosest reading of each); else none.
+ */
+static struct prefilter *
+build_esql_prefilter(struct engine *e)
+{
+	struct prefilter *pf = prefilter_new();
+	const char **v = xcalloc(e->nrules * ESQL_NEEDLES_MAX + 1, sizeof(*v));
+	struct buf text = {0};
+	size_t n = 0, off = 0;
+	bool all = e->nrules > 0;
+
+	for (size_t i = 0; i < e->nrules && all; i++) {
+		const struct esql_plan *p = esqlrule_plan(e->rules[i]);
+		all = p->has_needles && p->needles.n > 0;
+		for (size_t j = 0; all && j < p->needles.n; j++) {
+			buf_append(&text, p->needles.v[j].p,
+				   p->needles.v[j].len);
+			buf_append(&text, "", 1);
+			n++;
+		}
+	}
+	if (all && n > 0) {
+		for (size_t i = 0; i < n; i++) {
+			v[i] = text.data + off;
+			off += strlen(v[i]) + 1;
+		}
+		(void)prefilter_add_group(pf, v, n, true, PF_ANYWHERE);
+	}
+	prefilter_seal(pf);
+	free(v);
+	buf_free(&text);
+	return pf;
+}
+
+/* The union of the rules' fields, the parser, the prefilter. */
+static void
+build_esql_front(struct engine *e)
+{
+	e->nfields = 0;
+	for (size_t i = 0; i < e->nrules; i++) {
+		size_t n;
+		const char *const *f = esqlrule_fields(e->rules[i], &n);
+		for (size_t j = 0; j < n; j++) {
+			size_t k = 0;
+			while (k < e->nfields &&
+			       strcmp(e->fields[k], f[j]) != 0)
+				k++;
+			if (k < e->nfields)
+				continue;
+			if (e->nfields == RECORD_MAX_FIELDS)
+				fatalx("the rules read more than %d fields",
+				       RECORD_MAX_FIELDS);
+			e->fields[e->nfields++] = f[j];
+		}
+	}
+	for (size_t i = 0; i < e->nrules; i++)
+		esqlrule_bind(e->rules[i], slot_of, e);
+	e->pf = e->conf->prefilter ? build_esql_prefilter(e) : NULL;
+	e->parser = parser_new(e->fields, e->nfields, e->conf->max_depth);
+}
+
 /* The stages that depend only on the conf: prefilter and parser. */
 static void
 build_front(struct engine *e)
 {
 	prefilter_free(e->pf);
 	parser_free(e->parser);
+	if (e->nrules > 0) {
+		build_esql_front(e);
+		return;
+	}
 	e->pf = e->conf->prefilter ? build_prefilter(e->conf->rule) : NULL;
 	e->parser = parser_new(e->conf->rule->fields, e->conf->rule->nfields,
 			       e->conf->max_depth);
 	parser_set_check(e->parser, rule_check_slots(e->conf->rule), value_ok,
 			 (void *)e->conf->rule);
+}
+
+static void
+rule_out(void *arg, const char *json, size_t len)
+{
+	struct engine *e = arg;
+
+	e->out(e->arg, json, len);
+}
+
+static void
+rule_opts_of(struct engine *e, const struct conf *conf,
+	     const struct loaded_rule *lr, struct esqlrule_opts *ro)
+{
+	window_opts_of(e, conf, e->exact, &ro->window);
+	ro->max_signals = lr->max_signals;
+	ro->max_alert_bytes = conf->max_alert_bytes;
+}
+
+/*
+ * The rules of conf: a rule whose compiled plan is the same as one
+ * running (its fingerprint) keeps that one's state; the others start
+ * empty; running rules not kept are flushed (their alerts go out) and
+ * freed.  Returns how many were kept.
+ */
+static size_t
+adopt_rules(struct engine *e, const struct conf *conf)
+{
+	size_t n = conf->rules.n, kept = 0;
+	struct esqlrule **rules = xcalloc(n + 1, sizeof(*rules));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct loaded_rule *lr = &conf->rules.v[i];
+		struct esqlrule_opts ro;
+
+		rule_opts_of(e, conf, lr, &ro);
+		for (size_t j = 0; j < e->nrules && rules[i] == NULL; j++) {
+			if (e->rules[j] == NULL ||
+			    esqlrule_plan(e->rules[j])->fingerprint !=
+				lr->plan->fingerprint ||
+			    strcmp(esqlrule_meta(e->rules[j])->rule_id,
+				   lr->alert.rule_id) != 0)
+				continue;
+			rules[i] = e->rules[j];
+			e->rules[j] = NULL;
+			esqlrule_reconfigure(rules[i], lr->plan, &lr->alert,
+					     &ro);
+			kept++;
+		}
+		if (rules[i] == NULL)
+			rules[i] = esqlrule_new(lr->plan, &lr->alert, &ro,
+						rule_out, e);
+		esqlrule_set_clock(rules[i], e->clock_ms);
+	}
+	for (size_t j = 0; j < e->nrules; j++) {
+		if (e->rules[j] == NULL)
+			continue;
+		esqlrule_flush(e->rules[j]);
+		esqlrule_free(e->rules[j]);
+	}
+	free(e->rules);
+	e->rules = rules;
+	e->nrules = n;
+	return kept;
 }
 
 struct engine *
@@ -122,9 +281,12 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 	e->exact = exact;
 	e->out = out;
 	e->arg = arg;
-	build_front(e);
 	window_opts_of(e, conf, exact, &wo);
-	e->ws = window_new(conf->rule, &wo, &e->metrics, close_cb, e);
+	if (conf->rules.n > 0)
+		(void)adopt_rules(e, conf);
+	else
+		e->ws = window_new(conf->rule, &wo, &e->metrics, close_cb, e);
+	build_front(e);
 	return e;
 }
 
@@ -135,6 +297,22 @@ engine_reload(struct engine *e, const struct conf *conf)
 	bool same = conf->rule->fingerprint == e->conf->rule->fingerprint;
 
 	window_opts_of(e, conf, e->exact, &wo);
+	if (conf->rules.n > 0 || e->nrules > 0) {
+		/* From, to or between sets of ES|QL rules. */
+		size_t kept;
+		if (e->ws != NULL) {
+			window_flush(e->ws);
+			window_free(e->ws);
+			e->ws = NULL;
+		}
+		kept = adopt_rules(e, conf);
+		if (conf->rules.n == 0)
+			e->ws = window_new(conf->rule, &wo, &e->metrics,
+					   close_cb, e);
+		e->conf = conf;
+		build_front(e);
+		return conf->rules.n > 0 && kept == conf->rules.n ? 1 : 0;
+	}
 	if (same) {
 		window_reconfigure(e->ws, conf->rule, &wo);
 	} else {
@@ -155,6 +333,9 @@ engine_free(struct engine *e)
 	prefilter_free(e->pf);
 	parser_free(e->parser);
 	window_free(e->ws);
+	for (size_t i = 0; i < e->nrules; i++)
+		esqlrule_free(e->rules[i]);
+	free(e->rules);
 	buf_free(&e->alert);
 	free(e);
 }
@@ -191,6 +372,13 @@ engine_line(void *engine, const char *line, size_t len)
 		m->v[M_events_unmatched]++;
 		return;
 	}
+	if (e->nrules > 0) {
+		bool any = false;
+		for (size_t i = 0; i < e->nrules; i++)
+			any |= esqlrule_event(e->rules[i], rec, line, len);
+		m->v[any ? M_events_matched : M_events_unmatched]++;
+		return;
+	}
 	if (!rule_match(r, rec)) {
 		m->v[M_events_unmatched]++;
 		return;
@@ -209,16 +397,57 @@ engine_line(void *engine, const char *line, size_t len)
 	window_add(e->ws, rec, ts_ms, rule_label(r, rec));
 }
 
+/*
+ * With ES|QL rules, each rule counts its own events, windows and alerts;
+ * the engine's counters from M_RULE_FIRST on are their sums.
+ */
+static void
+sum_rules(struct engine *e)
+{
+	if (e->nrules == 0)
+		return;
+	for (int m = M_RULE_FIRST; m < M__COUNT; m++) {
+		uint64_t sum = 0;
+		for (size_t i = 0; i < e->nrules; i++)
+			sum += esqlrule_metrics(e->rules[i])->v[m];
+		e->metrics.v[m] = sum;
+	}
+}
+
 void
 engine_tick(struct engine *e, int64_t now_ms)
 {
-	window_tick(e->ws, now_ms);
+	if (e->ws != NULL)
+		window_tick(e->ws, now_ms);
+	for (size_t i = 0; i < e->nrules; i++)
+		esqlrule_tick(e->rules[i], now_ms);
 }
 
 void
 engine_flush(struct engine *e)
 {
-	window_flush(e->ws);
+	if (e->ws != NULL)
+		window_flush(e->ws);
+	for (size_t i = 0; i < e->nrules; i++)
+		esqlrule_flush(e->rules[i]);
+	sum_rules(e);
+}
+
+void
+engine_print_rules(struct engine *e, FILE *f)
+{
+	for (size_t i = 0; i < e->nrules; i++) {
+		const struct esql_alert_rule *a = esqlrule_meta(e->rules[i]);
+		struct metrics *m = esqlrule_metrics(e->rules[i]);
+		fprintf(f,
+			"rule %s \"%s\": events_matched %" PRIu64
+			" events_unmatched %" PRIu64 " alerts %" PRIu64
+			" alerts_suppressed %" PRIu64 " eval_warnings %" PRIu64
+			"\n",
+			a->rule_id, a->name, m->v[M_events_matched],
+			m->v[M_events_unmatched], m->v[M_alerts],
+			m->v[M_alerts_suppressed], m->v[M_eval_warnings]);
+	}
 }
 
 struct budget *
@@ -230,41 +459,108 @@ engine_budget(struct engine *e)
 struct metrics *
 engine_metrics(struct engine *e)
 {
+	sum_rules(e);
 	return &e->metrics;
 }
+
+/*
+ * With ES|QL rules the state is ESQL_MAGIC, the number of rules, then
+ * per rule its plan's fingerprint, its rule id and its window state, so
+ * that a restart or reload with the same rule (compiled the same) takes
+ * its state back and any other starts empty.
+ */
+static const char ESQL_MAGIC[8] = "BESQL\0\0\1";
 
 void
 engine_save(const struct engine *e, struct buf *out)
 {
-	window_save(e->ws, out);
+	struct buf one = {0};
+
+	if (e->nrules == 0) {
+		window_save(e->ws, out);
+		return;
+	}
+	buf_append(out, ESQL_MAGIC, sizeof(ESQL_MAGIC));
+	buf_put_u64(out, e->nrules);
+	for (size_t i = 0; i < e->nrules; i++) {
+		const char *id = esqlrule_meta(e->rules[i])->rule_id;
+		one.len = 0;
+		esqlrule_save(e->rules[i], &one);
+		buf_put_u64(out, esqlrule_plan(e->rules[i])->fingerprint);
+		buf_put_bytes(out, id, strlen(id));
+		buf_put_bytes(out, one.data, one.len);
+	}
+	buf_free(&one);
 }
 
 int
 engine_load(struct engine *e, const char *data, size_t len)
 {
-	return window_load(e->ws, data, len);
+	struct cursor c = {.p = data, .end = data + len};
+	uint64_t n;
+
+	if (e->nrules == 0)
+		return window_load(e->ws, data, len);
+	if (len < sizeof(ESQL_MAGIC) ||
+	    memcmp(data, ESQL_MAGIC, sizeof(ESQL_MAGIC)) != 0)
+		return -1;
+	c.p += sizeof(ESQL_MAGIC);
+	n = cursor_u64(&c);
+	for (uint64_t k = 0; k < n && !c.bad; k++) {
+		size_t idlen, stlen;
+		uint64_t fp = cursor_u64(&c);
+		const char *id = cursor_bytes(&c, &idlen);
+		const char *st = cursor_bytes(&c, &stlen);
+		if (c.bad)
+			return -1;
+		for (size_t i = 0; i < e->nrules; i++) {
+			const char *rid = esqlrule_meta(e->rules[i])->rule_id;
+			if (esqlrule_plan(e->rules[i])->fingerprint != fp ||
+			    strlen(rid) != idlen || memcmp(rid, id, idlen) != 0)
+				continue;
+			if (esqlrule_load(e->rules[i], st, stlen) < 0)
+				return -1;
+		}
+	}
+	return !c.bad && c.p == c.end ? 0 : -1;
 }
 
 size_t
 engine_groups(const struct engine *e)
 {
-	return window_groups(e->ws);
+	size_t n = e->ws != NULL ? window_groups(e->ws) : 0;
+
+	for (size_t i = 0; i < e->nrules; i++)
+		n += esqlrule_groups(e->rules[i]);
+	return n;
 }
 
 int64_t
 engine_oldest_newest(const struct engine *e)
 {
-	return window_oldest_newest(e->ws);
+	int64_t t = e->ws != NULL ? window_oldest_newest(e->ws) : INT64_MIN;
+
+	for (size_t i = 0; i < e->nrules; i++) {
+		int64_t r = esqlrule_oldest_newest(e->rules[i]);
+		if (r != INT64_MIN && (t == INT64_MIN || r < t))
+			t = r;
+	}
+	return t;
 }
 
 void
 engine_check(const struct engine *e)
 {
-	window_check(e->ws);
+	if (e->ws != NULL)
+		window_check(e->ws);
+	for (size_t i = 0; i < e->nrules; i++)
+		esqlrule_check_state(e->rules[i]);
 }
 
 void
 engine_set_clock(struct engine *e, int64_t now_ms)
 {
 	e->clock_ms = now_ms;
+	for (size_t i = 0; i < e->nrules; i++)
+		esqlrule_set_clock(e->rules[i], now_ms);
 }

@@ -365,11 +365,12 @@ generate(struct doc *d)
 	for (size_t i = 0; i < a->ncols; i++) {
 		const struct esql_val *v = &a->vals[i];
 		const struct esql_scalar *it = esql_val_items(v);
+		bool array = a->arrays != NULL && a->arrays[i];
 
-		if (v->n == 0)
+		if (v->n == 0 && !array)
 			continue;
 		str(g, esql_alert_key(a->names[i], &d->key));
-		if (v->n == 1) {
+		if (v->n == 1 && !array) {
 			scalar(g, v->type, &it[0]);
 			continue;
 		}

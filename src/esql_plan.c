@@ -2101,9 +2101,10 @@ esql_plan_explain(const struct esql_plan *p, struct buf *out)
 	} else
 		bprintf(out, "prefilter: none\n");
 	bprintf(out, "alerting: %s\n",
-		p->shape == ESQL_SHAPE_FILTER ? "per row"
-		: p->monotone                 ? "early, when a group first "
-						"meets the condition"
+		p->shape == ESQL_SHAPE_FILTER ? "per row, as its event is read"
 					      : "when the window closes");
-	bprintf(out, "why: %s\n", p->why != NULL ? p->why : "");
+	if (p->shape == ESQL_SHAPE_BUCKETED)
+		bprintf(out, "early alerting: %s: %s\n",
+			p->monotone ? "sound" : "unsound",
+			p->why != NULL ? p->why : "");
 }

@@ -4,6 +4,8 @@
  *   burstd [-c FILE]                    run the daemon in the foreground
  *   burstd --replay [-c FILE] FILE...   replay NDJSON files ("-" is stdin)
  *   burstd --check-config -c FILE       validate a configuration (also -n)
+ *   burstd --explain [-c FILE] [--rule FILE]...
+ *                                       print the compiled rules
  *   burstd --help | --version
  *
  * Replay reads each input to its end in large blocks, frames and
@@ -19,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +40,10 @@
 #define DEFAULT_CONFIG BURSTD_CONFIG
 
 static const char usage_text[] =
-    "usage: burstd [-c FILE]\n"
-    "       burstd --replay [-c FILE] FILE...\n"
-    "       burstd --check-config -c FILE\n"
+    "usage: burstd [-c FILE] [--rule RULE]...\n"
+    "       burstd --replay [-c FILE] [--rule RULE]... FILE...\n"
+    "       burstd --check-config -c FILE [--rule RULE]...\n"
+    "       burstd --explain [-c FILE] [--rule RULE]...\n"
     "       burstd --help | --version\n"
     "\n"
     "  (no mode)            run the daemon in the foreground: inputs,\n"
@@ -52,6 +56,12 @@ static const char usage_text[] =
     "                       " DEFAULT_CONFIG "; --replay's is the\n"
     "                       built-in rule)\n"
     "  -n, --check-config   check the configuration and exit\n"
+    "  -R, --rule RULE      run this ES|QL rule (a detection-rules .toml\n"
+    "                       or an .esql file, or a glob of them) instead\n"
+    "                       of the configuration's rules; repeatable\n"
+    "  -e, --explain        print what each rule compiles to (fields\n"
+    "                       read, prefilter, window, columns) or why it\n"
+    "                       is refused, and exit\n"
     "  -h, --help           show this help\n"
     "  -V, --version        show the version\n";
 
@@ -83,8 +93,11 @@ bad_option(int opt, const char *arg)
 	if (opt == 'c')
 		usage_error("option %s needs a FILE",
 			    strncmp(arg, "--", 2) == 0 ? "--config" : "-c");
+	if (opt == 'R')
+		usage_error("option %s needs a RULE file",
+			    strncmp(arg, "--", 2) == 0 ? "--rule" : "-R");
 	/* A known letter is refused only as a long option given a value. */
-	if (opt != 0 && strchr("rnhV", opt) != NULL && arg[n] == '=')
+	if (opt != 0 && strchr("rnehV", opt) != NULL && arg[n] == '=')
 		usage_error("option %.*s takes no value", (int)n, arg);
 	if (opt == 0 || !(opt > ' ' && opt < 0x7f))
 		usage_error("unknown option %.*s", (int)n, arg);
@@ -92,11 +105,13 @@ bad_option(int opt, const char *arg)
 }
 
 /*
- * Loads the configuration, writing its errors to stderr one line at a
- * time with err_prefix.  Returns the conf or NULL.
+ * Loads the configuration (the built-in one when path is NULL), with the
+ * --rule files instead of its rules when there are any, writing its
+ * errors to stderr one line at a time with err_prefix.  Returns the conf
+ * or NULL.
  */
 static struct conf *
-load_conf(const char *path)
+load_conf(const char *path, const struct strlist *rules)
 {
 	char *errs = NULL, *p, *end, *nl;
 	size_t errlen = 0;
@@ -105,7 +120,11 @@ load_conf(const char *path)
 
 	if (mem == NULL)
 		fatal("open_memstream");
-	c = conf_load(path, mem);
+	c = path != NULL ? conf_load(path, mem) : conf_default();
+	if (c != NULL && rules->n > 0 && conf_set_rules(c, rules, mem) < 0) {
+		conf_free(c);
+		c = NULL;
+	}
 	fclose(mem);
 	for (p = errs, end = errs + errlen; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -114,6 +133,88 @@ load_conf(const char *path)
 	}
 	free(errs);
 	return c;
+}
+
+/* --check-config: one line per ES|QL rule the configuration runs. */
+static void
+describe_rules(const struct conf *c)
+{
+	for (size_t i = 0; i < c->rules.n; i++) {
+		const struct loaded_rule *lr = &c->rules.v[i];
+		const struct esql_plan *p = lr->plan;
+		printf("rule %s \"%s\" (%s): %s%s\n", lr->alert.rule_id,
+		       lr->alert.name, lr->source,
+		       p->shape == ESQL_SHAPE_FILTER
+			   ? "filter, an alert per matching event"
+			   : "windows of ",
+		       "");
+		if (p->shape == ESQL_SHAPE_BUCKETED)
+			printf("  alerts when a window closes (%" PRId64
+			       " ms); early alerting would be %s: %s\n",
+			       p->span_ms, p->monotone ? "sound" : "unsound",
+			       p->why != NULL ? p->why : "");
+	}
+}
+
+/*
+ * --explain: each rule on its own, so that one refusal does not hide
+ * the others.  Returns 0 when every rule compiles, else 1.
+ */
+static int
+explain_rules(const char *config, const struct strlist *paths)
+{
+	struct conf *c = NULL;
+	struct strlist one = {0};
+	struct buf out = {0};
+	int rc = 0;
+
+	if (paths->n == 0) {
+		if ((c = load_conf(config, paths)) == NULL)
+			return 1;
+		if (c->rules.n == 0)
+			printf("no ES|QL rules: the built-in rule runs\n");
+	} else {
+		c = load_conf(config, &one);
+		if (c == NULL)
+			return 1;
+		for (size_t i = 0; i < paths->n; i++) {
+			struct ruleset rs = {0};
+			char *errs = NULL;
+			size_t errlen = 0;
+			FILE *mem = open_memstream(&errs, &errlen);
+			if (mem == NULL)
+				fatal("open_memstream");
+			if (ruleset_add_path(&rs, paths->v[i], mem) < 0)
+				rc = 1;
+			fclose(mem);
+			if (errlen > 0)
+				printf("%s: refused\n%.*s", paths->v[i],
+				       (int)errlen, errs);
+			free(errs);
+			for (size_t k = 0; k < rs.n; k++) {
+				out.len = 0;
+				esql_plan_explain(rs.v[k].plan, &out);
+				printf("rule %s \"%s\" (%s)\n%.*s\n",
+				       rs.v[k].alert.rule_id,
+				       rs.v[k].alert.name, rs.v[k].source,
+				       (int)out.len, out.data);
+			}
+			ruleset_free(&rs);
+		}
+		conf_free(c);
+		buf_free(&out);
+		return rc;
+	}
+	for (size_t k = 0; k < c->rules.n; k++) {
+		out.len = 0;
+		esql_plan_explain(c->rules.v[k].plan, &out);
+		printf("rule %s \"%s\" (%s)\n%.*s\n",
+		       c->rules.v[k].alert.rule_id, c->rules.v[k].alert.name,
+		       c->rules.v[k].source, (int)out.len, out.data);
+	}
+	conf_free(c);
+	buf_free(&out);
+	return rc;
 }
 
 static void
@@ -171,7 +272,8 @@ replay(const struct conf *conf, char **files, int nfiles)
 	if (fflush(stdout) != 0)
 		fatal("stdout");
 	fprintf(stderr, "burstd: replay summary\n");
-	metrics_print(m, stderr);
+	metrics_print(engine_metrics(e), stderr);
+	engine_print_rules(e, stderr);
 	free(block);
 	framer_free(fr);
 	engine_free(e);
@@ -185,12 +287,15 @@ main(int argc, char **argv)
 	    {"replay", no_argument, NULL, 'r'},
 	    {"config", required_argument, NULL, 'c'},
 	    {"check-config", no_argument, NULL, 'n'},
+	    {"rule", required_argument, NULL, 'R'},
+	    {"explain", no_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
-	bool do_replay = false, check = false;
+	bool do_replay = false, check = false, explain = false;
+	struct strlist rules = {0};
 	struct conf *conf;
 	int ch, rc;
 
@@ -198,7 +303,8 @@ main(int argc, char **argv)
 	if (!isatty(STDERR_FILENO))
 		err_prefix = "<3>";
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "rc:nhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "rc:nR:ehV", longopts, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 'r':
 			do_replay = true;
@@ -208,6 +314,12 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 'R':
+			strlist_add(&rules, optarg);
+			break;
+		case 'e':
+			explain = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -219,23 +331,31 @@ main(int argc, char **argv)
 			/* After a short option, argv[optind - 1] may be the
 			 * one before it; only a long option's text is used. */
 			bad_option(optopt,
-				   optopt == 'c' || optopt == 0 ||
-					   strchr("rnhV", optopt) != NULL
+				   optopt == 'c' || optopt == 'R' ||
+					   optopt == 0 ||
+					   strchr("rnehV", optopt) != NULL
 				       ? argv[optind - 1]
 				       : "-");
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (check && do_replay)
-		usage_error("--check-config and --replay exclude each other");
+	if (check + do_replay + explain > 1)
+		usage_error("--check-config, --replay and --explain exclude "
+			    "each other");
+	if (explain) {
+		if (argc > 0)
+			usage_error("--explain takes no FILE");
+		return explain_rules(config, &rules);
+	}
 	if (check) {
 		if (config == NULL)
 			usage_error("--check-config needs -c FILE");
 		if (argc > 0)
 			usage_error("--check-config takes no FILE");
-		if ((conf = load_conf(config)) == NULL)
+		if ((conf = load_conf(config, &rules)) == NULL)
 			return 1;
+		describe_rules(conf);
 		printf("configuration OK\n");
 		conf_free(conf);
 		return 0;
@@ -246,18 +366,17 @@ main(int argc, char **argv)
 				    "--replay?)");
 		if (config == NULL)
 			config = DEFAULT_CONFIG;
-		if ((conf = load_conf(config)) == NULL)
+		if ((conf = load_conf(config, &rules)) == NULL)
 			return 1;
-		return daemon_run(config, conf);
+		return daemon_run(config, conf, &rules);
 	}
 	if (argc == 0)
 		usage_error("--replay needs at least one FILE (- for stdin)");
-	if (config == NULL)
-		conf = conf_default();
-	else if ((conf = load_conf(config)) == NULL)
+	if ((conf = load_conf(config, &rules)) == NULL)
 		return 1;
 	log_set_level(conf->log_level);
 	rc = replay(conf, argv, argc);
 	conf_free(conf);
+	strlist_clear(&rules);
 	return rc;
 }

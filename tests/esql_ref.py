@@ -173,8 +173,8 @@ def field_type(name):
 # ---------------------------------------------------------------------------
 # Value model. A column's content for one row is a tuple of scalars: () is
 # null, one element a single value, more a multi-value. Scalars: str
-# (keyword), bool, Int (integer, 32-bit), int (long), float (double),
-# Date, Ip, Duration, Period.
+# (keyword), bool, int (integer and long), float (double), Date, Ip,
+# Duration, Period.
 # ---------------------------------------------------------------------------
 
 
@@ -258,30 +258,12 @@ class Period:
         return hash(("period", self.months, self.days))
 
 
-class Int(int):
-    """An integer (32-bit) value; a plain int is a long. Arithmetic on two
-    integers overflows at 32 bits (to null, with a warning)."""
-
-    __slots__ = ()
-
-
-def is_whole(v):
-    """Whether v is an integer or a long (not a boolean)."""
-    return type(v) is int or type(v) is Int
-
-
-def int_or_null(n):
-    return (Int(n),) if INT_MIN <= n <= INT_MAX else ()
-
-
 def kind(v):
     t = type(v)
     if t is str:
         return "keyword"
     if t is bool:
         return "boolean"
-    if t is Int:
-        return "integer"
     if t is int:
         return "long"
     if t is float:
@@ -298,7 +280,7 @@ def kind(v):
 
 
 def is_number(v):
-    return is_whole(v) or type(v) is float
+    return type(v) is int or type(v) is float
 
 
 def order_key(v):
@@ -992,9 +974,7 @@ class ExprParser:
                 return inner
             if inner.op == "lit" and len(inner.args) == 1 and \
                     is_number(inner.args[0]):
-                v = inner.args[0]
-                return self.node("lit", (Int(-v) if type(v) is Int
-                                         else -v,), first)
+                return self.node("lit", (-inner.args[0],), first)
             return self.node("neg", [inner], first)
         return self.cast()
 
@@ -1027,8 +1007,6 @@ class ExprParser:
                 return self.node("lit", (UNITS[u.text.lower()](t.value),), t)
             if t.kind == "int" and t.value > LONG_MAX:
                 return self.node("lit", (float(t.value),), t)
-            if t.kind == "int" and t.value <= INT_MAX:
-                return self.node("lit", (Int(t.value),), t)
             return self.node("lit", (t.value,), t)
         if t.kind == "string":
             self.next()
@@ -1638,21 +1616,18 @@ def _arith(node, op, a, b):
     if not (is_number(a) and is_number(b)):
         raise EsqlError("[%s]: arithmetic on [%s] and [%s] is not supported"
                         % (node.text, kind(a), kind(b)), node.pos)
-    if is_whole(a) and is_whole(b):
-        # integer op integer is an integer, else a long; overflow is null
-        fit = int_or_null if type(a) is Int and type(b) is Int \
-            else long_or_null
+    if type(a) is int and type(b) is int:
         if op == "+":
-            return fit(a + b)
+            return long_or_null(a + b)
         if op == "-":
-            return fit(a - b)
+            return long_or_null(a - b)
         if op == "*":
-            return fit(a * b)
+            return long_or_null(a * b)
         if b == 0:
             return ()           # "/ by zero": null and a warning
         if op == "/":
-            return fit(_java_div(a, b))
-        return fit(a - b * _java_div(a, b))
+            return long_or_null(_java_div(a, b))
+        return (a - b * _java_div(a, b),)
     a, b = float(a), float(b)
     if op == "+":
         return double_or_null(a + b)
@@ -1743,8 +1718,6 @@ def evaluate(node, row):
         a = single(evaluate(node.args[0], row))
         if a is None:
             return ()
-        if type(a) is Int:
-            return int_or_null(-a)
         if type(a) is int:
             return long_or_null(-a)
         if type(a) is float:
@@ -1796,8 +1769,8 @@ def to_string(v):
         return v
     if t is bool:
         return "true" if v else "false"
-    if t is int or t is Int:
-        return str(int(v))
+    if t is int:
+        return str(v)
     if t is float:
         return java_double_str(v)
     if t is Date:
@@ -1826,8 +1799,8 @@ def _to_long(v, lo=LONG_MIN, hi=LONG_MAX):
     t = type(v)
     if t is bool:
         return 1 if v else 0
-    if t is int or t is Int:
-        return int(v) if lo <= v <= hi else None
+    if t is int:
+        return v if lo <= v <= hi else None
     if t is Date:
         return v.ms if lo <= v.ms <= hi else None
     if t is float:
@@ -1845,16 +1818,11 @@ def _to_long(v, lo=LONG_MIN, hi=LONG_MAX):
     return None
 
 
-def _to_int(v):
-    n = _to_long(v, INT_MIN, INT_MAX)
-    return None if n is None else Int(n)
-
-
 def _to_double(v):
     t = type(v)
     if t is bool:
         return 1.0 if v else 0.0
-    if t is int or t is Int:
+    if t is int:
         return float(v)
     if t is float:
         return v
@@ -1871,7 +1839,7 @@ def _to_boolean(v):
         return v
     if t is str:
         return v.lower() == "true"     # Boolean.parseBoolean
-    if t in (int, Int, float):
+    if t in (int, float):
         return v != 0
     return None
 
@@ -1883,8 +1851,8 @@ def _to_datetime(v):
     if t is str:
         ms = parse_date(v)
         return None if ms is None else Date(ms)
-    if t is int or t is Int:
-        return Date(int(v))
+    if t is int:
+        return Date(v)
     if t is float:
         return Date(int(v))
     return None
@@ -1970,7 +1938,7 @@ def call_function(node, name, args, row):
         fn = {
             "TO_STRING": to_string,
             "TO_LONG": _to_long,
-            "TO_INTEGER": lambda v: _to_int(v),
+            "TO_INTEGER": lambda v: _to_long(v, INT_MIN, INT_MAX),
             "TO_DOUBLE": _to_double,
             "TO_BOOLEAN": _to_boolean,
             "TO_DATETIME": _to_datetime,
@@ -1991,15 +1959,15 @@ def call_function(node, name, args, row):
     if name == "DATE_TRUNC":
         return (_date_trunc(node, xs[0], xs[1]),)
     if name == "LENGTH":
-        return (Int(len(_string_arg(node, xs[0]))),)
+        return (len(_string_arg(node, xs[0])),)
     if name == "LOCATE":
         s = _string_arg(node, xs[0])
         sub = _string_arg(node, xs[1])
         start = xs[2] if len(xs) > 2 else 0
-        if not is_whole(start):
+        if type(start) is not int:
             _type_error(node, "needs an integer start", start)
         if len(s.encode()) < len(sub.encode()):
-            return (Int(0),)
+            return (0,)
         n = len(s)
         if start > 0:
             at = start - 1
@@ -2010,12 +1978,12 @@ def call_function(node, name, args, row):
         at = min(max(0, at), n)
         found = s.find(sub, at)
         if found < 0:
-            return (Int(0),)
+            return (0,)
         # String.indexOf counts UTF-16 units (Locate.java)
-        return (Int(1 + utf16_units(s[:found])),)
+        return (1 + utf16_units(s[:found]),)
     if name == "SPACE":
         n = xs[0]
-        if not is_whole(n):
+        if type(n) is not int:
             _type_error(node, "needs an integer", n)
         if n < 0 or n > 1024 * 1024:
             return ()
@@ -2048,21 +2016,20 @@ def call_function(node, name, args, row):
     if name == "ROUND":
         x = xs[0]
         d = xs[1] if len(xs) > 1 else 0
-        if not is_whole(d):
+        if type(d) is not int:
             _type_error(node, "needs integer decimals", d)
-        if is_whole(x):
-            fit = int_or_null if type(x) is Int else long_or_null
+        if type(x) is int:
             if d >= 0:
                 return (x,)
             if d <= -20:
-                return fit(0)
+                return (0,)
             scale = 10 ** -d
             q, r = _java_div(x, scale), x - scale * _java_div(x, scale)
             if r >= scale // 2:
                 q += 1
             elif r <= -(scale // 2):
                 q -= 1
-            return fit(q * scale)
+            return long_or_null(q * scale)
         if type(x) is not float:
             _type_error(node, "needs a number", x)
         if x == 0:
@@ -2075,8 +2042,6 @@ def call_function(node, name, args, row):
         return double_or_null(_java_round(abs(mid)) / ten * sign)
     if name == "ABS":
         x = xs[0]
-        if type(x) is Int:
-            return int_or_null(abs(x))
         if type(x) is int:
             return long_or_null(abs(x))
         if type(x) is float:
@@ -2096,7 +2061,7 @@ def _mv_function(node, name, vals):
     if not v:
         return ()
     if name == "MV_COUNT":
-        return (Int(len(v)),)
+        return (len(v),)
     if name == "MV_FIRST":
         return (v[0],)
     if name == "MV_LAST":
@@ -2107,9 +2072,7 @@ def _mv_function(node, name, vals):
         pick = min if name == "MV_MIN" else max
         return (pick(v, key=order_key),)
     if name == "MV_SUM":
-        if all(type(x) is Int for x in v):
-            return int_or_null(sum(v))
-        if all(is_whole(x) for x in v):
+        if all(type(x) is int for x in v):
             return long_or_null(sum(v))
         if all(is_number(x) for x in v):
             return double_or_null(math.fsum(v))
@@ -2702,8 +2665,8 @@ class _Agg:
         if not self.total:
             return ()
         if f == "SUM":
-            if all(is_whole(v) for v in self.total):
-                return long_or_null(sum(self.total))   # SUM is a long
+            if all(type(v) is int for v in self.total):
+                return long_or_null(sum(self.total))
             return double_or_null(math.fsum(self.total))
         return double_or_null(math.fsum(self.total) / len(self.total))
 

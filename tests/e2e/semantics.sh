@@ -2,8 +2,9 @@
 # Replays every tests/data/semantics/NAME.ndjson with the built daemon and
 # compares the alerts (projected to the query's eleven columns) with
 # NAME.expect, written from docs/semantics.md.  Also replays each case
-# with the prefilter off and with the lines reversed: the alerts must not
-# change.  The daemon runs first for every case; one Python process then
+# with the prefilter off, with the lines reversed, and with the rule
+# compiled from its ES|QL text (tests/data/esql/seed.esql) instead of the
+# built-in plan: the alerts must not change.  The daemon runs first for every case; one Python process then
 # projects and compares all the outputs (a Python start per output would
 # cost more than the replays themselves).
 # usage: semantics.sh BURSTD SOURCE_ROOT
@@ -22,6 +23,9 @@ for in in "$root"/tests/data/semantics/*.ndjson; do
 		echo "FAIL $name: burstd failed"; cat "$tmp/err"; fail=1; }
 	"$burstd" --replay -c "$tmp/nopf.yaml" "$in" > "$tmp/$name.2" 2>/dev/null
 	tac "$in" | "$burstd" --replay - > "$tmp/$name.3" 2>/dev/null
+	"$burstd" --replay --rule "$root/tests/data/esql/seed.esql" "$in" \
+		> "$tmp/$name.4" 2>"$tmp/err" || {
+		echo "FAIL $name: burstd --rule failed"; cat "$tmp/err"; fail=1; }
 done
 [ "$n" -gt 0 ] || { echo "no cases found"; exit 1; }
 python3 - "$root" "$tmp" <<'EOF' || fail=1
@@ -45,7 +49,7 @@ for name in names:
         want = fh.read().splitlines()
     try:
         got = [projected(os.path.join(tmp, "%s.%d" % (name, i)))
-               for i in (1, 2, 3)]
+               for i in (1, 2, 3, 4)]
     except ValueError as exc:
         print("FAIL %s: bad alert: %s" % (name, exc))
         fail = 1
@@ -61,6 +65,11 @@ for name in names:
         fail = 1
     if got[2] != got[0]:
         print("FAIL %s: input order changes the result" % name)
+        fail = 1
+    if got[3] != got[0]:
+        print("FAIL %s: the rule from its ES|QL text differs" % name)
+        sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(
+            got[0], got[3], "built-in", "esql", lineterm=""))
         fail = 1
 sys.exit(fail)
 EOF

@@ -263,8 +263,8 @@ test_seed_without_kql(void)
 	CHECK(strstr(b.data, "watermark: per agent.id (by 1)\n") != NULL);
 	CHECK(strstr(b.data, "prefilter: event.type contains \"start\"\n") !=
 	      NULL);
-	CHECK(strstr(b.data, "alerting: early, when a group first meets "
-			     "the condition\n") != NULL);
+	CHECK(strstr(b.data, "alerting: when the window closes\n") != NULL);
+	CHECK(strstr(b.data, "early alerting: sound: monotone") != NULL);
 	buf_free(&b);
 	esql_plan_free(p);
 }
@@ -897,7 +897,8 @@ test_explain(void)
 	CHECK(strstr(b.data, "not applied in a stream: SORT at 1:40, LIMIT "
 			     "at 1:49\n") != NULL);
 	CHECK(strstr(b.data, "prefilter: x contains \"y\"\n") != NULL);
-	CHECK(strstr(b.data, "alerting: per row\n") != NULL);
+	CHECK(strstr(b.data, "alerting: per row, as its event is read\n") !=
+	      NULL);
 	CHECK(b.len > 0 && b.data[b.len - 1] == '\n');
 	buf_free(&b);
 	esql_plan_free(p);

@@ -1,0 +1,66 @@
+/*
+ * ruleset: the ES|QL rules a configuration loads, compiled and checked.
+ *
+ * Rules come from files (Elastic's detection-rules TOML, with
+ * `type = "esql"`, or plain .esql query text; see rulefile.h), from glob
+ * patterns naming such files, or from text written inline in the
+ * configuration.  Each is parsed, compiled (esql_plan.h) and checked
+ * against the alert format (esqlrule_check()) when it is added, so that
+ * a configuration with a rule that cannot run fails to load, with the
+ * rule's source and the position of what is wrong:
+ *
+ *   rules/x.toml:14:9: rule "X": INLINE STATS is not supported
+ *
+ * (the line is the file's: a TOML rule's query lines are offset by
+ * where the query starts in the file).  Two rules with the same rule_id
+ * are refused.
+ *
+ * A ruleset owns its rules; ruleset_free() releases them.
+ */
+#ifndef BURSTD_RULESET_H
+#define BURSTD_RULESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "esql_alert.h"
+#include "esql_plan.h"
+
+struct rule_meta;
+
+struct loaded_rule {
+	char *source;                 /* the file it came from, or "inline" */
+	struct rule_meta *meta;       /* what its file says */
+	struct esql_plan *plan;       /* its query, compiled */
+	struct esql_alert_rule alert; /* views into meta */
+	size_t max_signals;           /* alerts per window */
+};
+
+struct ruleset {
+	struct loaded_rule *v;
+	size_t n;
+};
+
+/*
+ * Adds the rules a path names: a file, or a glob(3) pattern (which must
+ * match at least one file).  Returns 0, or -1 after writing each error
+ * to errf as one line; nothing is added then.
+ */
+int ruleset_add_path(struct ruleset *rs, const char *path, FILE *errf);
+
+/*
+ * Adds one rule from a rule file's text (TOML when toml is true, else
+ * ES|QL), naming it by source in messages.
+ */
+int ruleset_add_text(struct ruleset *rs, const char *source, const char *text,
+		     size_t len, bool toml, FILE *errf);
+
+/* Adds a rule written inline in the configuration (rulefile.h). */
+struct rule_fields;
+int ruleset_add_fields(struct ruleset *rs, const struct rule_fields *f,
+		       const char *source, FILE *errf);
+
+void ruleset_free(struct ruleset *rs);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * ruleset: loading, compiling and checking ES|QL rules.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esqlrule.h"
+#include "rulefile.h"
+#include "ruleset.h"
+
+/*
+ * Writes a compile error: "LINE:COL: message" from the query, moved to
+ * the file's line and column, as "SOURCE:LINE:COL: rule "NAME": message".
+ */
+static void
+compile_error(const struct rule_meta *m, const char *source, const char *err,
+	      FILE *errf)
+{
+	int qline, qcol, line, col, used = 0;
+
+	if (sscanf(err, "%d:%d: %n", &qline, &qcol, &used) == 2 && used > 0) {
+		rulefile_where(m, qline, qcol, &line, &col);
+		fprintf(errf, "%s:%d:%d: rule \"%s\": %s\n", source, line, col,
+			m->name, err + used);
+	} else {
+		fprintf(errf, "%s: rule \"%s\": %s\n", source, m->name, err);
+	}
+}
+
+/* Compiles and checks m; adds it (taking m) or frees it. */
+static int
+add_meta(struct ruleset *rs, struct rule_meta *m, const char *source,
+	 FILE *errf)
+{
+	char err[512];
+	struct loaded_rule lr = {0};
+
+	for (size_t i = 0; i < rs->n; i++) {
+		if (strcmp(rs->v[i].meta->rule_id, m->rule_id) == 0) {
+			fprintf(errf,
+				"%s: rule \"%s\": rule_id %s is already used "
+				"by %s\n",
+				source, m->name, m->rule_id, rs->v[i].source);
+			rulefile_free(m);
+			return -1;
+		}
+	}
+	lr.plan =
+	    esql_plan_from_text(m->query, strlen(m->query), err, sizeof(err));
+	if (lr.plan == NULL) {
+		compile_error(m, source, err, errf);
+		rulefile_free(m);
+		return -1;
+	}
+	lr.meta = m;
+	lr.source = xstrdup(source);
+	lr.alert = (struct esql_alert_rule){
+	    .name = m->name,
+	    .rule_id = m->rule_id,
+	    .severity = m->severity,
+	    .risk_score = m->risk_score,
+	    .tags = (const char *const *)m->tags.v,
+	    .ntags = m->tags.n,
+	    .threat = m->threat,
+	};
+	lr.max_signals = (size_t)m->max_signals;
+	if (esqlrule_check(lr.plan, &lr.alert, err, sizeof(err)) < 0) {
+		fprintf(errf, "%s: rule \"%s\": %s\n", source, m->name, err);
+		esql_plan_free(lr.plan);
+		rulefile_free(m);
+		free(lr.source);
+		return -1;
+	}
+	rs->v = xreallocarray(rs->v, rs->n + 1, sizeof(*rs->v));
+	rs->v[rs->n++] = lr;
+	return 0;
+}
+
+int
+ruleset_add_path(struct ruleset *rs, const char *path, FILE *errf)
+{
+	struct strlist files = {0};
+	char err[512];
+	size_t before = rs->n;
+	int rc = 0;
+
+	if (rulefile_glob(path, &files, err, sizeof(err)) < 0) {
+		fprintf(errf, "%s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < files.n; i++) {
+		struct rule_meta *m =
+		    rulefile_load(files.v[i], err, sizeof(err));
+		if (m == NULL) {
+			fprintf(errf, "%s\n", err);
+			rc = -1;
+			continue;
+		}
+		if (add_meta(rs, m, files.v[i], errf) < 0)
+			rc = -1;
+	}
+	strlist_clear(&files);
+	if (rc < 0) {
+		/* All or nothing: drop what this path added. */
+		struct ruleset tail = {.v = rs->v + before,
+				       .n = rs->n - before};
+		for (size_t i = 0; i < tail.n; i++) {
+			esql_plan_free(tail.v[i].plan);
+			rulefile_free(tail.v[i].meta);
+			free(tail.v[i].source);
+		}
+		rs->n = before;
+	}
+	return rc;
+}
+
+int
+ruleset_add_text(struct ruleset *rs, const char *source, const char *text,
+		 size_t len, bool toml, FILE *errf)
+{
+	char err[512];
+	struct rule_meta *m =
+	    toml ? rulefile_parse_toml(text, len, source, err, sizeof(err))
+		 : rulefile_parse_esql(text, len, source, err, sizeof(err));
+
+	if (m == NULL) {
+		fprintf(errf, "%s\n", err);
+		return -1;
+	}
+	return add_meta(rs, m, source, errf);
+}
+
+int
+ruleset_add_fields(struct ruleset *rs, const struct rule_fields *f,
+		   const char *source, FILE *errf)
+{
+	char err[512];
+	struct rule_meta *m = rulefile_new(f, err, sizeof(err));
+
+	if (m == NULL) {
+		fprintf(errf, "%s: %s\n", source, err);
+		return -1;
+	}
+	return add_meta(rs, m, source, errf);
+}
+
+void
+ruleset_free(struct ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		esql_plan_free(rs->v[i].plan);
+		rulefile_free(rs->v[i].meta);
+		free(rs->v[i].source);
+	}
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = 0;
+}
