@@ -39,7 +39,7 @@
 #include "util.h"
 
 #define ESQL_EXPR_MAX_DEPTH 64
-#define ESQL_EXPR_MAX_ARGS 64
+#define ESQL_EXPR_MAX_ARGS 1024
 #define ESQL_EXPR_MAX_STRING (1024 * 1024)
 
 struct esql_ctx {

@@ -522,7 +522,7 @@ kql_resolve(void *arg, const char *field, size_t len, int *column,
 static struct esql_expr *
 build_call(struct compiler *c, const struct esql_node *n)
 {
-	struct esql_expr *args[ESQL_EXPR_MAX_ARGS], *e;
+	struct esql_expr **args, *e;
 	const struct esql_node *q;
 
 	if (agg_kind_of(n->s) >= 0 || is_other_agg(n->s)) {
@@ -552,10 +552,16 @@ build_call(struct compiler *c, const struct esql_node *n)
 		     ESQL_EXPR_MAX_ARGS);
 		return NULL;
 	}
-	if (build_args(c, n, 0, args) == -1)
+	/* On the heap: a CASE may have hundreds of arguments, and build()
+	 * recurses. */
+	args = xcalloc(n->nargs + 1, sizeof(*args));
+	if (build_args(c, n, 0, args) == -1) {
+		free(args);
 		return NULL;
+	}
 	e = esql_expr_call(n->s, args, n->nargs, (unsigned)n->line,
 			   (unsigned)n->col, c->err, c->errlen);
+	free(args);
 	return e;
 }
 
@@ -587,7 +593,7 @@ build_like(struct compiler *c, const struct esql_node *n)
 static struct esql_expr *
 build(struct compiler *c, const struct esql_node *n)
 {
-	struct esql_expr *args[ESQL_EXPR_MAX_ARGS], *e;
+	struct esql_expr *args[2], **list, *e;
 	struct esql_val v;
 	struct named nm;
 	enum esql_type t;
@@ -649,11 +655,15 @@ build(struct compiler *c, const struct esql_node *n)
 			     ESQL_EXPR_MAX_ARGS - 1);
 			return NULL;
 		}
-		if (build_args(c, n, 0, args) == -1)
+		list = xcalloc(n->nargs + 1, sizeof(*list));
+		if (build_args(c, n, 0, list) == -1) {
+			free(list);
 			return NULL;
-		return esql_expr_op(n->negated ? ESQL_OP_NOT_IN : ESQL_OP_IN,
-				    args, n->nargs, line, col, c->err,
-				    c->errlen);
+		}
+		e = esql_expr_op(n->negated ? ESQL_OP_NOT_IN : ESQL_OP_IN, list,
+				 n->nargs, line, col, c->err, c->errlen);
+		free(list);
+		return e;
 	case ESQL_N_ISNULL:
 		if ((args[0] = build(c, n->args[0])) == NULL)
 			return NULL;

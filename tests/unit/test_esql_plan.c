@@ -964,9 +964,49 @@ test_rule_queries(void)
 	CHECK(n >= 10);
 }
 
+/*
+ * Long lists, as Elastic's rules write them: a CASE of 400 arguments and
+ * an IN of 600 values compile (the cap is ESQL_EXPR_MAX_ARGS); one more
+ * than the cap is refused with its position.
+ */
+static void
+test_long_lists(void)
+{
+	struct buf q = {0};
+	struct esql_plan *p;
+	char item[64];
+
+	buf_append(&q, "FROM a | EVAL k = CASE(", 23);
+	for (int i = 0; i < 200; i++) {
+		int n = snprintf(item, sizeof(item), "%sx == \"v%d\", \"k%d\"",
+				 i ? ", " : "", i, i);
+		buf_append(&q, item, (size_t)n);
+	}
+	buf_append(&q, ") | WHERE y IN (", 16);
+	for (int i = 0; i < 600; i++) {
+		int n =
+		    snprintf(item, sizeof(item), "%s\"w%d\"", i ? ", " : "", i);
+		buf_append(&q, item, (size_t)n);
+	}
+	buf_append(&q, ")", 1);
+	p = compile(buf_cstr(&q));
+	CHECK(p != NULL);
+	esql_plan_free(p);
+	q.len = 0;
+	buf_append(&q, "FROM a | WHERE COALESCE(", 24);
+	for (int i = 0; i <= ESQL_EXPR_MAX_ARGS; i++)
+		buf_append(&q, i ? ", x" : "x", i ? 3 : 1);
+	buf_append(&q, ") == \"a\"", 8);
+	p = esql_plan_from_text(q.data, q.len, err, sizeof(err));
+	CHECK(p == NULL);
+	CHECK(strstr(err, "1:16: more than 1024 arguments") != NULL);
+	buf_free(&q);
+}
+
 int
 main(void)
 {
+	test_long_lists();
 	test_seed();
 	test_seed_without_kql();
 	test_filter();
