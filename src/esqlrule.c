@@ -592,9 +592,11 @@ close_cb(void *arg, struct window_closing *c)
 		(void)esql_program_run(&p->post, &r->pcx, stats, keep_row, &cr,
 				       NULL);
 	}
-	sorting_plan = p;
-	qsort(cr.v, cr.n, sizeof(*cr.v), out_row_cmp);
-	sorting_plan = NULL;
+	if (cr.n > 1) {
+		sorting_plan = p;
+		qsort(cr.v, cr.n, sizeof(*cr.v), out_row_cmp);
+		sorting_plan = NULL;
+	}
 	emitted = xcalloc(c->n + 1, sizeof(*emitted));
 	decided = xcalloc(c->n + 1, sizeof(*decided));
 	for (size_t k = 0; k < cr.n; k++) {
