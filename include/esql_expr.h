@@ -181,4 +181,14 @@ struct esql_needles {
 };
 bool esql_expr_needles(const struct esql_expr *e, struct esql_needles *out);
 
+/*
+ * The needle sets of each conjunct of e (the operands of its top-level
+ * ANDs) that has one, at most max of them into out: every row on which
+ * e is true has a needle of each set.  Returns how many were written.
+ * The recursion follows the AND nodes, so it is bounded by the tree's
+ * depth.
+ */
+size_t esql_expr_needle_groups(const struct esql_expr *e,
+			       struct esql_needles *out, size_t max);
+
 #endif

@@ -80,6 +80,9 @@
  * dropped and counted in esql_run.expand_cut. */
 #define ESQL_PLAN_MAX_EXPAND 1024
 
+/* Needle groups a plan keeps for the prefilter. */
+#define ESQL_PLAN_MAX_GROUPS 8
+
 enum esql_shape {
 	ESQL_SHAPE_FILTER,
 	ESQL_SHAPE_BUCKETED,
@@ -191,6 +194,13 @@ struct esql_plan {
 	 */
 	bool has_needles;
 	struct esql_needles needles;
+	/*
+	 * Stronger, for a rule on its own: every event `pre` lets through
+	 * has a needle of each of groups[0..ngroups) (the conjuncts of the
+	 * same early WHERE steps, each with its own set).
+	 */
+	struct esql_needles groups[ESQL_PLAN_MAX_GROUPS];
+	size_t ngroups;
 };
 
 /*

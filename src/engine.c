@@ -130,35 +130,66 @@ slot_of(void *arg, const char *field)
  * names needles, one group of all of them (ASCII-case-insensitive and
  * anywhere in the line, the loosest reading of each); else none.
  */
+/*
+ * Adds one group of needles (ASCII-case-insensitive and anywhere in the
+ * line, the loosest reading of each, since a needle may come from a
+ * substring or a case-folded match).
+ */
+static void
+add_needles(struct prefilter *pf, const struct esql_needles *const *sets,
+	    size_t nsets)
+{
+	const char **v = xcalloc(nsets * ESQL_NEEDLES_MAX + 1, sizeof(*v));
+	struct buf text = {0};
+	size_t n = 0, off = 0;
+
+	for (size_t s = 0; s < nsets; s++)
+		for (size_t j = 0; j < sets[s]->n; j++, n++) {
+			buf_append(&text, sets[s]->v[j].p, sets[s]->v[j].len);
+			buf_append(&text, "", 1);
+		}
+	for (size_t i = 0; i < n; i++) {
+		v[i] = text.data + off;
+		off += strlen(v[i]) + 1;
+	}
+	if (n > 0)
+		(void)prefilter_add_group(pf, v, n, true, PF_ANYWHERE);
+	free(v);
+	buf_free(&text);
+}
+
+/*
+ * A line can only match if it can match some rule.  One rule: a group
+ * for each conjunct of its early conditions that has literals (an AND,
+ * as the built-in rule's clauses give).  Several: when every rule names
+ * needles, one group of all of them (an OR); else none.
+ */
 static struct prefilter *
 build_esql_prefilter(struct engine *e)
 {
 	struct prefilter *pf = prefilter_new();
-	const char **v = xcalloc(e->nrules * ESQL_NEEDLES_MAX + 1, sizeof(*v));
-	struct buf text = {0};
-	size_t n = 0, off = 0;
+	const struct esql_needles **sets;
 	bool all = e->nrules > 0;
 
+	if (e->nrules == 1) {
+		const struct esql_plan *p = esqlrule_plan(e->rules[0]);
+		for (size_t g = 0; g < p->ngroups; g++) {
+			const struct esql_needles *one = &p->groups[g];
+			add_needles(pf, &one, 1);
+		}
+		prefilter_seal(pf);
+		return pf;
+	}
+	sets = xcalloc(e->nrules + 1, sizeof(*sets));
 	for (size_t i = 0; i < e->nrules && all; i++) {
 		const struct esql_plan *p = esqlrule_plan(e->rules[i]);
 		all = p->has_needles && p->needles.n > 0;
-		for (size_t j = 0; all && j < p->needles.n; j++) {
-			buf_append(&text, p->needles.v[j].p,
-				   p->needles.v[j].len);
-			buf_append(&text, "", 1);
-			n++;
-		}
+		sets[i] = &p->needles;
 	}
-	if (all && n > 0) {
-		for (size_t i = 0; i < n; i++) {
-			v[i] = text.data + off;
-			off += strlen(v[i]) + 1;
-		}
-		(void)prefilter_add_group(pf, v, n, true, PF_ANYWHERE);
-	}
+	if (all)
+		add_needles(pf, sets, e->nrules);
+	free(sets);
 	prefilter_seal(pf);
-	free(v);
-	buf_free(&text);
 	return pf;
 }
 

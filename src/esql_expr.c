@@ -1309,6 +1309,22 @@ needles_add(struct esql_needles *out, int column, const char *p, size_t len)
 
 static bool like_needles(const struct esql_expr *e, struct esql_needles *out);
 
+size_t
+esql_expr_needle_groups(const struct esql_expr *e, struct esql_needles *out,
+			size_t max)
+{
+	size_t n = 0;
+
+	if (max == 0)
+		return 0;
+	if (e->kind == EXPR_OP && e->code == ESQL_OP_AND) {
+		n = esql_expr_needle_groups(e->args[0], out, max);
+		return n +
+		       esql_expr_needle_groups(e->args[1], out + n, max - n);
+	}
+	return esql_expr_needles(e, out) && out->n > 0 ? 1 : 0;
+}
+
 bool
 esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 {

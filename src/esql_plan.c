@@ -1751,6 +1751,7 @@ pick_needles(struct esql_plan *p)
 	size_t best_min = 0;
 
 	p->has_needles = false;
+	p->ngroups = 0;
 	for (size_t i = 0; i < p->pre.nsteps; i++) {
 		const struct esql_step *st = &p->pre.steps[i];
 		struct esql_needles nd;
@@ -1761,8 +1762,12 @@ pick_needles(struct esql_plan *p)
 		if (st->kind != ESQL_STEP_WHERE)
 			continue;
 		esql_expr_columns(st->expr, count_non_input, acc);
-		if (acc[1] > 0 || !esql_expr_needles(st->expr, &nd) ||
-		    nd.n == 0)
+		if (acc[1] > 0)
+			continue;
+		p->ngroups +=
+		    esql_expr_needle_groups(st->expr, p->groups + p->ngroups,
+					    ESQL_PLAN_MAX_GROUPS - p->ngroups);
+		if (!esql_expr_needles(st->expr, &nd) || nd.n == 0)
 			continue;
 		for (size_t k = 0; k < nd.n; k++)
 			if (nd.v[k].len < shortest)
@@ -2110,6 +2115,15 @@ esql_plan_explain(const struct esql_plan *p, struct buf *out)
 				(int)p->needles.v[i].len, p->needles.v[i].p);
 	} else
 		bprintf(out, "prefilter: none\n");
+	for (size_t g = 0; g < p->ngroups; g++) {
+		const struct esql_needles *nd = &p->groups[g];
+		bprintf(out, "prefilter group %zu (run alone): %s contains",
+			g + 1, p->fields[nd->v[0].column]);
+		for (size_t i = 0; i < nd->n; i++)
+			bprintf(out, "%s\"%.*s\"", i ? " or " : " ",
+				(int)nd->v[i].len, nd->v[i].p);
+		bprintf(out, "\n");
+	}
 	bprintf(out, "alerting: %s\n",
 		p->shape == ESQL_SHAPE_FILTER ? "per row, as its event is read"
 					      : "when the window closes");

@@ -264,6 +264,12 @@ test_seed_without_kql(void)
 	CHECK(strstr(b.data, "prefilter: event.type contains \"start\"\n") !=
 	      NULL);
 	CHECK(strstr(b.data, "alerting: when the window closes\n") != NULL);
+	/* Each conjunct with literals is a prefilter group of its own. */
+	CHECK(strstr(b.data, "prefilter group 1 (run alone): host.os.type "
+			     "contains \"linux\" or \"macos\"\n") != NULL);
+	CHECK(strstr(b.data, "prefilter group 2 (run alone): event.type "
+			     "contains \"start\"\n") != NULL);
+	CHECK(p->ngroups >= 3);
 	CHECK(strstr(b.data, "early alerting: sound: monotone") != NULL);
 	buf_free(&b);
 	esql_plan_free(p);
