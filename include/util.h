@@ -61,6 +61,12 @@ const char *cursor_bytes(struct cursor *c, size_t *len);
  */
 bool utf8_is_valid(const char *s, size_t len);
 
+/*
+ * Writes 128 bits (high, then low, big-endian) as a UUID of version 8
+ * (custom) and the RFC 9562 variant: 36 characters and a NUL in out.
+ */
+void uuid_v8(uint64_t high, uint64_t low, char out[37]);
+
 /* Monotonic and real-time clocks in milliseconds. */
 uint64_t mono_now_ms(void);
 int64_t real_now_ms(void);

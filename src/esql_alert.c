@@ -133,7 +133,6 @@ esql_alert_uuid(const struct esql_alert *a, char out[37])
 {
 	XXH3_state_t *st = XXH3_createState();
 	XXH128_hash_t h;
-	unsigned char b[16];
 	int64_t w = a->windowed ? a->window_start : INT64_MIN;
 
 	if (st == NULL)
@@ -144,17 +143,7 @@ esql_alert_uuid(const struct esql_alert *a, char out[37])
 	XXH3_128bits_update(st, a->key, a->keylen);
 	h = XXH3_128bits_digest(st);
 	XXH3_freeState(st);
-	for (int i = 0; i < 8; i++) {
-		b[i] = (unsigned char)(h.high64 >> (56 - 8 * i));
-		b[8 + i] = (unsigned char)(h.low64 >> (56 - 8 * i));
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x80); /* version 8: custom */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	uuid_v8(h.high64, h.low64, out);
 }
 
 static void

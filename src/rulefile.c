@@ -169,7 +169,6 @@ derive_rule_id(const struct rule_fields *f, char out[37], char *err,
 	struct esql_query *q;
 	struct buf b = {0};
 	XXH128_hash_t h;
-	unsigned char u[16];
 	char qerr[256];
 
 	q = esql_query_parse(f->query, strlen(f->query), qerr, sizeof(qerr));
@@ -195,17 +194,7 @@ derive_rule_id(const struct rule_fields *f, char out[37], char *err,
 	esql_query_free(q);
 	h = XXH3_128bits(b.data, b.len);
 	buf_free(&b);
-	for (int i = 0; i < 8; i++) {
-		u[i] = (unsigned char)(h.high64 >> (56 - 8 * i));
-		u[8 + i] = (unsigned char)(h.low64 >> (56 - 8 * i));
-	}
-	u[6] = (unsigned char)((u[6] & 0x0f) | 0x80); /* version 8: custom */
-	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 9562 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-		 u[10], u[11], u[12], u[13], u[14], u[15]);
+	uuid_v8(h.high64, h.low64, out);
 	return 0;
 }
 
