@@ -22,6 +22,7 @@
 #include "util.h"
 
 struct engine;
+struct esqlrule;
 
 /* Receives one alert line (JSON and "\n"), borrowed for the call. */
 typedef void engine_output_cb(void *arg, const char *json, size_t len);
@@ -50,6 +51,14 @@ void engine_tick(struct engine *e, int64_t now_ms);
 
 /* Closes every open window (end of input). */
 void engine_flush(struct engine *e);
+
+/*
+ * The ES|QL rules running, in the configuration's order: engine_nrules()
+ * of them; engine_rule() returns the i-th, owned by the engine, valid
+ * until the next reload.
+ */
+size_t engine_nrules(const struct engine *e);
+struct esqlrule *engine_rule(struct engine *e, size_t i);
 
 /* One line per ES|QL rule: its id, name and main counters. */
 void engine_print_rules(struct engine *e, FILE *f);

@@ -110,6 +110,8 @@ const struct esql_alert_rule *esqlrule_meta(const struct esqlrule *r);
 struct metrics *esqlrule_metrics(struct esqlrule *r);
 /* Groups held (0 for a filter-only rule). */
 size_t esqlrule_groups(const struct esqlrule *r);
+/* Bytes its store has charged to the budget (0 for a filter-only rule). */
+size_t esqlrule_bytes(const struct esqlrule *r);
 /* window_oldest_newest() of its store; INT64_MIN for a filter-only one. */
 int64_t esqlrule_oldest_newest(const struct esqlrule *r);
 /* window_check() of its store. */

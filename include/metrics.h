@@ -63,6 +63,13 @@ enum metric {
 	M__COUNT
 };
 
+/*
+ * The counters an ES|QL rule keeps for itself (esqlrule.h), each
+ * counter from this one to the last; the ones before are the engine's
+ * alone (bytes, lines, the parse).
+ */
+#define METRICS_RULE_FIRST M_events_unmatched
+
 struct metrics {
 	uint64_t v[M__COUNT]; /* one counter per enum metric */
 };

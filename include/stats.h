@@ -13,7 +13,10 @@
  * the engine's counters (metrics.h), the daemon's own values (a table of
  * fields of struct stats_source) and the per-sink and per-input
  * families (tables of fields of struct sink_stats and struct
- * input_stats).  A new value is a field there and a row in a table.
+ * input_stats), and per ES|QL rule its own counters (metrics.h, from
+ * METRICS_RULE_FIRST on) as burstd_rule_<name>_total and its state as
+ * gauges, labelled rule_id and rule (its name).  A new value is a field
+ * there and a row in a table.
  */
 #ifndef BURSTD_STATS_H
 #define BURSTD_STATS_H
@@ -42,6 +45,15 @@ struct stats_input {
 	const struct input_stats *st; /* borrowed */
 	uint64_t lines;               /* lines it handed to the engine */
 	uint64_t bytes;               /* bytes it read */
+};
+
+/* One ES|QL rule's counters and its label values. */
+struct stats_rule {
+	const char *id;          /* rule_id label, borrowed */
+	const char *name;        /* rule label, borrowed */
+	const struct metrics *m; /* its counters, borrowed */
+	uint64_t groups;         /* groups it holds */
+	uint64_t state_bytes;    /* bytes its store charged */
 };
 
 /* What one snapshot shows; everything is borrowed for the call. */
@@ -78,12 +90,16 @@ struct stats_source {
 	const struct stats_input *inputs; /* the live inputs */
 	size_t ninputs;                   /* entries in inputs */
 	const struct http_stats *http;    /* the metrics listener's, or NULL */
+	const struct stats_rule *rules;   /* the ES|QL rules running */
+	size_t nrules;                    /* entries in rules */
 };
 
 /*
  * Appends the snapshot of src to out as Prometheus text: each family's
  * HELP and TYPE once, then all its samples together; label values are
- * escaped (backslash, quote, newline).
+ * escaped (backslash, quote, newline), and a rule's label values, which
+ * come from rule files, have every byte that is not part of valid UTF-8
+ * shown as U+FFFD.
  */
 void stats_render(const struct stats_source *src, struct buf *out);
 /* Resident memory of this process from /proc/self/statm; 0 if unknown. */

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"
+#include "esqlrule.h"
 #include "http.h"
 #include "input.h"
 #include "log.h"
@@ -646,6 +647,8 @@ render_stats(void *arg, struct buf *out)
 	int64_t newest = engine_oldest_newest(d->engine);
 	struct stats_sink *sinks = xcalloc(d->nsinks + 1, sizeof(*sinks));
 	struct stats_input *inputs = xcalloc(d->ninputs + 1, sizeof(*inputs));
+	size_t nrules = engine_nrules(d->engine);
+	struct stats_rule *rules = xcalloc(nrules + 1, sizeof(*rules));
 	struct stats_source src = {
 	    .metrics = engine_metrics(d->engine),
 	    .groups = engine_groups(d->engine),
@@ -674,6 +677,8 @@ render_stats(void *arg, struct buf *out)
 	    .inputs = inputs,
 	    .ninputs = d->ninputs,
 	    .http = d->http != NULL ? http_stats(d->http) : NULL,
+	    .rules = rules,
+	    .nrules = nrules,
 	};
 
 	for (size_t i = 0; i < d->nsinks; i++) {
@@ -688,9 +693,18 @@ render_stats(void *arg, struct buf *out)
 		inputs[i].st = input_stats(d->inputs[i]);
 		input_counts(d->inputs[i], &inputs[i].lines, &inputs[i].bytes);
 	}
+	for (size_t i = 0; i < nrules; i++) {
+		struct esqlrule *r = engine_rule(d->engine, i);
+		rules[i].id = esqlrule_meta(r)->rule_id;
+		rules[i].name = esqlrule_meta(r)->name;
+		rules[i].m = esqlrule_metrics(r);
+		rules[i].groups = esqlrule_groups(r);
+		rules[i].state_bytes = esqlrule_bytes(r);
+	}
 	stats_render(&src, out);
 	free(sinks);
 	free(inputs);
+	free(rules);
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * engine: wires the stages together and keeps the counters honest.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,12 @@ struct engine {
 	 */
 	struct esqlrule **rules;
 	size_t nrules;
+	/*
+	 * The counts of rules no longer running (removed by a reload), and
+	 * of the seed rule's store before a reload to ES|QL rules: the sums
+	 * of sum_rules() start from them, so that no total goes down.
+	 */
+	struct metrics retired;
 	const char *fields[RECORD_MAX_FIELDS];
 	size_t nfields;
 };
@@ -254,6 +261,14 @@ rule_opts_of(struct engine *e, const struct conf *conf,
 	ro->max_alert_bytes = conf->max_alert_bytes;
 }
 
+/* Adds the counts m holds from M_RULE_FIRST on to e->retired. */
+static void
+retire(struct engine *e, const struct metrics *m)
+{
+	for (int i = M_RULE_FIRST; i < M__COUNT; i++)
+		e->retired.v[i] += m->v[i];
+}
+
 /*
  * The rules of conf: a rule whose compiled plan is the same as one
  * running (its fingerprint) keeps that one's state; the others start
@@ -293,6 +308,7 @@ adopt_rules(struct engine *e, const struct conf *conf)
 		if (e->rules[j] == NULL)
 			continue;
 		esqlrule_flush(e->rules[j]);
+		retire(e, esqlrule_metrics(e->rules[j]));
 		esqlrule_free(e->rules[j]);
 	}
 	free(e->rules);
@@ -335,11 +351,17 @@ engine_reload(struct engine *e, const struct conf *conf)
 			window_flush(e->ws);
 			window_free(e->ws);
 			e->ws = NULL;
+			retire(e, &e->metrics);
 		}
 		kept = adopt_rules(e, conf);
-		if (conf->rules.n == 0)
+		if (conf->rules.n == 0) {
+			/* The seed rule's store counts in e->metrics. */
+			for (int i = M_RULE_FIRST; i < M__COUNT; i++)
+				e->metrics.v[i] = e->retired.v[i];
+			memset(&e->retired, 0, sizeof(e->retired));
 			e->ws = window_new(conf->rule, &wo, &e->metrics,
 					   close_cb, e);
+		}
 		e->conf = conf;
 		build_front(e);
 		return conf->rules.n > 0 && kept == conf->rules.n ? 1 : 0;
@@ -430,7 +452,8 @@ engine_line(void *engine, const char *line, size_t len)
 
 /*
  * With ES|QL rules, each rule counts its own events, windows and alerts;
- * the engine's counters from M_RULE_FIRST on are their sums.
+ * the engine's counters from M_RULE_FIRST on are their sums, plus the
+ * counts of the rules retired.
  */
 static void
 sum_rules(struct engine *e)
@@ -438,7 +461,7 @@ sum_rules(struct engine *e)
 	if (e->nrules == 0)
 		return;
 	for (int m = M_RULE_FIRST; m < M__COUNT; m++) {
-		uint64_t sum = 0;
+		uint64_t sum = e->retired.v[m];
 		for (size_t i = 0; i < e->nrules; i++)
 			sum += esqlrule_metrics(e->rules[i])->v[m];
 		e->metrics.v[m] = sum;
@@ -462,6 +485,19 @@ engine_flush(struct engine *e)
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_flush(e->rules[i]);
 	sum_rules(e);
+}
+
+size_t
+engine_nrules(const struct engine *e)
+{
+	return e->nrules;
+}
+
+struct esqlrule *
+engine_rule(struct engine *e, size_t i)
+{
+	assert(i < e->nrules);
+	return e->rules[i];
 }
 
 void

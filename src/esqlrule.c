@@ -780,6 +780,12 @@ esqlrule_groups(const struct esqlrule *r)
 	return r->ws != NULL ? window_groups(r->ws) : 0;
 }
 
+size_t
+esqlrule_bytes(const struct esqlrule *r)
+{
+	return r->ws != NULL ? window_bytes(r->ws) : 0;
+}
+
 int64_t
 esqlrule_oldest_newest(const struct esqlrule *r)
 {

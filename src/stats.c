@@ -205,6 +205,16 @@ static const struct family process_families[] = {
      offsetof(struct stats_source, rss_bytes), U_COUNT},
 };
 
+/* Per ES|QL rule, fields of struct stats_rule besides its counters. */
+static const struct family rule_families[] = {
+    {"rule_groups", "gauge",
+     "groups the rule holds (open, and closed ones kept for late events)",
+     offsetof(struct stats_rule, groups), U_COUNT},
+    {"rule_state_bytes", "gauge",
+     "state bytes the rule's windows charge to limits.max_state_bytes",
+     offsetof(struct stats_rule, state_bytes), U_COUNT},
+};
+
 static uint64_t
 value(const void *base, const struct family *fam)
 {
@@ -273,6 +283,115 @@ label(char *dst, size_t len, const char *key, const char *value)
 	snprintf(dst + o, len - o, "\"}");
 }
 
+/*
+ * The length of the valid UTF-8 sequence that starts at p (n bytes
+ * left), or 0: no overlong forms, no surrogates, nothing past U+10FFFF.
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, c = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, c = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, c = p[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3fu);
+	}
+	if (len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+		return 0;
+	if (len == 4 && (c < 0x10000 || c > 0x10ffff))
+		return 0;
+	return len;
+}
+
+/*
+ * Appends v as a label value, without its quotes: backslash, quote and
+ * newline escaped, a byte that is not valid UTF-8 as U+FFFD; never cut.
+ */
+static void
+label_value(struct buf *out, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v), k;
+
+	for (; n > 0; p += k, n -= k) {
+		if ((k = utf8_len(p, n)) == 0) {
+			buf_append(out, "\xef\xbf\xbd", 3);
+			k = 1;
+		} else if (*p == '\\' || *p == '"') {
+			buf_append(out, "\\", 1);
+			buf_append(out, p, 1);
+		} else if (*p == '\n') {
+			buf_append(out, "\\n", 2);
+		} else {
+			buf_append(out, p, k);
+		}
+	}
+}
+
+/* One sample of burstd_<name> for rule r. */
+static void
+rule_sample(struct buf *out, const char *name, const struct stats_rule *r,
+	    uint64_t v)
+{
+	char num[32];
+	int n;
+
+	buf_append(out, "burstd_", 7);
+	buf_append(out, name, strlen(name));
+	buf_append(out, "{rule_id=\"", 10);
+	label_value(out, r->id);
+	buf_append(out, "\",rule=\"", 8);
+	label_value(out, r->name);
+	n = snprintf(num, sizeof(num), "\"} %" PRIu64 "\n", v);
+	append_line(out, num, sizeof(num), n);
+}
+
+/* The per-rule families: each counter a rule keeps, then its gauges. */
+static void
+render_rules(const struct stats_source *src, struct buf *out)
+{
+	char name[96], help[256];
+
+	for (int m = METRICS_RULE_FIRST; m < M__COUNT && src->nrules > 0; m++) {
+		struct family fam = {.name = name,
+				     .type = "counter",
+				     .help = help};
+		const char *h = metrics_help((enum metric)m);
+		/* The engine's help says what its filter does. */
+		if (m == M_events_unmatched)
+			h = "events the rule was given that made no row";
+		else if (m == M_events_matched)
+			h = "events that made at least one row";
+		snprintf(name, sizeof(name), "rule_%s_total",
+			 metrics_name((enum metric)m));
+		snprintf(help, sizeof(help), "per ES|QL rule: %s", h);
+		header(out, "burstd_", &fam);
+		for (size_t i = 0; i < src->nrules; i++)
+			rule_sample(out, name, &src->rules[i],
+				    src->rules[i].m->v[m]);
+	}
+	for (size_t f = 0; f < NELEM(rule_families) && src->nrules > 0; f++) {
+		header(out, "burstd_", &rule_families[f]);
+		for (size_t i = 0; i < src->nrules; i++)
+			rule_sample(out, rule_families[f].name, &src->rules[i],
+				    value(&src->rules[i], &rule_families[f]));
+	}
+}
+
 void
 stats_render(const struct stats_source *src, struct buf *out)
 {
@@ -338,6 +457,7 @@ stats_render(const struct stats_source *src, struct buf *out)
 			       value(src->inputs[i].st, &input_families[f]));
 		}
 	}
+	render_rules(src, out);
 }
 
 uint64_t

@@ -236,9 +236,99 @@ test_no_sinks_no_inputs(void)
 	CHECK(strstr(out.data, "burstd_sink_") == NULL);
 	CHECK(strstr(out.data, "burstd_input_") == NULL);
 	CHECK(strstr(out.data, "burstd_groups 0\n") != NULL);
+	/* No ES|QL rules: no per-rule family, not even its HELP. */
+	CHECK(strstr(out.data, "burstd_rule_") == NULL);
 	split(out.data);
 	check_families();
 	buf_free(&out);
+}
+
+/*
+ * Per ES|QL rule: every counter a rule keeps, its two gauges, labelled
+ * by rule_id and name; the name's quote, backslash and newline escaped,
+ * its bytes that are not UTF-8 as U+FFFD, the valid ones (U+00E9, a
+ * four-byte U+1F600, a tab) as they are, and a name longer than any
+ * line buffer whole.
+ */
+static void
+test_render_rules(void)
+{
+	struct metrics m = {0}, r1 = {0}, r2 = {0};
+	char longname[1200];
+	struct stats_rule rules[] = {
+	    {"0a6b9c1d-2222-4333-8444-555566667777",
+	     "Say \"hi\"\\now\nthen \xc3\xa9\t\xf0\x9f\x98\x80 \xff\xc3(\xed\xa0\x80",
+	     &r1, 4, 640},
+	    {"id\"2", longname, &r2, 0, 0},
+	};
+	struct stats_source src = {.metrics = &m, .rules = rules, .nrules = 2};
+	struct buf out = {0}, want = {0};
+	char line[2048];
+	int nrule = 0;
+
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (int i = 0; i < M__COUNT; i++) {
+		r1.v[i] = 100 + (uint64_t)i;
+		r2.v[i] = 200 + (uint64_t)i;
+		m.v[i] = 1;
+	}
+	stats_render(&src, &out);
+	split(buf_cstr(&out));
+	/* \xff alone, \xc3 cut short by '(', a UTF-16 surrogate (3 bytes):
+	 * five replacement characters in all. */
+	const char *esc =
+	    "Say \\\"hi\\\"\\\\now\\nthen \xc3\xa9\t\xf0\x9f\x98\x80 "
+	    "\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+	for (int i = 0; i < M__COUNT; i++) {
+		const char *n = metrics_name((enum metric)i);
+		snprintf(line, sizeof(line),
+			 "# TYPE burstd_rule_%s_total counter", n);
+		CHECK_EQ_INT(count_line(line), i >= METRICS_RULE_FIRST);
+		if (i < METRICS_RULE_FIRST)
+			continue;
+		nrule++;
+		snprintf(line, sizeof(line),
+			 "burstd_rule_%s_total{rule_id=\"0a6b9c1d-2222-4333-"
+			 "8444-555566667777\",rule=\"%s\"} %d",
+			 n, esc, 100 + i);
+		CHECK_EQ_INT(count_line(line), 1);
+		want.len = 0;
+		snprintf(line, sizeof(line),
+			 "burstd_rule_%s_total{rule_id=\"id\\\"2\",rule=\"", n);
+		buf_append(&want, line, strlen(line));
+		buf_append(&want, longname, strlen(longname));
+		snprintf(line, sizeof(line), "\"} %d", 200 + i);
+		buf_append(&want, line, strlen(line));
+		CHECK_EQ_INT(count_line(buf_cstr(&want)), 1);
+	}
+	/* The rule's own counters: the matched and unmatched events, and
+	 * from the timestamps on. */
+	CHECK(nrule == M__COUNT - M_events_unmatched);
+	CHECK_EQ_INT(count_line("# TYPE burstd_rule_alerts_total counter"), 1);
+	CHECK_EQ_INT(count_line("# TYPE burstd_rule_bytes_read_total counter"),
+		     0);
+	snprintf(line, sizeof(line),
+		 "burstd_rule_groups{rule_id=\"0a6b9c1d-2222-4333-8444-"
+		 "555566667777\",rule=\"%s\"} 4",
+		 esc);
+	CHECK_EQ_INT(count_line(line), 1);
+	snprintf(line, sizeof(line),
+		 "burstd_rule_state_bytes{rule_id=\"0a6b9c1d-2222-4333-8444-"
+		 "555566667777\",rule=\"%s\"} 640",
+		 esc);
+	CHECK_EQ_INT(count_line(line), 1);
+	CHECK_EQ_INT(count_line("# TYPE burstd_rule_groups gauge"), 1);
+	CHECK_EQ_INT(count_line("# TYPE burstd_rule_state_bytes gauge"), 1);
+	/* The engine's totals are still there, unlabelled. */
+	CHECK_EQ_INT(count_line("burstd_alerts_total 1"), 1);
+	check_families();
+	for (size_t i = 0; i < nlines; i++)
+		CHECK(lines[i][0] == '#' ||
+		      strncmp(lines[i], "burstd_", 7) == 0 ||
+		      strncmp(lines[i], "process_", 8) == 0);
+	buf_free(&out);
+	buf_free(&want);
 }
 
 #define BIG (4 << 20) /* a snapshot no socket buffer holds */
@@ -349,6 +439,7 @@ main(void)
 {
 	test_render();
 	test_no_sinks_no_inputs();
+	test_render_rules();
 	test_server_limits();
 	return check_exit();
 }
