@@ -56,6 +56,7 @@
 #define CONF_DEFAULT_ALLOWED_LATENESS_MS (30 * 1000)
 #define CONF_DEFAULT_LATE_HORIZON_MS (5 * 60 * 1000)
 #define CONF_DEFAULT_REPLAY_EXACT true
+#define CONF_DEFAULT_ALERT_ON ALERT_ON_THRESHOLD
 #define CONF_DEFAULT_IDLE_CLOSE_MS (2 * 60 * 1000)
 #define CONF_DEFAULT_MAX_FUTURE_MS (5 * 60 * 1000)
 #define CONF_DEFAULT_TICK_MS 1000
@@ -134,27 +135,30 @@ struct sink_conf {
 };
 
 struct conf {
-	enum log_level log_level;    /* log_level */
-	size_t max_line_bytes;       /* limits.max_line_bytes */
-	size_t max_depth;            /* limits.max_depth */
-	size_t max_groups;           /* limits.max_groups */
-	size_t max_state_bytes;      /* limits.max_state_bytes */
-	size_t max_values;           /* limits.max_values */
-	size_t max_key_combos;       /* limits.max_key_combos */
-	size_t max_alert_bytes;      /* limits.max_alert_bytes */
-	int64_t allowed_lateness_ms; /* window.allowed_lateness */
-	int64_t late_horizon_ms;     /* window.late_horizon */
-	bool replay_exact;           /* window.replay_exact */
-	bool prefilter;              /* limits.prefilter */
-	int64_t idle_close_ms;       /* window.idle_close */
-	int64_t max_future_ms;       /* window.max_future */
-	int64_t tick_ms;             /* daemon.tick_interval */
-	int64_t stats_ms;            /* daemon.stats_interval */
-	char *stats_socket;          /* daemon.stats_socket, or NULL */
-	char *metrics_listen;        /* daemon.metrics_listen, or NULL */
-	char *state_dir;             /* daemon.state_dir, or NULL */
-	int64_t checkpoint_ms;       /* daemon.checkpoint_interval */
-	struct input_conf *inputs;   /* inputs */
+	enum log_level log_level;     /* log_level */
+	size_t max_line_bytes;        /* limits.max_line_bytes */
+	size_t max_depth;             /* limits.max_depth */
+	size_t max_groups;            /* limits.max_groups */
+	size_t max_state_bytes;       /* limits.max_state_bytes */
+	size_t max_values;            /* limits.max_values */
+	size_t max_key_combos;        /* limits.max_key_combos */
+	size_t max_alert_bytes;       /* limits.max_alert_bytes */
+	int64_t allowed_lateness_ms;  /* window.allowed_lateness */
+	int64_t late_horizon_ms;      /* window.late_horizon */
+	bool replay_exact;            /* window.replay_exact */
+	enum alert_on alert_on;       /* window.alert_on */
+	enum alert_on alert_on_force; /* --alert-on (not in the file; UNSET:
+					 none), over every rule's own */
+	bool prefilter;               /* limits.prefilter */
+	int64_t idle_close_ms;        /* window.idle_close */
+	int64_t max_future_ms;        /* window.max_future */
+	int64_t tick_ms;              /* daemon.tick_interval */
+	int64_t stats_ms;             /* daemon.stats_interval */
+	char *stats_socket;           /* daemon.stats_socket, or NULL */
+	char *metrics_listen;         /* daemon.metrics_listen, or NULL */
+	char *state_dir;              /* daemon.state_dir, or NULL */
+	int64_t checkpoint_ms;        /* daemon.checkpoint_interval */
+	struct input_conf *inputs;    /* inputs */
 	size_t ninputs;
 	struct sink_conf *sinks; /* sinks */
 	size_t nsinks;

@@ -7,7 +7,8 @@
  * the rule's name, ids, type, severity, risk score, tags, threat,
  * ecs.version, event.start and event.end for a window), then the query's
  * output columns under their own names, then burstd's own keys
- * (burstd.window_start, burstd.window_end, burstd.late).  A null column
+ * (burstd.window_start, burstd.window_end, burstd.late, then
+ * burstd.phase and burstd.detected_ms when set).  A null column
  * is left out, as Kibana leaves out null fields; a multi-valued one is a
  * JSON array in the order given.
  *
@@ -63,6 +64,11 @@ struct esql_alert {
 	size_t keylen;
 	const char *reason; /* kibana.alert.reason, or NULL */
 	bool late;          /* the window had closed before */
+	const char *phase;  /* burstd.phase ("early", "final", "close"), or
+			       NULL: none (a rule alerting at close) */
+	bool detected;      /* burstd.detected_ms is written: */
+	double detected_ms; /* from the deciding event's arrival to the
+			       alert's writing */
 };
 
 /* Writes the alert's 36-character uuid and a NUL into out[37]. */

@@ -19,6 +19,21 @@
  *   by the plan's SORT and at most min(LIMIT, max_signals) of them go
  *   out, the rest are counted as suppressed.
  *
+ * Alerting early (opts.early, alert_on: threshold, and a plan whose
+ * post-STATS conditions are monotone, plan->monotone): after each row
+ * that changes an open group, the group's STATS row goes through the
+ * post-STATS program; the first time a row comes out, the group's alert
+ * goes out at once, inside esqlrule_event(), with "burstd.phase":
+ * "early" and "burstd.detected_ms", while the window has emitted fewer
+ * than max_signals (past that the group waits for the close and its
+ * cap).  When the window closes, a group that alerted early sends a
+ * second document with the same uuid, "burstd.phase": "final" and the
+ * complete values, only if its output columns changed since (a digest
+ * of them is kept with the group); the groups that did not alert early
+ * alert as at close, with "burstd.phase": "close".  To probe a group,
+ * its VALUES aggregates are left null: a monotone condition cannot read
+ * them.
+ *
  * Every event a rule is given ends in exactly one of its counters
  * events_matched (at least one row came out of the per-event program)
  * or events_unmatched, or, for a bucketed rule whose rows came out, in
@@ -48,9 +63,14 @@ struct esqlrule;
 typedef void esqlrule_out_fn(void *arg, const char *json, size_t len);
 
 struct esqlrule_opts {
-	struct window_opts window; /* as the seed rule's store */
-	size_t max_signals;        /* alerts per window (the rule's) */
-	size_t max_alert_bytes;    /* 0: no cap */
+	struct window_opts window;  /* as the seed rule's store */
+	size_t max_signals;         /* alerts per window (the rule's) */
+	size_t max_alert_bytes;     /* 0: no cap */
+	bool early;                 /* alert_on: threshold (applies to a
+				      bucketed plan that is monotone) */
+	const uint64_t *arrival_ns; /* the event being processed arrived
+				       at this mono_now_ns(); borrowed, NULL
+				       or 0: not measured */
 };
 
 /*
@@ -105,6 +125,8 @@ void esqlrule_reconfigure(struct esqlrule *r, const struct esql_plan *plan,
 void esqlrule_save(const struct esqlrule *r, struct buf *out);
 int esqlrule_load(struct esqlrule *r, const char *data, size_t len);
 
+/* Whether the rule alerts early: opts.early, bucketed and monotone. */
+bool esqlrule_early(const struct esqlrule *r);
 const struct esql_plan *esqlrule_plan(const struct esqlrule *r);
 const struct esql_alert_rule *esqlrule_meta(const struct esqlrule *r);
 struct metrics *esqlrule_metrics(struct esqlrule *r);

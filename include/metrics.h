@@ -48,6 +48,14 @@
 	X(alerts, "alerts emitted")                                            \
 	X(alerts_late, "alerts emitted for a window after it closed")          \
 	X(alerts_suppressed, "alerts over max_alerts per window, dropped")     \
+	X(alerts_early, "alerts emitted before their window closed "           \
+			"(alert_on: threshold; also in alerts)")               \
+	X(alerts_early_held, "groups that met their condition early past "     \
+			     "max_signals: left to the window's close")        \
+	X(alerts_final, "final documents of groups that alerted early, "       \
+			"their values changed since (not in alerts)")          \
+	X(alerts_final_unchanged, "groups that alerted early and closed with " \
+				  "nothing changed: no final document")        \
 	X(alerts_unformatted, "alerts the JSON generator failed on, dropped")  \
 	X(alerts_trimmed, "alerts whose value sets were trimmed to "           \
 			  "max_alert_bytes, emitted")                          \

@@ -29,12 +29,24 @@
 
 struct rule_meta;
 
+/*
+ * When a rule's alerts go out: when its window closes, or as soon as
+ * its condition holds (threshold; only for a rule whose condition is
+ * monotone, plan->monotone, otherwise at close).  UNSET: not said here.
+ */
+enum alert_on {
+	ALERT_ON_UNSET,
+	ALERT_ON_CLOSE,
+	ALERT_ON_THRESHOLD,
+};
+
 struct loaded_rule {
 	char *source;                 /* the file it came from, or "inline" */
 	struct rule_meta *meta;       /* what its file says */
 	struct esql_plan *plan;       /* its query, compiled */
 	struct esql_alert_rule alert; /* views into meta */
 	size_t max_signals;           /* alerts per window */
+	enum alert_on alert_on;       /* an inline rule's alert_on, or UNSET */
 };
 
 struct ruleset {
@@ -62,5 +74,19 @@ int ruleset_add_fields(struct ruleset *rs, const struct rule_fields *f,
 		       const char *source, FILE *errf);
 
 void ruleset_free(struct ruleset *rs);
+
+/* "close", "threshold" (or NULL) to an alert_on; -1 if neither. */
+int ruleset_alert_on_parse(const char *s, enum alert_on *out);
+
+/*
+ * Whether lr alerts early: the mode asked for is force (--alert-on) if
+ * set, else the rule's own alert_on, else dflt (window.alert_on); early
+ * when that is threshold and the rule is bucketed and monotone.  *how
+ * is set to a one-line description of the mode and why (static, or
+ * the plan's text).
+ */
+bool
+ruleset_alerts_early(const struct loaded_rule *lr, enum alert_on dflt,
+		     enum alert_on force, const char **how, const char **why);
 
 #endif

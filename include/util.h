@@ -70,5 +70,7 @@ void uuid_v8(uint64_t high, uint64_t low, char out[37]);
 /* Monotonic and real-time clocks in milliseconds. */
 uint64_t mono_now_ms(void);
 int64_t real_now_ms(void);
+/* The monotonic clock in nanoseconds. */
+uint64_t mono_now_ns(void);
 
 #endif

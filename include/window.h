@@ -100,6 +100,9 @@ struct window_opts {
 enum window_verdict {
 	WINDOW_EMITTED,    /* its alert goes out */
 	WINDOW_SUPPRESSED, /* passed, but over the window's max_alerts */
+	WINDOW_FINAL,      /* it alerted early (window_group.early): its
+			      final document goes out or not, counted by the
+			      caller; the ledger already has it */
 };
 
 struct ledger_entry;
@@ -119,6 +122,9 @@ struct window_group {
 					one value of the spec's type */
 	const struct agg_state *agg; /* the group's aggregates */
 	bool late;                   /* an event came after it closed */
+	bool early;                  /* it alerted before it closed */
+	uint64_t digest;             /* early: what the early callback
+					returned with its alert */
 };
 
 /*
@@ -150,6 +156,36 @@ typedef void window_close_cb(void *arg, struct window_closing *c);
  */
 void window_decide(struct window_closing *c, size_t i, enum window_verdict v);
 
+/*
+ * Early alerting (an ES|QL store): after each row that changes an open
+ * group which has not alerted early, the store asks the callback set by
+ * window_set_early() whether the group's condition holds now.  g is a
+ * view of the group (borrowed for the call, late false) and emitted the
+ * alerts its window already emitted.  The callback answers
+ *
+ * - WINDOW_EARLY_NOT_YET: the condition does not hold (yet); asked
+ *   again at the group's next row;
+ * - WINDOW_EARLY_EMITTED: its alert went out, and *digest says what it
+ *   held: the group is marked early (never asked again; at its close it
+ *   comes with early set and that digest, to be decided WINDOW_FINAL),
+ *   and counts in the window's ledger, alerts and alerts_early;
+ * - WINDOW_EARLY_HELD: the condition holds but the window's cap is
+ *   reached: the group waits for its close, where the cap decides it
+ *   (never asked again; counted in alerts_early_held).
+ *
+ * An evicted group that alerted early raises its agent's floor as a
+ * decided one does.  The marks are checkpointed with the group.
+ */
+enum window_early {
+	WINDOW_EARLY_NOT_YET,
+	WINDOW_EARLY_EMITTED,
+	WINDOW_EARLY_HELD,
+};
+
+typedef enum window_early
+window_early_cb(void *arg, const struct window_group *g, size_t emitted,
+		uint64_t *digest);
+
 struct window_store *
 window_new(const struct rule *rule, const struct window_opts *opts,
 	   struct metrics *metrics, window_close_cb *cb, void *arg);
@@ -174,6 +210,10 @@ void window_add(struct window_store *ws, const struct record *rec,
 struct window_store *
 window_new_esql(const struct window_spec *spec, const struct window_opts *opts,
 		struct metrics *metrics, window_close_cb *cb, void *arg);
+
+/* Sets (or, with NULL, clears) an ES|QL store's early callback; it is
+ * called with the store's close callback's arg. */
+void window_set_early(struct window_store *ws, window_early_cb *cb);
 
 /*
  * Adds one row at event time ts_ms to the window starting at

@@ -36,6 +36,7 @@ enum ktype {
 	K_STRING,   /* char *, owned */
 	K_LOGLEVEL, /* enum log_level */
 	K_U64,      /* uint64_t within [min, max] */
+	K_ALERTON,  /* enum alert_on: close or threshold */
 };
 
 struct key {
@@ -182,6 +183,12 @@ read_scalar(struct loader *ld, const struct key *k, yaml_node_t *v, void *base)
 		}
 		free(*(char **)p);
 		*(char **)p = xstrdup(s);
+		break;
+	case K_ALERTON:
+		if (ruleset_alert_on_parse(s, (enum alert_on *)p) < 0)
+			err_at(ld, v,
+			       "%s: expected threshold or close, got \"%s\"",
+			       k->name, s);
 		break;
 	case K_LOGLEVEL:
 		if (log_level_parse(s, (enum log_level *)p) < 0)
@@ -758,6 +765,7 @@ static const struct key window_keys[] = {
     CK("replay_exact", K_BOOL, replay_exact, 0, 1),
     CK("idle_close", K_DURATION, idle_close_ms, 1000, 24LL * 3600 * 1000),
     CK("max_future", K_DURATION, max_future_ms, 0, 7LL * 86400 * 1000),
+    CK("alert_on", K_ALERTON, alert_on, 0, 0),
     {NULL, 0, 0, 0, 0},
 };
 
@@ -921,6 +929,7 @@ read_inline_rule(struct loader *ld, yaml_node_t *v, struct conf *c, FILE *errf)
 		char *name, *rule_id, *description, *severity, *threat;
 		char *from, *interval, *maturity, *query;
 		int risk_score, max_signals;
+		enum alert_on alert_on;
 	} ir = {.risk_score = -1};
 	static const struct key keys[] = {
 #define RK_INLINE(n, t, f, lo, hi) \
@@ -936,6 +945,7 @@ read_inline_rule(struct loader *ld, yaml_node_t *v, struct conf *c, FILE *errf)
 	    RK_INLINE("max_signals", K_INT, max_signals, 1, 10000),
 	    RK_INLINE("maturity", K_STRING, maturity, 0, 0),
 	    RK_INLINE("query", K_STRING, query, 0, 0),
+	    RK_INLINE("alert_on", K_ALERTON, alert_on, 0, 0),
 #undef RK_INLINE
 	    {NULL, 0, 0, 0, 0},
 	};
@@ -992,7 +1002,8 @@ read_inline_rule(struct loader *ld, yaml_node_t *v, struct conf *c, FILE *errf)
 		}
 		snprintf(where, sizeof(where), "%s:%zu", ld->path,
 			 v->start_mark.line + 1);
-		(void)ruleset_add_fields(&c->rules, &f, where, errf);
+		if (ruleset_add_fields(&c->rules, &f, where, errf) == 0)
+			c->rules.v[c->rules.n - 1].alert_on = ir.alert_on;
 		free(tv);
 	}
 	strlist_clear(&tags);
@@ -1080,6 +1091,7 @@ conf_default(void)
 	c->allowed_lateness_ms = CONF_DEFAULT_ALLOWED_LATENESS_MS;
 	c->late_horizon_ms = CONF_DEFAULT_LATE_HORIZON_MS;
 	c->replay_exact = CONF_DEFAULT_REPLAY_EXACT;
+	c->alert_on = CONF_DEFAULT_ALERT_ON;
 	c->prefilter = CONF_DEFAULT_PREFILTER;
 	c->idle_close_ms = CONF_DEFAULT_IDLE_CLOSE_MS;
 	c->max_future_ms = CONF_DEFAULT_MAX_FUTURE_MS;

@@ -966,6 +966,9 @@ reload(struct daemon *d)
 		conf_free(nc);
 		nc = NULL;
 	}
+	/* --alert-on holds across reloads, as --rule does. */
+	if (nc != NULL)
+		nc->alert_on_force = d->conf->alert_on_force;
 	fclose(mem);
 	if (nc == NULL) {
 		d->reloads_failed++;

@@ -44,6 +44,9 @@ struct engine {
 	struct metrics retired;
 	const char *fields[RECORD_MAX_FIELDS];
 	size_t nfields;
+	size_t nearly;       /* rules alerting early */
+	uint64_t arrival_ns; /* the line being processed arrived then
+				(stamped only when nearly > 0) */
 };
 
 /* The first counter a rule keeps for itself (see sum_rules()). */
@@ -256,9 +259,14 @@ static void
 rule_opts_of(struct engine *e, const struct conf *conf,
 	     const struct loaded_rule *lr, struct esqlrule_opts *ro)
 {
+	const char *how, *why;
+
 	window_opts_of(e, conf, e->exact, &ro->window);
 	ro->max_signals = lr->max_signals;
 	ro->max_alert_bytes = conf->max_alert_bytes;
+	ro->early = ruleset_alerts_early(lr, conf->alert_on,
+					 conf->alert_on_force, &how, &why);
+	ro->arrival_ns = &e->arrival_ns;
 }
 
 /* Adds the counts m holds from M_RULE_FIRST on to e->retired. */
@@ -281,6 +289,7 @@ adopt_rules(struct engine *e, const struct conf *conf)
 	size_t n = conf->rules.n, kept = 0;
 	struct esqlrule **rules = xcalloc(n + 1, sizeof(*rules));
 
+	e->nearly = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct loaded_rule *lr = &conf->rules.v[i];
 		struct esqlrule_opts ro;
@@ -303,6 +312,7 @@ adopt_rules(struct engine *e, const struct conf *conf)
 			rules[i] = esqlrule_new(lr->plan, &lr->alert, &ro,
 						rule_out, e);
 		esqlrule_set_clock(rules[i], e->clock_ms);
+		e->nearly += esqlrule_early(rules[i]);
 	}
 	for (size_t j = 0; j < e->nrules; j++) {
 		if (e->rules[j] == NULL)
@@ -404,6 +414,9 @@ engine_line(void *engine, const char *line, size_t len)
 	size_t nts;
 	int64_t ts_ms;
 
+	/* An early alert says how long after its event's arrival it left. */
+	if (e->nearly > 0)
+		e->arrival_ns = mono_now_ns();
 	if (e->pf != NULL && !prefilter_pass(e->pf, line, len)) {
 		m->v[M_lines_prefiltered]++;
 		return;

@@ -38,6 +38,8 @@ static const char *const own_keys[] = {
     "burstd.window_start",
     "burstd.window_end",
     "burstd.late",
+    "burstd.phase",
+    "burstd.detected_ms",
     "burstd.truncated",
     "burstd.values_omitted",
 };
@@ -375,6 +377,15 @@ generate(struct doc *d)
 	}
 	str(g, "burstd.late");
 	yajl_gen_bool(g, a->late);
+	if (a->phase != NULL)
+		kv(g, "burstd.phase", a->phase);
+	if (a->detected) {
+		char num[32];
+		int n = snprintf(num, sizeof(num), "%.3f",
+				 a->detected_ms >= 0 ? a->detected_ms : 0.0);
+		str(g, "burstd.detected_ms");
+		yajl_gen_number(g, num, (size_t)n);
+	}
 	if (omitted > 0) {
 		str(g, "burstd.truncated");
 		yajl_gen_array_open(g);

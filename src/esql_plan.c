@@ -2125,8 +2125,10 @@ esql_plan_explain(const struct esql_plan *p, struct buf *out)
 		bprintf(out, "\n");
 	}
 	bprintf(out, "alerting: %s\n",
-		p->shape == ESQL_SHAPE_FILTER ? "per row, as its event is read"
-					      : "when the window closes");
+		p->shape == ESQL_SHAPE_FILTER
+		    ? "per row, as its event is read"
+		    : "when the window closes, or early under alert_on "
+		      "threshold if sound");
 	if (p->shape == ESQL_SHAPE_BUCKETED)
 		bprintf(out, "early alerting: %s: %s\n",
 			p->monotone ? "sound" : "unsound",

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "esqlrule.h"
 #include "fieldtype.h"
@@ -33,6 +34,7 @@ struct esqlrule {
 	struct buf alert;  /* scratch: one alert line */
 	struct buf reason; /* scratch: its reason */
 	struct buf key;    /* scratch: its uuid key */
+	struct buf dig;    /* scratch: its output columns, for the digest */
 	int64_t clock_ms;  /* fixed alert time, 0: real time */
 
 	/* The event being processed. */
@@ -355,6 +357,7 @@ esqlrule_free(struct esqlrule *r)
 	buf_free(&r->alert);
 	buf_free(&r->reason);
 	buf_free(&r->key);
+	buf_free(&r->dig);
 	free(r);
 }
 
@@ -557,40 +560,193 @@ group_key(struct esqlrule *r, const struct window_group *g,
 	a->keylen = r->key.len;
 }
 
+/* Alerts per window: the rule's max_signals, or the query's LIMIT. */
+static size_t
+window_cap(const struct esqlrule *r)
+{
+	size_t cap = r->opts.max_signals;
+
+	if (r->plan->limit >= 0 && (uint64_t)r->plan->limit < cap)
+		cap = (size_t)r->plan->limit;
+	return cap;
+}
+
+static bool
+alerts_early(const struct esqlrule *r)
+{
+	return r->opts.early && r->plan->shape == ESQL_SHAPE_BUCKETED &&
+	       r->plan->monotone;
+}
+
+/*
+ * A group's STATS row into r->prow: the aggregates in the order written
+ * (VALUES sorted), then the BY keys.  A probe (full false) leaves the
+ * VALUES aggregates null and counts no warning: it only asks whether
+ * the conditions hold, and a monotone condition cannot read them.
+ */
+static void
+stats_row(struct esqlrule *r, const struct window_group *g, bool full)
+{
+	const struct esql_plan *p = r->plan;
+	struct esql_val *stats = r->prow;
+
+	for (size_t a = 0; a < p->naggs; a++) {
+		if (!full && p->specs[a].kind == AGG_VALUES) {
+			esql_val_null(&stats[a], agg_result_type(&p->specs[a]));
+			continue;
+		}
+		if (agg_result(&r->def, g->agg, a, &stats[a], &r->parena) &&
+		    full)
+			r->metrics.v[M_eval_warnings]++;
+		if (p->specs[a].kind == AGG_VALUES)
+			sort_values(&stats[a]);
+	}
+	for (size_t j = 0, k = 0; j < p->nby; j++) {
+		struct esql_val *v = &stats[p->naggs + j];
+		if ((int)j == p->bucket_by) {
+			*v = (struct esql_val){.type = ESQL_T_DATETIME, .n = 1};
+			v->one.u.l = g->window_ms;
+		} else {
+			*v = g->keys[k++];
+		}
+	}
+}
+
+/* The output columns of a post row into r->outv. */
+static void
+fill_out(struct esqlrule *r, const struct out_row *o)
+{
+	const struct esql_program *pg = &r->plan->post;
+
+	for (size_t i = 0; i < pg->nout; i++)
+		r->outv[i] = o->cols[pg->out[i].column];
+}
+
+/* A digest of r->outv: what a final document would change. */
+static uint64_t
+out_digest(struct esqlrule *r)
+{
+	r->dig.len = 0;
+	for (size_t i = 0; i < r->nout; i++) {
+		const struct esql_val *v = &r->outv[i];
+		const struct esql_scalar *it = esql_val_items(v);
+		uint64_t n = v->n;
+
+		buf_append(&r->dig, &n, sizeof(n));
+		for (size_t j = 0; j < v->n; j++)
+			esql_scalar_encode(v->type, &it[j], &r->dig);
+	}
+	return XXH3_64bits(r->dig.data, r->dig.len);
+}
+
+/* Writes the alert of a group's post row, r->outv filled. */
+static void
+group_alert(struct esqlrule *r, const struct out_row *o,
+	    const struct window_group *g, const char *phase, bool detected)
+{
+	const struct esql_plan *p = r->plan;
+	struct esql_alert a = {
+	    .rule = r->meta,
+	    .names = r->names,
+	    .vals = r->outv,
+	    .arrays = r->arrays,
+	    .ncols = p->post.nout,
+	    .windowed = true,
+	    .window_start = g->window_ms,
+	    .window_end = g->window_ms + p->span_ms,
+	    .late = g->late,
+	    .phase = phase,
+	};
+
+	if (detected && r->opts.arrival_ns != NULL &&
+	    *r->opts.arrival_ns != 0) {
+		a.detected = true;
+		a.detected_ms =
+		    (double)(mono_now_ns() - *r->opts.arrival_ns) / 1e6;
+	}
+	group_key(r, g, &a);
+	bucket_reason(r, o->cols, g->window_ms);
+	a.reason = r->reason.data;
+	emit(r, &a, false);
+}
+
+/*
+ * The window store asks, after a row changed an open group, whether its
+ * conditions hold: a probe first, then, if they do and the window's cap
+ * allows, the full row and its alert.
+ */
+static enum window_early
+early_cb(void *arg, const struct window_group *g, size_t emitted,
+	 uint64_t *digest)
+{
+	struct esqlrule *r = arg;
+	const struct esql_plan *p = r->plan;
+	struct closing_rows cr = {.r = r};
+	enum window_early v = WINDOW_EARLY_NOT_YET;
+
+	stats_row(r, g, false);
+	(void)esql_program_run(&p->post, &r->pcx, r->prow, keep_row, &cr, NULL);
+	if (cr.n > 0 && emitted >= window_cap(r)) {
+		v = WINDOW_EARLY_HELD;
+	} else if (cr.n > 0) {
+		esql_arena_reset(&r->parena);
+		cr.n = 0;
+		stats_row(r, g, true);
+		(void)esql_program_run(&p->post, &r->pcx, r->prow, keep_row,
+				       &cr, NULL);
+		/* The same conditions on the same counts: not reached. */
+		if (cr.n > 0) {
+			fill_out(r, &cr.v[0]);
+			*digest = out_digest(r);
+			group_alert(r, &cr.v[0], g, "early", true);
+			v = WINDOW_EARLY_EMITTED;
+		}
+	}
+	free(cr.v);
+	esql_arena_reset(&r->parena);
+	return v;
+}
+
+/*
+ * A group that alerted early, at its close: its final document if its
+ * output changed since the early one.
+ */
+static void
+close_early(struct esqlrule *r, struct window_closing *c, size_t i,
+	    const struct out_row *o)
+{
+	const struct window_group *g = &c->rows[i];
+
+	window_decide(c, i, WINDOW_FINAL);
+	if (o == NULL) {
+		/* No row now (a value past a cap): the early one stands. */
+		r->metrics.v[M_alerts_final_unchanged]++;
+		return;
+	}
+	fill_out(r, o);
+	if (out_digest(r) == g->digest) {
+		r->metrics.v[M_alerts_final_unchanged]++;
+		return;
+	}
+	r->metrics.v[M_alerts_final]++;
+	group_alert(r, o, g, "final", false);
+}
+
 static void
 close_cb(void *arg, struct window_closing *c)
 {
 	struct esqlrule *r = arg;
 	const struct esql_plan *p = r->plan;
 	struct closing_rows cr = {.r = r};
-	struct esql_val *stats = r->prow;
-	size_t cap = r->opts.max_signals;
+	size_t cap = window_cap(r);
+	const char *phase = alerts_early(r) ? "close" : NULL;
 	bool *emitted, *decided;
 
-	if (p->limit >= 0 && (uint64_t)p->limit < cap)
-		cap = (size_t)p->limit;
 	for (size_t i = 0; i < c->n; i++) {
-		const struct window_group *g = &c->rows[i];
-		for (size_t a = 0; a < p->naggs; a++) {
-			if (agg_result(&r->def, g->agg, a, &stats[a],
-				       &r->parena))
-				r->metrics.v[M_eval_warnings]++;
-			if (p->specs[a].kind == AGG_VALUES)
-				sort_values(&stats[a]);
-		}
-		for (size_t j = 0, k = 0; j < p->nby; j++) {
-			struct esql_val *v = &stats[p->naggs + j];
-			if ((int)j == p->bucket_by) {
-				*v = (struct esql_val){.type = ESQL_T_DATETIME,
-						       .n = 1};
-				v->one.u.l = g->window_ms;
-			} else {
-				*v = g->keys[k++];
-			}
-		}
+		stats_row(r, &c->rows[i], true);
 		cr.group = i;
-		(void)esql_program_run(&p->post, &r->pcx, stats, keep_row, &cr,
-				       NULL);
+		(void)esql_program_run(&p->post, &r->pcx, r->prow, keep_row,
+				       &cr, NULL);
 	}
 	if (cr.n > 1) {
 		sorting_plan = p;
@@ -601,17 +757,13 @@ close_cb(void *arg, struct window_closing *c)
 	decided = xcalloc(c->n + 1, sizeof(*decided));
 	for (size_t k = 0; k < cr.n; k++) {
 		const struct out_row *o = &cr.v[k];
-		struct esql_alert a = {
-		    .rule = r->meta,
-		    .names = r->names,
-		    .vals = r->outv,
-		    .arrays = r->arrays,
-		    .ncols = p->post.nout,
-		    .windowed = true,
-		    .window_start = c->window_ms,
-		    .window_end = c->window_ms + p->span_ms,
-		    .late = c->rows[o->group].late,
-		};
+		if (c->rows[o->group].early) {
+			/* A monotone plan makes one row per group. */
+			if (!decided[o->group])
+				close_early(r, c, o->group, o);
+			decided[o->group] = true;
+			continue;
+		}
 		if (!emitted[o->group]) {
 			if (decided[o->group])
 				continue;
@@ -626,13 +778,12 @@ close_cb(void *arg, struct window_closing *c)
 			/* A second row of one group (MV_EXPAND after STATS). */
 			r->metrics.v[M_alerts]++;
 		}
-		for (size_t i = 0; i < p->post.nout; i++)
-			r->outv[i] = o->cols[p->post.out[i].column];
-		group_key(r, &c->rows[o->group], &a);
-		bucket_reason(r, o->cols, c->window_ms);
-		a.reason = r->reason.data;
-		emit(r, &a, false);
+		fill_out(r, o);
+		group_alert(r, o, &c->rows[o->group], phase, false);
 	}
+	for (size_t i = 0; i < c->n; i++)
+		if (c->rows[i].early && !decided[i])
+			close_early(r, c, i, NULL);
 	free(emitted);
 	free(decided);
 	free(cr.v);
@@ -712,6 +863,7 @@ bucket_init(struct esqlrule *r)
 	bucket_spec(r, &r->spec);
 	r->ws = window_new_esql(&r->spec, &r->opts.window, &r->metrics,
 				close_cb, r);
+	window_set_early(r->ws, alerts_early(r) ? early_cb : NULL);
 }
 
 static void
@@ -728,6 +880,7 @@ bucket_reconfigure(struct esqlrule *r)
 		r->ws = window_new_esql(&r->spec, &r->opts.window, &r->metrics,
 					close_cb, r);
 	}
+	window_set_early(r->ws, alerts_early(r) ? early_cb : NULL);
 }
 
 static void
@@ -797,4 +950,10 @@ esqlrule_check_state(const struct esqlrule *r)
 {
 	if (r->ws != NULL)
 		window_check(r->ws);
+}
+
+bool
+esqlrule_early(const struct esqlrule *r)
+{
+	return alerts_early(r);
 }

@@ -40,10 +40,12 @@
 #define DEFAULT_CONFIG BURSTD_CONFIG
 
 static const char usage_text[] =
-    "usage: burstd [-c FILE] [--rule RULE]...\n"
-    "       burstd --replay [-c FILE] [--rule RULE]... FILE...\n"
-    "       burstd --check-config -c FILE [--rule RULE]...\n"
-    "       burstd --explain [-c FILE] [--rule RULE]...\n"
+    "usage: burstd [-c FILE] [--rule RULE]... [--alert-on MODE]\n"
+    "       burstd --replay [-c FILE] [--rule RULE]... [--alert-on MODE] "
+    "FILE...\n"
+    "       burstd --check-config -c FILE [--rule RULE]... [--alert-on "
+    "MODE]\n"
+    "       burstd --explain [-c FILE] [--rule RULE]... [--alert-on MODE]\n"
     "       burstd --help | --version\n"
     "\n"
     "  (no mode)            run the daemon in the foreground: inputs,\n"
@@ -62,6 +64,9 @@ static const char usage_text[] =
     "  -e, --explain        print what each rule compiles to (fields\n"
     "                       read, prefilter, window, columns) or why it\n"
     "                       is refused, and exit\n"
+    "  -a, --alert-on MODE  threshold or close: when every ES|QL rule\n"
+    "                       alerts, over window.alert_on and the rules'\n"
+    "                       own (--replay's default is close)\n"
     "  -h, --help           show this help\n"
     "  -V, --version        show the version\n";
 
@@ -96,6 +101,9 @@ bad_option(int opt, const char *arg)
 	if (opt == 'R')
 		usage_error("option %s needs a RULE file",
 			    strncmp(arg, "--", 2) == 0 ? "--rule" : "-R");
+	if (opt == 'a')
+		usage_error("option %s needs threshold or close",
+			    strncmp(arg, "--", 2) == 0 ? "--alert-on" : "-a");
 	/* A known letter is refused only as a long option given a value. */
 	if (opt != 0 && strchr("rnehV", opt) != NULL && arg[n] == '=')
 		usage_error("option %.*s takes no value", (int)n, arg);
@@ -110,6 +118,8 @@ bad_option(int opt, const char *arg)
  * errors to stderr one line at a time with err_prefix.  Returns the conf
  * or NULL.
  */
+static enum alert_on alert_on_force = ALERT_ON_UNSET;
+
 static struct conf *
 load_conf(const char *path, const struct strlist *rules)
 {
@@ -125,6 +135,8 @@ load_conf(const char *path, const struct strlist *rules)
 		conf_free(c);
 		c = NULL;
 	}
+	if (c != NULL)
+		c->alert_on_force = alert_on_force;
 	fclose(mem);
 	for (p = errs, end = errs + errlen; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -135,24 +147,33 @@ load_conf(const char *path, const struct strlist *rules)
 	return c;
 }
 
-/* --check-config: one line per ES|QL rule the configuration runs. */
+/* The mode a rule runs in and why, one line. */
+static void
+print_mode(const struct conf *c, const struct loaded_rule *lr)
+{
+	const char *how, *why;
+
+	(void)ruleset_alerts_early(lr, c->alert_on, c->alert_on_force, &how,
+				   &why);
+	printf("  %s (%s)\n", how, why != NULL ? why : "");
+}
+
+/* --check-config: the ES|QL rules the configuration runs, and how. */
 static void
 describe_rules(const struct conf *c)
 {
 	for (size_t i = 0; i < c->rules.n; i++) {
 		const struct loaded_rule *lr = &c->rules.v[i];
 		const struct esql_plan *p = lr->plan;
-		printf("rule %s \"%s\" (%s): %s%s\n", lr->alert.rule_id,
-		       lr->alert.name, lr->source,
-		       p->shape == ESQL_SHAPE_FILTER
-			   ? "filter, an alert per matching event"
-			   : "windows of ",
-		       "");
-		if (p->shape == ESQL_SHAPE_BUCKETED)
-			printf("  alerts when a window closes (%" PRId64
-			       " ms); early alerting would be %s: %s\n",
-			       p->span_ms, p->monotone ? "sound" : "unsound",
-			       p->why != NULL ? p->why : "");
+		if (p->shape == ESQL_SHAPE_FILTER)
+			printf("rule %s \"%s\" (%s): filter\n",
+			       lr->alert.rule_id, lr->alert.name, lr->source);
+		else
+			printf("rule %s \"%s\" (%s): windows of %" PRId64
+			       " ms\n",
+			       lr->alert.rule_id, lr->alert.name, lr->source,
+			       p->span_ms);
+		print_mode(c, lr);
 	}
 }
 
@@ -194,10 +215,12 @@ explain_rules(const char *config, const struct strlist *paths)
 			for (size_t k = 0; k < rs.n; k++) {
 				out.len = 0;
 				esql_plan_explain(rs.v[k].plan, &out);
-				printf("rule %s \"%s\" (%s)\n%.*s\n",
+				printf("rule %s \"%s\" (%s)\n%.*s",
 				       rs.v[k].alert.rule_id,
 				       rs.v[k].alert.name, rs.v[k].source,
 				       (int)out.len, out.data);
+				print_mode(c, &rs.v[k]);
+				printf("\n");
 			}
 			ruleset_free(&rs);
 		}
@@ -208,9 +231,11 @@ explain_rules(const char *config, const struct strlist *paths)
 	for (size_t k = 0; k < c->rules.n; k++) {
 		out.len = 0;
 		esql_plan_explain(c->rules.v[k].plan, &out);
-		printf("rule %s \"%s\" (%s)\n%.*s\n",
-		       c->rules.v[k].alert.rule_id, c->rules.v[k].alert.name,
-		       c->rules.v[k].source, (int)out.len, out.data);
+		printf("rule %s \"%s\" (%s)\n%.*s", c->rules.v[k].alert.rule_id,
+		       c->rules.v[k].alert.name, c->rules.v[k].source,
+		       (int)out.len, out.data);
+		print_mode(c, &c->rules.v[k]);
+		printf("\n");
 	}
 	conf_free(c);
 	buf_free(&out);
@@ -289,6 +314,7 @@ main(int argc, char **argv)
 	    {"check-config", no_argument, NULL, 'n'},
 	    {"rule", required_argument, NULL, 'R'},
 	    {"explain", no_argument, NULL, 'e'},
+	    {"alert-on", required_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -303,7 +329,7 @@ main(int argc, char **argv)
 	if (!isatty(STDERR_FILENO))
 		err_prefix = "<3>";
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "rc:nR:ehV", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "rc:nR:ea:hV", longopts, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 'r':
@@ -321,6 +347,12 @@ main(int argc, char **argv)
 		case 'e':
 			explain = true;
 			break;
+		case 'a':
+			if (ruleset_alert_on_parse(optarg, &alert_on_force) < 0)
+				usage_error("--alert-on: expected threshold or "
+					    "close, got \"%s\"",
+					    optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -332,7 +364,7 @@ main(int argc, char **argv)
 			 * one before it; only a long option's text is used. */
 			bad_option(optopt,
 				   optopt == 'c' || optopt == 'R' ||
-					   optopt == 0 ||
+					   optopt == 'a' || optopt == 0 ||
 					   strchr("rnehV", optopt) != NULL
 				       ? argv[optind - 1]
 				       : "-");
@@ -372,6 +404,9 @@ main(int argc, char **argv)
 	}
 	if (argc == 0)
 		usage_error("--replay needs at least one FILE (- for stdin)");
+	/* The batch query's output unless asked otherwise. */
+	if (alert_on_force == ALERT_ON_UNSET)
+		alert_on_force = ALERT_ON_CLOSE;
 	if ((conf = load_conf(config, &rules)) == NULL)
 		return 1;
 	log_set_level(conf->log_level);

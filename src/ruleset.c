@@ -157,3 +157,53 @@ ruleset_free(struct ruleset *rs)
 	rs->v = NULL;
 	rs->n = 0;
 }
+
+int
+ruleset_alert_on_parse(const char *s, enum alert_on *out)
+{
+	if (strcmp(s, "close") == 0)
+		*out = ALERT_ON_CLOSE;
+	else if (strcmp(s, "threshold") == 0)
+		*out = ALERT_ON_THRESHOLD;
+	else
+		return -1;
+	return 0;
+}
+
+bool
+ruleset_alerts_early(const struct loaded_rule *lr, enum alert_on dflt,
+		     enum alert_on force, const char **how, const char **why)
+{
+	const struct esql_plan *p = lr->plan;
+	enum alert_on m = force;
+	const char *by = "--alert-on";
+
+	if (m == ALERT_ON_UNSET) {
+		m = lr->alert_on;
+		by = "the rule's alert_on";
+	}
+	if (m == ALERT_ON_UNSET) {
+		m = dflt;
+		by = "window.alert_on";
+	}
+	*why = by;
+	if (p->shape == ESQL_SHAPE_FILTER) {
+		*how = "an alert per matching event, at once";
+		*why = "no STATS";
+		return false;
+	}
+	if (m != ALERT_ON_THRESHOLD) {
+		*how = "alert_on close: alerts when the window closes";
+		return false;
+	}
+	if (!p->monotone) {
+		*how = "alert_on threshold, unsound for this rule: alerts when "
+		       "the window closes";
+		*why = p->why;
+		return false;
+	}
+	*how = "alert_on threshold: alerts early, as soon as a group's "
+	       "condition holds";
+	*why = p->why;
+	return true;
+}

@@ -587,8 +587,11 @@ window_decide(struct window_closing *c, size_t i, enum window_verdict v)
 	if (c->le == NULL)
 		c->le = window_ledger_get(ws, c->window_ms);
 	assert(!g->decided);
+	assert(g->early == (v == WINDOW_FINAL));
 	g->decided = true;
 	window_group_settle(ws, g);
+	if (v == WINDOW_FINAL)
+		return;
 	if (v == WINDOW_SUPPRESSED) {
 		ws->metrics->v[M_alerts_suppressed]++;
 		return;
@@ -647,6 +650,7 @@ close_group(struct window_store *ws, struct group *g)
 	ws->metrics->v[M_windows_closed]++;
 	batch_add(ws, g);
 	g->closed = true;
+	g->held = false; /* the cap decides it now */
 }
 
 static int64_t
@@ -861,7 +865,7 @@ evict_group(struct window_store *ws, struct group *g)
 
 	ws->metrics->v[M_groups_evicted]++;
 	/* Its alert is out: no event may make the group again. */
-	if (g->decided)
+	if (g->decided || g->early)
 		a->floor = max64(a->floor, window_end(ws, g->window));
 	agent_drop_group(ws, g);
 }
@@ -934,6 +938,8 @@ add_combo(struct window_store *ws, int64_t window, int64_t ts, const void *row)
 	}
 	ws->kind->update(ws, g, row);
 	window_group_settle(ws, g);
+	if (ws->early != NULL && !g->closed && !g->early && !g->held)
+		ws->kind->early(ws, g);
 	if (g->closed && !g->decided) {
 		batch_add(ws, g);
 		batch_emit(ws);
@@ -1032,6 +1038,13 @@ window_tick(struct window_store *ws, int64_t now_ms)
 }
 
 void
+window_set_early(struct window_store *ws, window_early_cb *cb)
+{
+	assert(cb == NULL || ws->kind->early != NULL);
+	ws->early = cb;
+}
+
+void
 window_flush(struct window_store *ws)
 {
 	for (size_t i = 0; i <= ws->agents.mask; i++) {
@@ -1100,6 +1113,9 @@ check_list(const struct window_store *ws, const struct agent *a,
 		WCHECK(g->agent == a);
 		WCHECK(g->closed == closed);
 		WCHECK(!g->decided || g->closed);
+		WCHECK(!(g->early && g->held));
+		WCHECK(!g->early || !g->closed || g->decided);
+		WCHECK(!g->held || !g->closed);
 		WCHECK(g->next == NULL || g->next->prev == g);
 		WCHECK(g->bucket == evbucket(ws, g));
 		WCHECK(g->bytes == group_bytes(ws, g));

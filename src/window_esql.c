@@ -180,19 +180,31 @@ esql_view(struct window_store *ws, struct window_closing *c)
 		v->keys = &ws->keyvals[i * nkeys];
 		v->agg = esql_of(g)->agg;
 		v->late = g->late;
+		v->early = g->early;
+		v->digest = g->digest;
 	}
 	c->spec = &ws->spec;
 	c->rows = &ws->views[c->first];
 }
 
-/* A group's record after its window and key: rows, flags, aggregates. */
+/* Flags of the ES|QL kind, past the store's three. */
+#define FLAG_EARLY 8 /* alerted early; its digest follows the flags */
+#define FLAG_HELD 16 /* met its condition early past the window's cap */
+
+/*
+ * A group's record after its window and key: rows, flags, the early
+ * alert's digest if it has one, aggregates.
+ */
 static void
 esql_save(const struct window_store *ws, const struct group *g, struct buf *out)
 {
 	const struct esql_group *e = esql_of(g);
 
 	buf_put_u64(out, e->rows);
-	buf_put_u64(out, window_group_flags(g));
+	buf_put_u64(out, window_group_flags(g) | (g->early ? FLAG_EARLY : 0) |
+			     (g->held ? FLAG_HELD : 0));
+	if (g->early)
+		buf_put_u64(out, g->digest);
 	agg_save(ws->spec.agg, e->agg, out);
 }
 
@@ -201,12 +213,57 @@ esql_load(struct window_store *ws, struct group *g, struct cursor *r)
 {
 	struct esql_group *e = esql_of(g);
 	uint64_t rows = cursor_u64(r), flags = cursor_u64(r);
+	bool early = flags & FLAG_EARLY, held = flags & FLAG_HELD;
 
 	/* A group is made by a row. */
-	if (r->bad || rows == 0 || window_group_restore(g, flags) < 0)
+	if (r->bad || rows == 0 ||
+	    window_group_restore(g, flags & ~(uint64_t)(FLAG_EARLY |
+							FLAG_HELD)) < 0)
 		return -1;
+	/* Early and held exclude each other; both are marks of an open
+	 * group, and an early one is decided when it closes. */
+	if ((early && held) || (held && g->closed) ||
+	    (early && g->closed && !g->decided))
+		return -1;
+	if (early)
+		g->digest = cursor_u64(r);
+	g->early = early;
+	g->held = held;
 	e->rows = rows;
-	return agg_load(ws->spec.agg, e->agg, r);
+	return r->bad ? -1 : agg_load(ws->spec.agg, e->agg, r);
+}
+
+/* Asks the rule whether an open group's condition holds now. */
+static void
+esql_early(struct window_store *ws, struct group *g)
+{
+	struct esql_val keys[WINDOW_MAX_KEYS + 1];
+	struct ledger_entry *le = window_ledger_find(ws, g->window);
+	struct window_group v = {
+	    .window_ms = g->window,
+	    .key = g->key,
+	    .keylen = g->keylen,
+	    .keys = keys,
+	    .agg = esql_of(g)->agg,
+	};
+	uint64_t digest = 0;
+
+	key_decode(&ws->spec, g->key, keys);
+	switch (ws->early(ws->arg, &v, le != NULL ? le->emitted : 0, &digest)) {
+	case WINDOW_EARLY_NOT_YET:
+		return;
+	case WINDOW_EARLY_HELD:
+		g->held = true;
+		ws->metrics->v[M_alerts_early_held]++;
+		return;
+	case WINDOW_EARLY_EMITTED:
+		break;
+	}
+	g->early = true;
+	g->digest = digest;
+	window_ledger_get(ws, g->window)->emitted++;
+	ws->metrics->v[M_alerts]++;
+	ws->metrics->v[M_alerts_early]++;
 }
 
 const struct window_kind window_esql_kind = {
@@ -219,6 +276,7 @@ const struct window_kind window_esql_kind = {
     .update = esql_update,
     .field_ok = esql_field_ok,
     .view = esql_view,
+    .early = esql_early,
     .save = esql_save,
     .load = esql_load,
 };

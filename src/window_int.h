@@ -21,6 +21,10 @@
  *   so no group alerts twice; and no group is created for a window its
  *   agent already decided on and forgot: the agent's `floor`, a
  *   tombstone's, or the store's global floor says so;
+ * - `early` (an ES|QL group whose alert went out before its window
+ *   closed) and `held` (one that met its condition past the window's
+ *   cap) exclude each other, and are set only while the group is open;
+ *   an early group is decided by the closing that closes it;
  * - an agent outlives its groups, keeping its watermark, until it has
  *   been silent for idle_close + late_horizon of wall clock (live mode)
  *   or the budget evicts it; then a tombstone keeps its floor;
@@ -100,6 +104,9 @@ struct group {
 	bool closed;     /* the window has closed */
 	bool decided;    /* alerted or suppressed; never again */
 	bool late;       /* an event came after the window closed */
+	bool early;      /* alerted before its window closed */
+	bool held;       /* met its condition early past the window's cap */
+	uint64_t digest; /* early: the alert's digest (window_early_cb) */
 	char *key;       /* encoded group key (owned) */
 	size_t keylen;   /* its length */
 			 /* The kind's payload follows (ws->size bytes). */
@@ -142,6 +149,9 @@ struct window_kind {
 	/* Fills c->groups or c->rows with views of the batch's groups
 	 * c->first .. c->first + c->n - 1. */
 	void (*view)(struct window_store *ws, struct window_closing *c);
+	/* Asks the store's early callback about an open group that
+	 * changed (NULL: the kind has none). */
+	void (*early)(struct window_store *ws, struct group *g);
 	/* Appends a group's record after its window and key, and reads it
 	 * back into a new, open, empty group (window_group_restore() sets
 	 * its flags); -1 if malformed. */
@@ -177,6 +187,7 @@ struct window_store {
 	struct window_opts opts;        /* limits */
 	struct metrics *metrics;        /* borrowed */
 	window_close_cb *cb;            /* decides on closing groups */
+	window_early_cb *early;         /* ES|QL: alerts early, or NULL */
 	void *arg;                      /* passed to cb */
 	size_t size;           /* payload bytes per group, set by the kind */
 	struct htab groups;    /* struct group by key and window */

@@ -11,7 +11,9 @@
  *   tombstones (oldest first): count, then per tombstone hash, floor;
  *   alert ledger: count, then per window its start and alerts emitted;
  *   groups: count, then per group window, key and the kind's record,
- *   which holds the flags (1 closed, 2 decided, 4 late): for the seed,
+ *   which holds the flags (1 closed, 2 decided, 4 late; the ES|QL kind
+ *   adds 8, alerted early, with that alert's digest after the flags,
+ *   and 16, held for the close by the cap): for the seed,
  *   labels, flags, and per value set its kept members (count, strings)
  *   and the hashes of the members past the cap (count, hashes).
  *

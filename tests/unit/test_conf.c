@@ -366,6 +366,8 @@ main(void)
 		CHECK_EQ_INT(c->replay_exact, def->replay_exact);
 		CHECK_EQ_INT(c->idle_close_ms, def->idle_close_ms);
 		CHECK_EQ_INT(c->max_future_ms, def->max_future_ms);
+		CHECK_EQ_INT(c->alert_on, def->alert_on);
+		CHECK_EQ_INT(c->alert_on, ALERT_ON_THRESHOLD);
 		CHECK_EQ_INT(c->tick_ms, def->tick_ms);
 		CHECK_EQ_INT(c->stats_ms, def->stats_ms);
 		CHECK_EQ_INT(c->checkpoint_ms, def->checkpoint_ms);

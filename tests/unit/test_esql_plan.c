@@ -263,7 +263,8 @@ test_seed_without_kql(void)
 	CHECK(strstr(b.data, "watermark: per agent.id (by 1)\n") != NULL);
 	CHECK(strstr(b.data, "prefilter: event.type contains \"start\"\n") !=
 	      NULL);
-	CHECK(strstr(b.data, "alerting: when the window closes\n") != NULL);
+	CHECK(strstr(b.data, "alerting: when the window closes, or early "
+			     "under alert_on threshold if sound\n") != NULL);
 	/* Each conjunct with literals is a prefilter group of its own. */
 	CHECK(strstr(b.data, "prefilter group 1 (run alone): host.os.type "
 			     "contains \"linux\" or \"macos\"\n") != NULL);
@@ -643,6 +644,20 @@ static const struct mono_case mono_cases[] = {
     {"| MV_EXPAND v | WHERE c >= 2", false,
      "not monotone: 1:243: MV_EXPAND after STATS makes rows that a later "
      "WHERE may drop"},
+    /* a constant on the left turns the comparison round */
+    {"| WHERE 5 > lo AND 2 <= d", true, NULL},
+    /* a NOT that reads no aggregate is constant for the group */
+    {"| WHERE c >= 5 AND NOT (host.name == \"x\")", true, NULL},
+    {"| WHERE c >= 5 OR c < 2", false,
+     "not monotone: 1:259: c (COUNT) only grows as rows are added"},
+    {"| EVAL h = c >= 5 | WHERE h", false,
+     "not monotone: 1:267: this condition on aggregates can turn false as "
+     "rows are added"},
+    {"| WHERE hi < 3", false,
+     "not monotone: 1:249: hi (MAX) only grows as rows are added"},
+    {"| WHERE hi == 3", false,
+     "not monotone: 1:249: == on an aggregate can turn false as rows are "
+     "added"},
     {"| WHERE c >= 2 | SORT c DESC | LIMIT 5", false,
      "not monotone: 1:272: LIMIT keeps the first rows by sort order, "
      "known only when the window closes"},

@@ -1254,7 +1254,7 @@ test_esql_load_checks(void)
 	tail = data.data + 3 * 8 + 8 + 8 + alen + 2 * 8 + 3 * 8 + 8 + 8 + glen +
 	       2 * 8;
 	CHECK(tail < data.data + data.len);
-	for (int c = 0; c <= 8; c++) {
+	for (int c = 0; c <= 11; c++) {
 		char k[128];
 		size_t klen = glen;
 		uint64_t rows = 1, flags = 0, fmt = format;
@@ -1265,7 +1265,7 @@ test_esql_load_checks(void)
 			rows = 0;
 			break; /* a group no row made */
 		case 2:
-			flags = 16;
+			flags = 32;
 			break; /* unknown flag */
 		case 3:
 			k[glen - 1] ^= 1; /* 10.0.0.0: it decodes */
@@ -1287,6 +1287,15 @@ test_esql_load_checks(void)
 		case 8:
 			flags = 2;
 			break; /* decided, open */
+		case 9:
+			flags = 8 | 1;
+			break; /* alerted early, closed, undecided */
+		case 10:
+			flags = 8 | 16;
+			break; /* alerted early and held */
+		case 11:
+			flags = 16 | 1;
+			break; /* held, closed */
 		}
 		bad.len = 0;
 		buf_put_u64(&bad, fmt);
