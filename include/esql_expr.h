@@ -160,25 +160,44 @@ void esql_expr_columns(const struct esql_expr *e,
 
 /*
  * A conservative prefilter: when esql_expr_needles() returns true, every
- * row on which e is true has, in column needle[i].column, a value whose
- * bytes contain needle[i] for at least one i (an OR of substrings).  It
- * returns false when it cannot prove that (then use no prefilter).
+ * row on which e is true has, in column needle[i].column, a value that
+ * holds needle[i] where needle[i].where says (the whole value, its start,
+ * its end, anywhere) for at least one i: byte for byte, or, when fold is
+ * set, up to ASCII case, the needle being ASCII (TO_LOWER and TO_UPPER
+ * may also fold a few code points outside ASCII into ASCII letters:
+ * prefilter.h lists them, and the prefilter passes any line with one).
+ * It returns false when it cannot prove that (then use no prefilter).
  * Needles point into e's literals and live as long as e.  Proved for
- * keyword `col == "x"`, `col IN (...)`, `col LIKE (p, ...)` (the longest
- * literal run of each pattern; none under TO_LOWER, NOT or a pattern
- * without a literal), KQL keyword terms (kql_needles()), AND (one
- * side's set) and OR (the union of both sides' sets).
+ * keyword `col == "x"` and `col IN (...)` (the whole value; a
+ * multi-value makes them null), the same on TO_LOWER(col) or
+ * TO_UPPER(col) (folded), `col LIKE (p, ...)` and TO_LOWER(col) LIKE
+ * (the longest literal run of each pattern, placed at the value's start
+ * or end, or whole, where the pattern puts it; none under NOT, RLIKE or
+ * a pattern without a literal), CONTAINS, STARTS_WITH and ENDS_WITH of a
+ * column and a literal, `LOCATE(col, "x") > 0` (or >= 1), KQL keyword
+ * terms and wildcards (kql_needles()), AND (one side's set) and OR (the
+ * union of both sides' sets).
  */
 #define ESQL_NEEDLES_MAX 32
+enum esql_needle_where {
+	ESQL_NEEDLE_ANYWHERE, /* anywhere in the value */
+	ESQL_NEEDLE_WHOLE,    /* the whole value */
+	ESQL_NEEDLE_START,    /* the value's start */
+	ESQL_NEEDLE_END,      /* the value's end */
+};
 struct esql_needle {
 	int column;
 	const char *p;
 	size_t len;
+	enum esql_needle_where where;
+	bool fold; /* up to ASCII case; p is then ASCII */
 };
 struct esql_needles {
 	size_t n;
 	struct esql_needle v[ESQL_NEEDLES_MAX];
 };
+/* The name of a place, for --explain: "whole", "start", "end", "anywhere". */
+const char *esql_needle_where_name(enum esql_needle_where w);
 bool esql_expr_needles(const struct esql_expr *e, struct esql_needles *out);
 
 /*

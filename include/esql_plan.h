@@ -187,10 +187,12 @@ struct esql_plan {
 	 * A prefilter: when has_needles, every event that `pre` lets
 	 * through has, in input column needles.v[i].column (a field
 	 * index: input column i is fields[i]), a value containing
-	 * needles.v[i] for some i.  The needles come from one WHERE of
-	 * `pre` that runs before any MV_EXPAND and reads input columns
-	 * only: of those that give a set, the one whose shortest needle is
-	 * the longest.  They point into that WHERE's expression.
+	 * needles.v[i], where and in the case it says, for some i (see
+	 * esql_expr_needles()).  The needles come from one WHERE of `pre`
+	 * that reads input columns only (before or after an MV_EXPAND,
+	 * which leaves in its column one of the event's values): of those
+	 * that give a set, the one whose shortest needle is the longest.
+	 * They point into that WHERE's expression.
 	 */
 	bool has_needles;
 	struct esql_needles needles;

@@ -70,6 +70,20 @@ void like_pattern(const struct like *l, size_t i, const char **p, size_t *len);
  */
 bool like_required(const struct like *l, size_t i, const char **p, size_t *len);
 
+/*
+ * The longest literal run of pattern i (ties: one at the pattern's start
+ * or end), whatever the flags, and where it stands in every value the
+ * pattern matches: *at is LIKE_AT_START if the pattern begins with it,
+ * LIKE_AT_END if the pattern ends with it, both if it is the whole
+ * pattern, else 0.  Without LIKE_FOLD the value holds it byte for byte;
+ * under LIKE_FOLD, up to the case like_lower() folds.  Returns false when
+ * the pattern has none.  *p lives as long as l.
+ */
+#define LIKE_AT_START 0x1
+#define LIKE_AT_END 0x2
+bool like_needle(const struct like *l, size_t i, const char **p, size_t *len,
+		 int *at);
+
 /* Whether pattern p[0..len) has a code point that like_lower() changes. */
 bool like_has_upper(const char *p, size_t len);
 

@@ -135,70 +135,71 @@ slot_of(void *arg, const char *field)
 	return -1; /* not reached: the union holds every rule's fields */
 }
 
-/*
- * A line can only match if it can match some rule: when every rule
- * names needles, one group of all of them (ASCII-case-insensitive and
- * anywhere in the line, the loosest reading of each); else none.
- */
-/*
- * Adds one group of needles (ASCII-case-insensitive and anywhere in the
- * line, the loosest reading of each, since a needle may come from a
- * substring or a case-folded match).
- */
-static void
-add_needles(struct prefilter *pf, const struct esql_needles *const *sets,
-	    size_t nsets)
+static enum prefilter_where
+where_of(enum esql_needle_where w)
 {
-	const char **v = xcalloc(nsets * ESQL_NEEDLES_MAX + 1, sizeof(*v));
-	struct buf text = {0};
-	size_t n = 0, off = 0;
-
-	for (size_t s = 0; s < nsets; s++)
-		for (size_t j = 0; j < sets[s]->n; j++, n++) {
-			buf_append(&text, sets[s]->v[j].p, sets[s]->v[j].len);
-			buf_append(&text, "", 1);
-		}
-	for (size_t i = 0; i < n; i++) {
-		v[i] = text.data + off;
-		off += strlen(v[i]) + 1;
+	switch (w) {
+	case ESQL_NEEDLE_WHOLE:
+		return PF_STRING;
+	case ESQL_NEEDLE_START:
+		return PF_STRING_START;
+	case ESQL_NEEDLE_END:
+		return PF_STRING_END;
+	default:
+		return PF_ANYWHERE;
 	}
-	if (n > 0)
-		(void)prefilter_add_group(pf, v, n, true, PF_ANYWHERE);
-	free(v);
-	buf_free(&text);
 }
 
 /*
- * A line can only match if it can match some rule.  One rule: a group
- * for each conjunct of its early conditions that has literals (an AND,
- * as the built-in rule's clauses give).  Several: when every rule names
- * needles, one group of all of them (an OR); else none.
+ * Adds one group of needles, each where and in the case it says.
+ * Returns 0, or -1 if the prefilter refused it (a byte JSON may escape).
+ */
+static int
+add_needles(struct prefilter *pf, const struct esql_needles *set)
+{
+	struct prefilter_needle v[ESQL_NEEDLES_MAX];
+	char *text[ESQL_NEEDLES_MAX];
+	int rc;
+
+	for (size_t j = 0; j < set->n; j++) {
+		text[j] = xstrndup(set->v[j].p, set->v[j].len);
+		v[j] = (struct prefilter_needle){text[j],
+						 where_of(set->v[j].where),
+						 set->v[j].fold};
+		/* a NUL inside a literal: JSON would escape it */
+		if (strlen(text[j]) != set->v[j].len)
+			v[j].s = "\"";
+	}
+	rc = set->n > 0 ? prefilter_add_needles(pf, v, set->n) : -1;
+	for (size_t j = 0; j < set->n; j++)
+		free(text[j]);
+	return rc;
+}
+
+/*
+ * A line can only match if it can match some rule: one alternative per
+ * rule, of a group for each conjunct of its early conditions that has
+ * literals (an AND, as the built-in rule's clauses give).  A rule none
+ * of whose groups the prefilter takes could match any line: then there
+ * is no prefilter.
  */
 static struct prefilter *
 build_esql_prefilter(struct engine *e)
 {
 	struct prefilter *pf = prefilter_new();
-	const struct esql_needles **sets;
-	bool all = e->nrules > 0;
 
-	if (e->nrules == 1) {
-		const struct esql_plan *p = esqlrule_plan(e->rules[0]);
-		for (size_t g = 0; g < p->ngroups; g++) {
-			const struct esql_needles *one = &p->groups[g];
-			add_needles(pf, &one, 1);
-		}
-		prefilter_seal(pf);
-		return pf;
-	}
-	sets = xcalloc(e->nrules + 1, sizeof(*sets));
-	for (size_t i = 0; i < e->nrules && all; i++) {
+	for (size_t i = 0; i < e->nrules; i++) {
 		const struct esql_plan *p = esqlrule_plan(e->rules[i]);
-		all = p->has_needles && p->needles.n > 0;
-		sets[i] = &p->needles;
+		size_t added = 0;
+
+		prefilter_new_alt(pf);
+		for (size_t g = 0; g < p->ngroups; g++)
+			added += add_needles(pf, &p->groups[g]) == 0;
+		if (added == 0) {
+			prefilter_free(pf);
+			return NULL;
+		}
 	}
-	if (all)
-		add_needles(pf, sets, e->nrules);
-	free(sets);
 	prefilter_seal(pf);
 	return pf;
 }

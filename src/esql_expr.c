@@ -1295,14 +1295,46 @@ esql_expr_columns(const struct esql_expr *e, void (*cb)(void *arg, int column),
 
 /* Prefilter needles. */
 
-static bool
-needles_add(struct esql_needles *out, int column, const char *p, size_t len)
+const char *
+esql_needle_where_name(enum esql_needle_where w)
 {
-	if (out->n >= ESQL_NEEDLES_MAX || len == 0)
+	switch (w) {
+	case ESQL_NEEDLE_WHOLE:
+		return "whole";
+	case ESQL_NEEDLE_START:
+		return "start";
+	case ESQL_NEEDLE_END:
+		return "end";
+	default:
+		return "anywhere";
+	}
+}
+
+static bool
+is_ascii(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/*
+ * Adds one needle.  A folded needle must be ASCII: a code point outside
+ * ASCII may differ in its bytes from the one it equals once folded.
+ */
+static bool
+needles_add(struct esql_needles *out, int column, const char *p, size_t len,
+	    enum esql_needle_where where, bool fold)
+{
+	if (out->n >= ESQL_NEEDLES_MAX || len == 0 ||
+	    (fold && !is_ascii(p, len)))
 		return false;
 	out->v[out->n].column = column;
 	out->v[out->n].p = p;
 	out->v[out->n].len = len;
+	out->v[out->n].where = where;
+	out->v[out->n].fold = fold;
 	out->n++;
 	return true;
 }
@@ -1325,18 +1357,103 @@ esql_expr_needle_groups(const struct esql_expr *e, struct esql_needles *out,
 	return esql_expr_needles(e, out) && out->n > 0 ? 1 : 0;
 }
 
+static bool
+is_call(const struct esql_expr *e, const char *name, size_t nargs)
+{
+	return e->kind == EXPR_CALL && e->nargs == nargs &&
+	       strcmp(func_name(e->code), name) == 0;
+}
+
+/* A keyword literal, single-valued: its bytes. */
+static bool
+lit_string(const struct esql_expr *e, const char **p, size_t *len)
+{
+	const struct esql_scalar *s;
+
+	if (e->kind != EXPR_LIT || e->lit.n != 1 ||
+	    e->lit.type != ESQL_T_KEYWORD)
+		return false;
+	s = esql_val_items(&e->lit);
+	*p = s->u.s.p;
+	*len = s->u.s.len;
+	return true;
+}
+
+/* A column read as a string, straight from the event. */
+static bool
+is_string_col(const struct esql_expr *e)
+{
+	return e->kind == EXPR_COL && e->type == ESQL_T_KEYWORD;
+}
+
+/*
+ * CONTAINS(col, "x"), STARTS_WITH(col, "x"), ENDS_WITH(col, "x"): true
+ * only on a single value that holds x (null on a multi-value).
+ */
+static bool
+func_needles(const struct esql_expr *e, struct esql_needles *out)
+{
+	enum esql_needle_where where;
+	const char *p;
+	size_t len;
+
+	if (is_call(e, "CONTAINS", 2))
+		where = ESQL_NEEDLE_ANYWHERE;
+	else if (is_call(e, "STARTS_WITH", 2))
+		where = ESQL_NEEDLE_START;
+	else if (is_call(e, "ENDS_WITH", 2))
+		where = ESQL_NEEDLE_END;
+	else
+		return false;
+	if (!is_string_col(e->args[0]) || !lit_string(e->args[1], &p, &len))
+		return false;
+	return needles_add(out, e->args[0]->column, p, len, where, false);
+}
+
+/*
+ * LOCATE(col, "x"[, start]) > 0 or >= 1: the value holds x (LOCATE
+ * gives 0 when it does not, null on a null or multi-value).
+ */
+static bool
+locate_needles(const struct esql_expr *e, struct esql_needles *out)
+{
+	const struct esql_expr *f = e->args[0], *k = e->args[1];
+	const char *p;
+	size_t len;
+	int64_t bound;
+
+	if (e->code != ESQL_OP_GT && e->code != ESQL_OP_GE)
+		return false;
+	if (!(f->kind == EXPR_CALL && f->nargs >= 2 &&
+	      strcmp(func_name(f->code), "LOCATE") == 0) ||
+	    k->kind != EXPR_LIT || k->lit.n != 1 ||
+	    (k->lit.type != ESQL_T_INTEGER && k->lit.type != ESQL_T_LONG))
+		return false;
+	bound = esql_val_items(&k->lit)->u.l;
+	if ((e->code == ESQL_OP_GT && bound < 0) ||
+	    (e->code == ESQL_OP_GE && bound < 1))
+		return false;
+	if (!is_string_col(f->args[0]) || !lit_string(f->args[1], &p, &len))
+		return false;
+	return needles_add(out, f->args[0]->column, p, len,
+			   ESQL_NEEDLE_ANYWHERE, false);
+}
+
 bool
 esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 {
 	struct esql_needles l, r;
 	const struct esql_expr *c, *v;
 	const struct esql_scalar *items;
+	bool fold = false;
 
 	out->n = 0;
 	if (e->kind == EXPR_LIKE)
 		return like_needles(e, out);
 	if (e->kind == EXPR_KQL)
 		return kql_needles(e->match, out);
+	if (e->kind == EXPR_CALL)
+		return func_needles(e, out);
 	if (e->kind != EXPR_OP)
 		return false;
 	switch (e->code) {
@@ -1358,6 +1475,9 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 		for (size_t i = 0; i < r.n; i++)
 			out->v[out->n++] = r.v[i];
 		return true;
+	case ESQL_OP_GT:
+	case ESQL_OP_GE:
+		return e->nargs == 2 && locate_needles(e, out);
 	case ESQL_OP_EQ:
 	case ESQL_OP_IN:
 		break;
@@ -1371,6 +1491,15 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 		c = e->args[1], v = e->args[0];
 	else
 		v = e->args[1];
+	/*
+	 * TO_LOWER(col), TO_UPPER(col): equal to an ASCII literal only if
+	 * the value is it up to ASCII case, or holds one of the code points
+	 * prefilter.h lists.
+	 */
+	if (is_call(c, "TO_LOWER", 1) || is_call(c, "TO_UPPER", 1)) {
+		c = c->args[0];
+		fold = true;
+	}
 	if (c->kind != EXPR_COL)
 		return false;
 	for (size_t i = 1; i < e->nargs; i++) {
@@ -1386,7 +1515,7 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 		}
 		items = esql_val_items(&v->lit);
 		if (!needles_add(out, c->column, items[0].u.s.p,
-				 items[0].u.s.len)) {
+				 items[0].u.s.len, ESQL_NEEDLE_WHOLE, fold)) {
 			out->n = 0;
 			return false;
 		}
@@ -1483,24 +1612,32 @@ print_like(const struct esql_expr *e, struct buf *out)
 }
 
 /*
- * x LIKE (p1, p2, ...) is true only on a value that contains a required
- * literal of one of the patterns: an OR of needles, one per pattern.  A
- * pattern without a literal (`*`, `?*`) proves nothing, nor does a
- * negation or a case-insensitive match.
+ * x LIKE (p1, p2, ...) is true only on a value that holds a literal run
+ * of one of the patterns, where the pattern places it: an OR of needles,
+ * one per pattern.  Under the TO_LOWER rewrite (LIKE_FOLD) the run is
+ * folded, and must be ASCII.  A pattern without a literal (`*`, `?*`)
+ * proves nothing, nor does a negation or RLIKE.
  */
 static bool
 like_needles(const struct esql_expr *e, struct esql_needles *out)
 {
+	static const enum esql_needle_where place[] = {ESQL_NEEDLE_ANYWHERE,
+						       ESQL_NEEDLE_START,
+						       ESQL_NEEDLE_END,
+						       ESQL_NEEDLE_WHOLE};
+	bool fold = e->code & EXPR_LIKE_LOWER;
 	const char *p;
 	size_t len;
+	int at;
 
 	out->n = 0;
 	if ((e->code & (EXPR_LIKE_NEGATED | EXPR_LIKE_RLIKE)) ||
 	    e->args[0]->kind != EXPR_COL)
 		return false;
 	for (size_t i = 0; i < like_count(e->match); i++)
-		if (!like_required(e->match, i, &p, &len) ||
-		    !needles_add(out, e->args[0]->column, p, len)) {
+		if (!like_needle(e->match, i, &p, &len, &at) ||
+		    !needles_add(out, e->args[0]->column, p, len, place[at],
+				 fold)) {
 			out->n = 0;
 			return false;
 		}

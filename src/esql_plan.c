@@ -1757,8 +1757,11 @@ pick_needles(struct esql_plan *p)
 		struct esql_needles nd;
 		size_t acc[2] = {p->nfields, 0}, shortest = SIZE_MAX;
 
-		if (st->kind == ESQL_STEP_MV_EXPAND)
-			break;
+		/*
+		 * MV_EXPAND leaves in its column one of the values the event
+		 * had, a JSON string of its own: the needles of a later WHERE
+		 * still stand where they say.
+		 */
 		if (st->kind != ESQL_STEP_WHERE)
 			continue;
 		esql_expr_columns(st->expr, count_non_input, acc);
@@ -2047,6 +2050,16 @@ program_explain(const char *what, const struct esql_program *pg,
 	}
 }
 
+/* " field whole \"x\" exact": a needle, its place and its case. */
+static void
+explain_needle(const struct esql_plan *p, const struct esql_needle *nd,
+	       struct buf *out)
+{
+	bprintf(out, " %s %s \"%.*s\" %s", p->fields[nd->column],
+		esql_needle_where_name(nd->where), (int)nd->len, nd->p,
+		nd->fold ? "ascii-case-folded" : "exact");
+}
+
 void
 esql_plan_explain(const struct esql_plan *p, struct buf *out)
 {
@@ -2109,19 +2122,21 @@ esql_plan_explain(const struct esql_plan *p, struct buf *out)
 	if (p->ignored != NULL)
 		bprintf(out, "not applied in a stream: %s\n", p->ignored);
 	if (p->has_needles) {
-		for (size_t i = 0; i < p->needles.n; i++)
-			bprintf(out, "prefilter: %s contains \"%.*s\"\n",
-				p->fields[p->needles.v[i].column],
-				(int)p->needles.v[i].len, p->needles.v[i].p);
+		for (size_t i = 0; i < p->needles.n; i++) {
+			bprintf(out, "prefilter:");
+			explain_needle(p, &p->needles.v[i], out);
+			bprintf(out, "\n");
+		}
 	} else
 		bprintf(out, "prefilter: none\n");
 	for (size_t g = 0; g < p->ngroups; g++) {
 		const struct esql_needles *nd = &p->groups[g];
-		bprintf(out, "prefilter group %zu (run alone): %s contains",
-			g + 1, p->fields[nd->v[0].column]);
-		for (size_t i = 0; i < nd->n; i++)
-			bprintf(out, "%s\"%.*s\"", i ? " or " : " ",
-				(int)nd->v[i].len, nd->v[i].p);
+		bprintf(out, "prefilter group %zu:", g + 1);
+		for (size_t i = 0; i < nd->n; i++) {
+			if (i > 0)
+				bprintf(out, " or");
+			explain_needle(p, &nd->v[i], out);
+		}
 		bprintf(out, "\n");
 	}
 	bprintf(out, "alerting: %s\n",

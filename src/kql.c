@@ -987,27 +987,40 @@ kql_columns(const struct kql *k, void (*cb)(void *arg, int column), void *arg)
 static bool
 kq_needles(const struct kq *q, struct esql_needles *out)
 {
+	static const enum esql_needle_where place[] = {ESQL_NEEDLE_ANYWHERE,
+						       ESQL_NEEDLE_START,
+						       ESQL_NEEDLE_END,
+						       ESQL_NEEDLE_WHOLE};
 	struct esql_needles sub;
 	const char *p;
 	size_t len;
+	int at;
 	bool have = false;
 
 	out->n = 0;
 	switch (q->kind) {
 	case KQ_TERM:
 	case KQ_WILD:
+		/*
+		 * A keyword term or wildcard matches when any value does:
+		 * that value is the term whole, or holds the wildcard's
+		 * literal run where the pattern places it (exact case).
+		 */
 		if (q->type != ESQL_T_KEYWORD)
 			return false;
 		if (q->kind == KQ_TERM) {
 			p = q->text;
 			len = q->v.u.s.len;
-		} else if (!like_required(q->like, 0, &p, &len))
+			at = LIKE_AT_START | LIKE_AT_END;
+		} else if (!like_needle(q->like, 0, &p, &len, &at))
 			return false;
 		if (len == 0)
 			return false;
 		out->v[0].column = q->column;
 		out->v[0].p = p;
 		out->v[0].len = len;
+		out->v[0].where = place[at];
+		out->v[0].fold = false;
 		out->n = 1;
 		return true;
 	case KQ_OR:

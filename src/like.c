@@ -82,6 +82,41 @@ cp_step(const char *s, size_t len, size_t *i)
 }
 
 bool
+like_needle(const struct like *l, size_t i, const char **p, size_t *len,
+	    int *at)
+{
+	const struct pat *pt;
+	size_t best = SIZE_MAX;
+	int best_at = 0;
+
+	assert(i < l->n);
+	pt = &l->pats[i];
+	for (size_t k = 0; k < pt->nitems; k++) {
+		int where = 0;
+
+		if (pt->items[k].kind != IT_LIT)
+			continue;
+		/* the first segment is empty when the pattern starts with * */
+		if (k == 0 && pt->segs[0].n > 0)
+			where |= LIKE_AT_START;
+		if (k + 1 == pt->nitems && pt->segs[pt->nsegs - 1].n > 0)
+			where |= LIKE_AT_END;
+		if (best == SIZE_MAX || pt->items[k].n > pt->items[best].n ||
+		    (pt->items[k].n == pt->items[best].n && where != 0 &&
+		     best_at == 0)) {
+			best = k;
+			best_at = where;
+		}
+	}
+	if (best == SIZE_MAX)
+		return false;
+	*p = pt->lit + pt->items[best].off;
+	*len = pt->items[best].n;
+	*at = best_at;
+	return true;
+}
+
+bool
 like_has_upper(const char *p, size_t len)
 {
 	size_t i = 0;

@@ -679,8 +679,11 @@ test_like(void)
 	e = like(KW(0, 1, "a"), false, true, 1, "*curl*");
 	CHECK(!esql_expr_needles(e, &nd));
 	esql_expr_free(e);
+	/* under TO_LOWER: the same run, ASCII-case-folded */
 	e = like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false, 1, "*curl*");
-	CHECK(!esql_expr_needles(e, &nd));
+	CHECK(esql_expr_needles(e, &nd));
+	CHECK(nd.n == 1 && nd.v[0].fold &&
+	      nd.v[0].where == ESQL_NEEDLE_ANYWHERE);
 	esql_expr_free(e);
 	e = op(ESQL_OP_AND, 2, like(KW(1, 1, "a"), false, false, 1, "*-c*"),
 	       op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("exec")));
@@ -829,6 +832,143 @@ test_kql(void)
 	esql_expr_free(e);
 }
 
+/* One needle of e: its text, place and case; NULL if e gives none. */
+static const char *
+needle1(struct esql_expr *e)
+{
+	static char out[512];
+	struct esql_needles nd;
+
+	if (e == NULL) {
+		snprintf(out, sizeof(out), "ERROR %s", err);
+		return out;
+	}
+	if (!esql_expr_needles(e, &nd) || nd.n == 0) {
+		esql_expr_free(e);
+		return "none";
+	}
+	snprintf(out, sizeof(out), "%s \"%.*s\" %s%s",
+		 esql_needle_where_name(nd.v[0].where), (int)nd.v[0].len,
+		 nd.v[0].p, nd.v[0].fold ? "folded" : "exact",
+		 nd.n > 1 ? " +more" : "");
+	esql_expr_free(e);
+	return out;
+}
+
+/*
+ * Needles know where they stand and whether case matters, and are
+ * refused where that cannot be proved.
+ */
+static void
+test_needles(void)
+{
+	/* == and IN compare whole values, exactly */
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("sh"))),
+		  "whole \"sh\" exact");
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2, K("sh"), KW(0, 1, "a"))),
+		  "whole \"sh\" exact");
+	CHECK_STR(needle1(op(ESQL_OP_IN, 3, KW(0, 1, "a"), K("sh"), K("ksh"))),
+		  "whole \"sh\" exact +more");
+	/* on TO_LOWER / TO_UPPER of a column: whole, folded; ASCII only */
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2, fn("TO_LOWER", 1, KW(0, 1, "a")),
+			     K("kali"))),
+		  "whole \"kali\" folded");
+	CHECK_STR(needle1(op(ESQL_OP_IN, 2, fn("TO_UPPER", 1, KW(0, 1, "a")),
+			     K("SSH"))),
+		  "whole \"SSH\" folded");
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2, fn("TO_LOWER", 1, KW(0, 1, "a")),
+			     K("\xc3\xa9t\xc3\xa9"))),
+		  "none");
+	/* other functions of the column prove nothing */
+	CHECK_STR(needle1(
+		      op(ESQL_OP_EQ, 2, fn("TRIM", 1, KW(0, 1, "a")), K("sh"))),
+		  "none");
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2,
+			     fn("TO_LOWER", 1, fn("TRIM", 1, KW(0, 1, "a"))),
+			     K("sh"))),
+		  "none");
+	/* not a keyword comparison: none */
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2, LC(2, 1, "7"), L(7))), "none");
+	CHECK_STR(needle1(op(ESQL_OP_NE, 2, KW(0, 1, "a"), K("sh"))), "none");
+	/* LIKE: the longest literal run, where the pattern puts it */
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "python*")),
+		  "start \"python\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "*/tmp/*")),
+		  "anywhere \"/tmp/\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "*.sh")),
+		  "end \".sh\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "bash")),
+		  "whole \"bash\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "ab*cdef")),
+		  "end \"cdef\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "abc*de")),
+		  "start \"abc\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "a?cd*")),
+		  "anywhere \"cd\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "ab?c*")),
+		  "start \"ab\" exact");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, false, 1, "x\\*y*")),
+		  "start \"x*y\" exact");
+	/* TO_LOWER(x) LIKE: folded; a run outside ASCII is refused */
+	CHECK_STR(needle1(like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false,
+			       1, "python*")),
+		  "start \"python\" folded");
+	CHECK_STR(needle1(like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false,
+			       2, "python*", "\xc3\xa9*")),
+		  "none");
+	/* NOT LIKE and RLIKE: none */
+	CHECK_STR(needle1(like(KW(0, 1, "a"), false, true, 1, "python*")),
+		  "none");
+	CHECK_STR(needle1(like(KW(0, 1, "a"), true, false, 1, "python.*")),
+		  "none");
+	/* CONTAINS, STARTS_WITH, ENDS_WITH of a column and a literal */
+	CHECK_STR(needle1(fn("CONTAINS", 2, KW(0, 1, "a"), K("base64"))),
+		  "anywhere \"base64\" exact");
+	CHECK_STR(needle1(fn("STARTS_WITH", 2, KW(0, 1, "a"), K("/tmp/"))),
+		  "start \"/tmp/\" exact");
+	CHECK_STR(needle1(fn("ENDS_WITH", 2, KW(0, 1, "a"), K(".sh"))),
+		  "end \".sh\" exact");
+	CHECK_STR(needle1(fn("ENDS_WITH", 2, fn("TO_LOWER", 1, KW(0, 1, "a")),
+			     K(".sh"))),
+		  "none");
+	CHECK_STR(needle1(fn("CONTAINS", 2, KW(0, 1, "a"), K(""))), "none");
+	/* LOCATE(x, "s") > 0 or >= 1; not > -1, >= 0 or == 0 */
+	CHECK_STR(needle1(op(ESQL_OP_GT, 2,
+			     fn("LOCATE", 2, KW(0, 1, "a"), K("  ")), I(0))),
+		  "anywhere \"  \" exact");
+	CHECK_STR(needle1(op(ESQL_OP_GE, 2,
+			     fn("LOCATE", 2, KW(0, 1, "a"), K("  ")), I(1))),
+		  "anywhere \"  \" exact");
+	CHECK_STR(needle1(op(ESQL_OP_GT, 2,
+			     fn("LOCATE", 2, KW(0, 1, "a"), K("  ")), I(-1))),
+		  "none");
+	CHECK_STR(needle1(op(ESQL_OP_GE, 2,
+			     fn("LOCATE", 2, KW(0, 1, "a"), K("  ")), I(0))),
+		  "none");
+	CHECK_STR(needle1(op(ESQL_OP_EQ, 2,
+			     fn("LOCATE", 2, KW(0, 1, "a"), K("  ")), I(0))),
+		  "none");
+	/* KQL keyword terms and wildcards: whole or placed, exact */
+	CHECK_STR(needle1(kql("a:exec")), "whole \"exec\" exact");
+	CHECK_STR(needle1(kql("a:ex*")), "start \"ex\" exact");
+	CHECK_STR(needle1(kql("a:*ec")), "end \"ec\" exact");
+	CHECK_STR(needle1(kql("not a:exec")), "none");
+	/* OR unites, AND keeps one side; a side without any spoils an OR */
+	CHECK_STR(needle1(op(ESQL_OP_OR, 2,
+			     op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("sh")),
+			     like(fn("TO_LOWER", 1, KW(1, 1, "a")), false,
+				  false, 1, "py*"))),
+		  "whole \"sh\" exact +more");
+	CHECK_STR(needle1(op(ESQL_OP_OR, 2,
+			     op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("sh")),
+			     op(ESQL_OP_NE, 2, KW(1, 1, "a"), K("x")))),
+		  "none");
+	CHECK_STR(needle1(op(ESQL_OP_AND, 2,
+			     op(ESQL_OP_NE, 2, KW(1, 1, "a"), K("x")),
+			     fn("ENDS_WITH", 2, KW(0, 1, "a"), K(".sh")))),
+		  "end \".sh\" exact");
+}
+
 int
 main(void)
 {
@@ -847,6 +987,7 @@ main(void)
 	test_like();
 	test_rlike();
 	test_kql();
+	test_needles();
 	test_depth();
 	test_fieldtype();
 	esql_arena_free(&arena);

@@ -261,16 +261,21 @@ test_seed_without_kql(void)
 	CHECK(strstr(b.data, "metadata: _id is always null in a stream\n") !=
 	      NULL);
 	CHECK(strstr(b.data, "watermark: per agent.id (by 1)\n") != NULL);
-	CHECK(strstr(b.data, "prefilter: event.type contains \"start\"\n") !=
+	CHECK(strstr(b.data, "prefilter: event.type whole \"start\" exact\n") !=
 	      NULL);
 	CHECK(strstr(b.data, "alerting: when the window closes, or early "
 			     "under alert_on threshold if sound\n") != NULL);
-	/* Each conjunct with literals is a prefilter group of its own. */
-	CHECK(strstr(b.data, "prefilter group 1 (run alone): host.os.type "
-			     "contains \"linux\" or \"macos\"\n") != NULL);
-	CHECK(strstr(b.data, "prefilter group 2 (run alone): event.type "
-			     "contains \"start\"\n") != NULL);
-	CHECK(p->ngroups >= 3);
+	/* Each conjunct with literals is a prefilter group of its own,
+	 * each needle with its place and case. */
+	CHECK(strstr(b.data, "prefilter group 1: host.os.type whole "
+			     "\"linux\" exact or host.os.type whole "
+			     "\"macos\" exact\n") != NULL);
+	CHECK(strstr(b.data, "prefilter group 2: event.type whole \"start\" "
+			     "exact\n") != NULL);
+	/* TO_LOWER(x) LIKE "python*": the start of the value, any case */
+	CHECK(strstr(b.data, "prefilter group 3: process.parent.name start "
+			     "\"python\" ascii-case-folded\n") != NULL);
+	CHECK(p->ngroups >= 4);
 	CHECK(strstr(b.data, "early alerting: sound: monotone") != NULL);
 	buf_free(&b);
 	esql_plan_free(p);
@@ -701,11 +706,23 @@ test_needles(void)
 			     field_index(p, "process.name"));
 		esql_plan_free(p);
 	}
-	/* after MV_EXPAND a WHERE gives no needles */
+	/* after MV_EXPAND the column holds one of the event's values, each
+	 * a JSON string of its own: a WHERE still gives its needles */
 	p = compile("FROM a | MV_EXPAND process.args | WHERE process.args == "
 		    "\"-c\"");
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK(p->has_needles);
+		CHECK_EQ_INT(p->ngroups, 1);
+		CHECK_EQ_INT(p->groups[0].v[0].where, ESQL_NEEDLE_WHOLE);
+	}
+	esql_plan_free(p);
+	/* an expanded computed column gives none */
+	p = compile("FROM a | EVAL y = CONCAT(x, \"z\") | MV_EXPAND y | "
+		    "WHERE y == \"-c\"");
+	CHECK(p != NULL);
 	if (p != NULL)
-		CHECK(!p->has_needles);
+		CHECK(!p->has_needles && p->ngroups == 0);
 	esql_plan_free(p);
 	/* OR of two fields: one set over both */
 	p = compile("FROM a | WHERE x == \"abc\" OR y == \"defg\"");
@@ -917,7 +934,7 @@ test_explain(void)
 	CHECK(strstr(b.data, "shape: filter (each row is an alert)\n") != NULL);
 	CHECK(strstr(b.data, "not applied in a stream: SORT at 1:40, LIMIT "
 			     "at 1:49\n") != NULL);
-	CHECK(strstr(b.data, "prefilter: x contains \"y\"\n") != NULL);
+	CHECK(strstr(b.data, "prefilter: x whole \"y\" exact\n") != NULL);
 	CHECK(strstr(b.data, "alerting: per row, as its event is read\n") !=
 	      NULL);
 	CHECK(b.len > 0 && b.data[b.len - 1] == '\n');
