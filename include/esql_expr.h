@@ -202,12 +202,36 @@ bool esql_expr_needles(const struct esql_expr *e, struct esql_needles *out);
 
 /*
  * The needle sets of each conjunct of e (the operands of its top-level
- * ANDs) that has one, at most max of them into out: every row on which
- * e is true has a needle of each set.  Returns how many were written.
+ * ANDs, and of a KQL() query's top-level `and`) that has one, at most
+ * max of them into out: every row on which e is true has a needle of
+ * each set.  Returns how many were written.
  * The recursion follows the AND nodes, so it is bounded by the tree's
  * depth.
  */
 size_t esql_expr_needle_groups(const struct esql_expr *e,
 			       struct esql_needles *out, size_t max);
+
+/*
+ * A test of single values, for the parser's early check: when
+ * esql_expr_value_test() returns true, e is true on a row only if every
+ * value of input column t->column passes esql_value_test_ok() (a value
+ * that fails makes e false when it is the only one, null when there are
+ * more).  Proved for keyword `col == "x"` and `col IN (...)`, and for
+ * `col [NOT] LIKE` / `RLIKE` (TO_LOWER rewrites included).  t borrows e.
+ */
+struct esql_value_test {
+	int column;
+	const struct esql_expr *e;
+};
+bool esql_expr_value_test(const struct esql_expr *e, struct esql_value_test *t);
+/*
+ * The value tests of e's conjuncts (the operands of its top-level ANDs),
+ * at most max into out; returns how many.
+ */
+size_t esql_expr_value_tests(const struct esql_expr *e,
+			     struct esql_value_test *out, size_t max);
+/* Whether the keyword value p[0..len) passes t. */
+bool
+esql_value_test_ok(const struct esql_value_test *t, const char *p, size_t len);
 
 #endif

@@ -82,6 +82,8 @@
 
 /* Needle groups a plan keeps for the prefilter. */
 #define ESQL_PLAN_MAX_GROUPS 8
+/* Value tests of one plan, at most. */
+#define ESQL_PLAN_MAX_TESTS 8
 
 enum esql_shape {
 	ESQL_SHAPE_FILTER,
@@ -203,6 +205,14 @@ struct esql_plan {
 	 */
 	struct esql_needles groups[ESQL_PLAN_MAX_GROUPS];
 	size_t ngroups;
+	/*
+	 * Value tests for the parser's early check: every event `pre` lets
+	 * through has, in input column tests[i].column, only values that
+	 * pass tests[i] (the conjuncts of the WHERE steps on input columns
+	 * before any MV_EXPAND that esql_expr_value_test() takes).
+	 */
+	struct esql_value_test tests[ESQL_PLAN_MAX_TESTS];
+	size_t ntests;
 };
 
 /*

@@ -70,5 +70,12 @@ kql_columns(const struct kql *k, void (*cb)(void *arg, int column), void *arg);
  * nothing is proved.  Needles point into k.
  */
 bool kql_needles(const struct kql *k, struct esql_needles *out);
+/*
+ * As esql_expr_needle_groups(): the needle sets of each operand of the
+ * query's top-level `and` that has one, at most max into out; every row
+ * the query matches has a needle of each set.  Returns how many.
+ */
+size_t
+kql_needle_groups(const struct kql *k, struct esql_needles *out, size_t max);
 
 #endif

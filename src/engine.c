@@ -47,6 +47,20 @@ struct engine {
 	size_t nearly;       /* rules alerting early */
 	uint64_t arrival_ns; /* the line being processed arrived then
 				(stamped only when nearly > 0) */
+	/*
+	 * The rules the line being read may still match: bit i for rule i
+	 * (bit 63 for 63 and later), from the prefilter's alternatives and
+	 * then the parser's value check, which clears the bit of a rule a
+	 * value refutes (tests[], by slot).
+	 */
+	uint64_t alive;
+	uint64_t all_rules; /* the bits of every rule */
+	struct slot_test {
+		int slot;
+		unsigned bit; /* the rule's bit, < 63 */
+		const struct esql_value_test *t;
+	} * tests;
+	size_t ntests;
 };
 
 /* The first counter a rule keeps for itself (see sum_rules()). */
@@ -204,31 +218,80 @@ build_esql_prefilter(struct engine *e)
 	return pf;
 }
 
-/* The union of the rules' fields, the parser, the prefilter. */
+/* The slot of field f in the union, added if new. */
+static int
+add_field(struct engine *e, const char *f)
+{
+	size_t k = 0;
+
+	while (k < e->nfields && strcmp(e->fields[k], f) != 0)
+		k++;
+	if (k < e->nfields)
+		return (int)k;
+	if (e->nfields == RECORD_MAX_FIELDS)
+		fatalx("the rules read more than %d fields", RECORD_MAX_FIELDS);
+	e->fields[e->nfields++] = f;
+	return (int)k;
+}
+
+/*
+ * The parser's value check: clears the bit of each rule a value
+ * refutes, and stops the parse when no rule is left.
+ */
+static bool
+esql_value_ok(void *arg, int slot, const char *p, size_t len)
+{
+	struct engine *e = arg;
+
+	for (size_t k = 0; k < e->ntests; k++) {
+		const struct slot_test *st = &e->tests[k];
+		if (st->slot == slot && (e->alive >> st->bit & 1) &&
+		    !esql_value_test_ok(st->t, p, len))
+			e->alive &= ~((uint64_t)1 << st->bit);
+	}
+	return e->alive != 0;
+}
+
+/*
+ * The union of the rules' fields (those with value tests first, so that
+ * the parser can check them: it checks the first 32 slots), the parser
+ * and its check, the prefilter.
+ */
 static void
 build_esql_front(struct engine *e)
 {
+	uint32_t checked = 0;
+
 	e->nfields = 0;
+	free(e->tests);
+	e->tests =
+	    xcalloc(e->nrules * ESQL_PLAN_MAX_TESTS + 1, sizeof(*e->tests));
+	e->ntests = 0;
+	e->all_rules = 0;
+	for (size_t i = 0; i < e->nrules; i++) {
+		const struct esql_plan *p = esqlrule_plan(e->rules[i]);
+		e->all_rules |= (uint64_t)1 << (i < 63 ? i : 63);
+		for (size_t j = 0; j < p->ntests && i < 63; j++) {
+			int slot = add_field(e, p->fields[p->tests[j].column]);
+			if (slot >= 32)
+				continue;
+			checked |= (uint32_t)1 << slot;
+			e->tests[e->ntests++] =
+			    (struct slot_test){slot, (unsigned)i, &p->tests[j]};
+		}
+	}
 	for (size_t i = 0; i < e->nrules; i++) {
 		size_t n;
 		const char *const *f = esqlrule_fields(e->rules[i], &n);
-		for (size_t j = 0; j < n; j++) {
-			size_t k = 0;
-			while (k < e->nfields &&
-			       strcmp(e->fields[k], f[j]) != 0)
-				k++;
-			if (k < e->nfields)
-				continue;
-			if (e->nfields == RECORD_MAX_FIELDS)
-				fatalx("the rules read more than %d fields",
-				       RECORD_MAX_FIELDS);
-			e->fields[e->nfields++] = f[j];
-		}
+		for (size_t j = 0; j < n; j++)
+			(void)add_field(e, f[j]);
 	}
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_bind(e->rules[i], slot_of, e);
 	e->pf = e->conf->prefilter ? build_esql_prefilter(e) : NULL;
 	e->parser = parser_new(e->fields, e->nfields, e->conf->max_depth);
+	if (e->ntests > 0)
+		parser_set_check(e->parser, checked, esql_value_ok, e);
 }
 
 /* The stages that depend only on the conf: prefilter and parser. */
@@ -396,6 +459,7 @@ engine_free(struct engine *e)
 		return;
 	prefilter_free(e->pf);
 	parser_free(e->parser);
+	free(e->tests);
 	window_free(e->ws);
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_free(e->rules[i]);
@@ -418,7 +482,15 @@ engine_line(void *engine, const char *line, size_t len)
 	/* An early alert says how long after its event's arrival it left. */
 	if (e->nearly > 0)
 		e->arrival_ns = mono_now_ns();
-	if (e->pf != NULL && !prefilter_pass(e->pf, line, len)) {
+	if (e->nrules > 0)
+		e->alive = e->pf != NULL ? prefilter_pass_alts(e->pf, line, len)
+					 : UINT64_MAX;
+	else
+		e->alive = e->pf == NULL || prefilter_pass(e->pf, line, len)
+			       ? UINT64_MAX
+			       : 0;
+	e->alive &= e->nrules > 0 ? e->all_rules : UINT64_MAX;
+	if (e->alive == 0) {
 		m->v[M_lines_prefiltered]++;
 		return;
 	}
@@ -436,13 +508,23 @@ engine_line(void *engine, const char *line, size_t len)
 		m->v[M_json_too_deep]++;
 		return;
 	case PARSE_REJECTED:
+		/* Every rule was refuted by a value: unmatched by each. */
+		for (size_t i = 0; i < e->nrules; i++)
+			esqlrule_metrics(e->rules[i])->v[M_events_unmatched]++;
 		m->v[M_events_unmatched]++;
 		return;
 	}
 	if (e->nrules > 0) {
 		bool any = false;
-		for (size_t i = 0; i < e->nrules; i++)
-			any |= esqlrule_event(e->rules[i], rec, line, len);
+		for (size_t i = 0; i < e->nrules; i++) {
+			/* A rule the line cannot match is not run on it. */
+			if (!(e->alive >> (i < 63 ? i : 63) & 1))
+				esqlrule_metrics(e->rules[i])
+				    ->v[M_events_unmatched]++;
+			else
+				any |=
+				    esqlrule_event(e->rules[i], rec, line, len);
+		}
 		m->v[any ? M_events_matched : M_events_unmatched]++;
 		return;
 	}

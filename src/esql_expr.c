@@ -1354,6 +1354,8 @@ esql_expr_needle_groups(const struct esql_expr *e, struct esql_needles *out,
 		return n +
 		       esql_expr_needle_groups(e->args[1], out + n, max - n);
 	}
+	if (e->kind == EXPR_KQL)
+		return kql_needle_groups(e->match, out, max);
 	return esql_expr_needles(e, out) && out->n > 0 ? 1 : 0;
 }
 
@@ -1642,6 +1644,78 @@ like_needles(const struct esql_expr *e, struct esql_needles *out)
 			return false;
 		}
 	return out->n > 0;
+}
+
+bool
+esql_expr_value_test(const struct esql_expr *e, struct esql_value_test *t)
+{
+	const struct esql_expr *c;
+
+	if (e->kind == EXPR_LIKE) {
+		if (e->args[0]->kind != EXPR_COL ||
+		    e->args[0]->type != ESQL_T_KEYWORD)
+			return false;
+		t->column = e->args[0]->column;
+		t->e = e;
+		return true;
+	}
+	if (e->kind != EXPR_OP ||
+	    (e->code != ESQL_OP_EQ && e->code != ESQL_OP_IN) ||
+	    e->argtype != ESQL_T_KEYWORD)
+		return false;
+	c = e->args[0];
+	if (e->code == ESQL_OP_EQ && c->kind == EXPR_LIT)
+		c = e->args[1];
+	if (c->kind != EXPR_COL || c->type != ESQL_T_KEYWORD)
+		return false;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (e->args[i] != c &&
+		    (e->args[i]->kind != EXPR_LIT || e->args[i]->lit.n > 1 ||
+		     (e->args[i]->lit.n == 1 &&
+		      e->args[i]->lit.type != ESQL_T_KEYWORD)))
+			return false;
+	t->column = c->column;
+	t->e = e;
+	return true;
+}
+
+size_t
+esql_expr_value_tests(const struct esql_expr *e, struct esql_value_test *out,
+		      size_t max)
+{
+	size_t n;
+
+	if (max == 0)
+		return 0;
+	if (e->kind == EXPR_OP && e->code == ESQL_OP_AND) {
+		n = esql_expr_value_tests(e->args[0], out, max);
+		return n + esql_expr_value_tests(e->args[1], out + n, max - n);
+	}
+	return esql_expr_value_test(e, out) ? 1 : 0;
+}
+
+bool
+esql_value_test_ok(const struct esql_value_test *t, const char *p, size_t len)
+{
+	const struct esql_expr *e = t->e;
+	struct esql_scalar x;
+
+	if (e->kind == EXPR_LIKE) {
+		x.u.s.p = p;
+		x.u.s.len = len;
+		return like_matches(e, &x) != !!(e->code & EXPR_LIKE_NEGATED);
+	}
+	for (size_t i = 0; i < e->nargs; i++) {
+		const struct esql_expr *a = e->args[i];
+		const struct esql_scalar *s;
+
+		if (a->kind != EXPR_LIT || a->lit.n != 1)
+			continue;
+		s = esql_val_items(&a->lit);
+		if (s->u.s.len == len && memcmp(s->u.s.p, p, len) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void *

@@ -1745,6 +1745,31 @@ count_non_input(void *arg, int column)
 		a[1]++;
 }
 
+/*
+ * Value tests: the WHERE steps on input columns before any MV_EXPAND
+ * (after it, each value makes a row of its own).
+ */
+static void
+pick_tests(struct esql_plan *p)
+{
+	p->ntests = 0;
+	for (size_t i = 0; i < p->pre.nsteps; i++) {
+		const struct esql_step *st = &p->pre.steps[i];
+		size_t acc[2] = {p->nfields, 0};
+
+		if (st->kind == ESQL_STEP_MV_EXPAND)
+			break;
+		if (st->kind != ESQL_STEP_WHERE)
+			continue;
+		esql_expr_columns(st->expr, count_non_input, acc);
+		if (acc[1] == 0)
+			p->ntests += esql_expr_value_tests(st->expr,
+							   p->tests + p->ntests,
+							   ESQL_PLAN_MAX_TESTS -
+							       p->ntests);
+	}
+}
+
 static void
 pick_needles(struct esql_plan *p)
 {
@@ -1953,6 +1978,7 @@ esql_plan_compile(const struct esql_query *q, char *err, size_t errlen)
 	}
 	compiler_fini(&c);
 	pick_needles(p);
+	pick_tests(p);
 	esql_query_print(q, &b);
 	p->text = xstrndup(b.data != NULL ? b.data : "", b.len);
 	buf_free(&b);

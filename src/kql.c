@@ -1053,3 +1053,17 @@ kql_needles(const struct kql *k, struct esql_needles *out)
 {
 	return kq_needles(k->root, out);
 }
+
+size_t
+kql_needle_groups(const struct kql *k, struct esql_needles *out, size_t max)
+{
+	const struct kq *q = k->root;
+	size_t n = 0;
+
+	if (q->kind != KQ_AND)
+		return max > 0 && kq_needles(q, out) && out->n > 0 ? 1 : 0;
+	for (size_t i = 0; i < q->nkids && n < max; i++)
+		if (kq_needles(q->kids[i], &out[n]) && out[n].n > 0)
+			n++;
+	return n;
+}

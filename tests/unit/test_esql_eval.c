@@ -969,6 +969,90 @@ test_needles(void)
 		  "end \".sh\" exact");
 }
 
+/* Whether value v passes the value test of e; -1 if e has none. */
+static int
+vtest(struct esql_expr *e, const char *v)
+{
+	struct esql_value_test t;
+	int r;
+
+	if (e == NULL || !esql_expr_value_test(e, &t)) {
+		esql_expr_free(e);
+		return -1;
+	}
+	r = esql_value_test_ok(&t, v, strlen(v));
+	esql_expr_free(e);
+	return r;
+}
+
+/*
+ * Value tests for the parser's early check: a value that fails refutes
+ * the conjunct (false if it is the only value, null if there are more).
+ */
+static void
+test_value_tests(void)
+{
+	struct esql_value_test t[4];
+	struct esql_expr *e;
+
+	CHECK_EQ_INT(vtest(op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("sh")), "sh"), 1);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("sh")), "ssh"),
+		     0);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_EQ, 2, K("sh"), KW(0, 1, "a")), "SH"), 0);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_IN, 4, KW(0, 1, "a"), K("sh"), NUL(),
+			      K("bash")),
+			   "bash"),
+		     1);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_IN, 3, KW(0, 1, "a"), K("sh"), K("bash")),
+			   "zsh"),
+		     0);
+	/* LIKE, with the TO_LOWER rewrite, NOT LIKE and RLIKE */
+	CHECK_EQ_INT(vtest(like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false,
+				1, "python*"),
+			   "PYTHON3"),
+		     1);
+	CHECK_EQ_INT(vtest(like(fn("TO_LOWER", 1, KW(0, 1, "a")), false, false,
+				1, "python*"),
+			   "ipython"),
+		     0);
+	CHECK_EQ_INT(vtest(like(KW(0, 1, "a"), false, true, 1, "*--version*"),
+			   "curl --version"),
+		     0);
+	CHECK_EQ_INT(vtest(like(KW(0, 1, "a"), false, true, 1, "*--version*"),
+			   "curl x"),
+		     1);
+	CHECK_EQ_INT(vtest(like(KW(0, 1, "a"), true, false, 1,
+				"py(thon)?[0-9]"),
+			   "python3"),
+		     1);
+	/* none: another column, a function, a non-keyword, != */
+	CHECK_EQ_INT(vtest(op(ESQL_OP_EQ, 2, KW(0, 1, "a"), KW(1, 1, "a")),
+			   "a"),
+		     -1);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_EQ, 2, fn("TO_LOWER", 1, KW(0, 1, "a")),
+			      K("sh")),
+			   "sh"),
+		     -1);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_EQ, 2, LC(2, 1, "7"), L(7)), "7"), -1);
+	CHECK_EQ_INT(vtest(op(ESQL_OP_NE, 2, KW(0, 1, "a"), K("sh")), "sh"),
+		     -1);
+	CHECK_EQ_INT(vtest(kql("a:exec"), "exec"), -1);
+	/* the conjuncts of an AND, each with its column; not an OR */
+	e = op(ESQL_OP_AND, 2,
+	       op(ESQL_OP_AND, 2, op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("x")),
+		  op(ESQL_OP_NE, 2, KW(1, 1, "a"), K("y"))),
+	       like(KW(1, 1, "a"), false, false, 1, "p*"));
+	CHECK_EQ_INT(esql_expr_value_tests(e, t, 4), 2);
+	CHECK_EQ_INT(t[0].column, 0);
+	CHECK_EQ_INT(t[1].column, 1);
+	CHECK_EQ_INT(esql_expr_value_tests(e, t, 1), 1);
+	esql_expr_free(e);
+	e = op(ESQL_OP_OR, 2, op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("x")),
+	       op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("y")));
+	CHECK_EQ_INT(esql_expr_value_tests(e, t, 4), 0);
+	esql_expr_free(e);
+}
+
 int
 main(void)
 {
@@ -988,6 +1072,7 @@ main(void)
 	test_rlike();
 	test_kql();
 	test_needles();
+	test_value_tests();
 	test_depth();
 	test_fieldtype();
 	esql_arena_free(&arena);
