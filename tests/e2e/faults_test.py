@@ -3,7 +3,10 @@
 of its own runs: a writer that reopens its log late after a rotation, a
 file truncated and written past the old offset between two looks,
 restarts (clean, kill -9, unreadable checkpoint) around rotations, and a
-reload whose new input cannot start.  The built binary runs in a
+reload whose new input cannot start.  The ES|QL path (the seed's query,
+tests/data/esql/seed.esql, loaded by rules:) meets a writer that reopens
+late, a kill -9 around a rotation, and a downtime of minutes; its alerts
+must be those of burstd --replay --rule on the same events.  The built binary runs in a
 temporary directory with real files, signals and sockets; the helpers
 are daemon_test.py's.
 
@@ -20,6 +23,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon_test as dt  # noqa: E402
+
+SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
+                    "esql", "seed.esql")
 
 
 def counter(d, name, timeout=10):
@@ -219,6 +225,24 @@ class FaultsTest(unittest.TestCase):
         down to a name the pattern does not match, start_at: end: every
         line is counted once and the alerts are those a replay of the
         same data gives."""
+        self.kill9_with_rotation(esql=False)
+
+    def test_esql_kill9_with_rotation(self):
+        """The same with the seed's ES|QL text loaded by rules:, compared
+        with burstd --replay --rule."""
+        self.kill9_with_rotation(esql=True)
+
+    def test_esql_kill9_during_rotation(self):
+        """ES|QL, a rotation while the daemon runs (both files have lines
+        it has not read), kill -9 at once, more lines in both files while
+        it is down: after the restart every line is counted once and the
+        alerts are those of burstd --replay --rule."""
+        self.kill9_with_rotation(esql=True, during=True)
+
+    def rules(self):
+        return "rules:\n  - %s\n" % os.path.abspath(SEED)
+
+    def kill9_with_rotation(self, esql, during=False):
         os.mkdir(self.path("in"))
         log = self.path("in/app.ndjson")
         base = (int(time.time() * 1000) // 60000 - 5) * 60000
@@ -227,6 +251,8 @@ class FaultsTest(unittest.TestCase):
         text = self.file_conf("    start_at: end\n",
                               self.state()).replace("idle_close: 3s",
                                                     "idle_close: 1h")
+        if esql:
+            text += self.rules()
         open(log, "w").close()
         d = self.start(text)
         data = []
@@ -249,10 +275,19 @@ class FaultsTest(unittest.TestCase):
                         time.sleep(0.002)
 
         write(log, 200)
-        d.p.kill()                      # mid-stream, no goodbye
-        d.p.wait()
-        write(log, 40)
-        os.rename(log, log + ".1")      # rotated while down
+        if during:
+            # Rotated while it runs: the old file has lines not yet
+            # read, the new one some already, when it is killed.
+            os.rename(log, log + ".1")
+            write(log, 30)
+            d.p.kill()
+            d.p.wait()
+            write(log + ".1", 40)       # the writer's last lines there
+        else:
+            d.p.kill()                      # mid-stream, no goodbye
+            d.p.wait()
+            write(log, 40)
+            os.rename(log, log + ".1")      # rotated while down
         write(log, 150)
         d2 = self.start(text)
         write(log, 100)
@@ -269,9 +304,12 @@ class FaultsTest(unittest.TestCase):
             f.write(e)
             data.append(e)
         deadline = time.monotonic() + 30
-        want = self.replay(data)
+        want = self.replay(data, esql)
+        self.assertTrue(want)
         got = {}
-        while time.monotonic() < deadline and len(got) < len(want):
+        # Under alert_on: threshold (ES|QL) the early documents come
+        # first: wait for the last document of each uuid.
+        while time.monotonic() < deadline and got != want:
             got = self.alerts()
             time.sleep(0.2)
         self.assertEqual(d2.stop(), 0)
@@ -280,15 +318,17 @@ class FaultsTest(unittest.TestCase):
         for k in want:
             self.assertEqual(got[k], want[k], k)
 
-    def replay(self, data):
+    def replay(self, data, esql=False):
         src = self.path("replay.ndjson")
         with open(src, "w") as f:
             f.write("".join(data))
         cf = self.path("replay.yaml")
         with open(cf, "w") as f:
             f.write("window:\n  allowed_lateness: 1s\n")
-        out = subprocess.run([dt.BURSTD, "--replay", "-c", cf, src],
-                             capture_output=True, check=True, text=True)
+        rule = ["--rule", SEED] if esql else []
+        out = subprocess.run([dt.BURSTD, "--replay", "-c", cf] + rule +
+                             [src], capture_output=True, check=True,
+                             text=True)
         return self.by_uuid(out.stdout.splitlines())
 
     def alerts(self):
@@ -305,8 +345,146 @@ class FaultsTest(unittest.TestCase):
             a = json.loads(line)
             got[a["kibana.alert.uuid"]] = (
                 a["process.parent.entity_id"],
-                a["Esql.process_command_line_count_distinct"])
+                a["Esql.process_command_line_count_distinct"],
+                sorted(a.get("Esql.process_command_line_values", [])),
+                a.get("burstd.window_start"))
         return got
+
+    def wait_alerts(self, want, timeout=30):
+        """The alerts, once the last document of each uuid is want's."""
+        deadline = time.monotonic() + timeout
+        got = {}
+        while time.monotonic() < deadline and got != want:
+            got = self.alerts()
+            time.sleep(0.2)
+        return got
+
+    def phases(self):
+        """Each uuid's burstd.phase values, in the order written."""
+        out = {}
+        with open(self.path("alerts.ndjson")) as f:
+            for line in f:
+                a = json.loads(line)
+                out.setdefault(a["kibana.alert.uuid"], []).append(
+                    a.get("burstd.phase"))
+        return out
+
+    def test_esql_late_reopen(self):
+        """The seed's ES|QL text: mv app app.1, the writer goes on in
+        app.1, the new app appears 1.5 s later: every line is read, once,
+        and the alerts are those of a replay with --rule."""
+        os.mkdir(self.path("in"))
+        log = self.path("in/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 3) * 60000
+        text = self.file_conf("    close_inactive: 8s\n").replace(
+            "idle_close: 3s", "idle_close: 1h") + self.rules()
+        data = []
+
+        def write(f, text):
+            f.write(text)
+            f.flush()
+            data.append(text)
+        w = open(log, "a")
+        d = self.start(text)
+        write(w, lines(0, 3, "LATE", base))
+        self.assertEqual(wait_counter(d, "lines_read", 3), 3, d.log_text())
+        os.rename(log, log + ".1")          # no new file yet
+        write(w, lines(3, 3, "LATE", base))
+        self.assertEqual(wait_counter(d, "lines_read", 6), 6, d.log_text())
+        time.sleep(1.5)
+        w.close()                           # the writer reopens at last
+        with open(log, "a") as f:
+            write(f, lines(6, 6, "NEW", base))
+        self.assertEqual(wait_counter(d, "lines_read", 12), 12,
+                         d.log_text())
+        with open(log, "a") as f:           # past both groups' window
+            write(f, dt.heartbeat(base + 2 * 60000))
+        want = self.replay(data, esql=True)
+        self.assertEqual(sorted(p for p, *_ in want.values()),
+                         ["LATE", "NEW"])
+        got = self.wait_alerts(want)
+        self.assertEqual(got, want, d.log_text())
+        self.assertEqual(counter(d, "lines_read"), 13)
+        self.assertEqual(counter(d, "events_late"), 0)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.alerts(), want, d.log_text())
+        # The daemon's default, alert_on: threshold: each group alerted
+        # at its fifth command, and again with the sixth at the close.
+        self.assertEqual(sorted(self.phases().values()),
+                         [["early", "final"]] * 2)
+
+    def test_esql_downtime_minutes(self):
+        """The seed's ES|QL text, a checkpoint: the daemon stops with a
+        group half made; while it is down the writer goes on for minutes
+        of event time (the group's last commands, an attack three minutes
+        later, one of another agent, a group below the thresholds); after
+        the restart every window closes and alerts as a replay with
+        --rule of the same file does."""
+        self.downtime("threshold")
+
+    def test_esql_downtime_minutes_close(self):
+        """The same with window.alert_on: close: one document each."""
+        self.downtime("close")
+
+    def downtime(self, alert_on):
+        os.mkdir(self.path("in"))
+        log = self.path("in/app.ndjson")
+        base = (int(time.time() * 1000) // 60000 - 12) * 60000
+        text = self.file_conf("    start_at: end\n", self.state()).replace(
+            "idle_close: 3s", "idle_close: 1h") + self.rules()
+        text = text.replace("  tick_interval: 100ms\n",
+                            "  tick_interval: 100ms\n"
+                            "  stats_socket: %s\n" % self.path("stats.sock"))
+        text = text.replace("window:\n", "window:\n  alert_on: %s\n" %
+                            alert_on)
+        open(log, "w").close()
+        data = []
+
+        def write(evs):
+            with open(log, "a") as f:
+                f.write("".join(evs))
+            data.extend(evs)
+
+        def attack(parent, t, cmds, agent="agent-1"):
+            return [dt.event(t + 1000 * i, parent, "%s %d" % (c, i),
+                             agent=agent) for i, c in enumerate(cmds)]
+        d = self.start(text)
+        a = attack("A", base, dt.CMDS[:6])
+        write(a[:3])
+        self.assertEqual(wait_counter(d, "lines_read", 3), 3, d.log_text())
+        time.sleep(0.3)                     # a checkpoint after them
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.alerts(), {})
+        # Down: minutes of events.
+        write(a[3:])
+        write(attack("B", base + 3 * 60000, dt.CMDS[1:7]))
+        write(attack("D", base + 4 * 60000, dt.CMDS[:6], agent="agent-2"))
+        write(attack("C", base + 6 * 60000, dt.CMDS[:4]))
+        write([dt.heartbeat(base + 9 * 60000),
+               dt.heartbeat(base + 9 * 60000, agent="agent-2")])
+        want = self.replay(data, esql=True)
+        self.assertEqual(sorted(p for p, *_ in want.values()),
+                         ["A", "B", "D"])
+        d2 = self.start(text)
+        got = self.wait_alerts(want)
+        self.assertEqual(got, want, d2.log_text())
+        self.assertEqual(counter(d2, "lines_read"), len(data) - 3)
+        self.assertEqual(counter(d2, "events_late"), 0)
+        m = dt.scrape(self.path("stats.sock"))
+        rule = [k for k in m if k.startswith("burstd_rule_alerts_total{")]
+        self.assertEqual(len(rule), 1, m)
+        self.assertEqual(m[rule[0]], "3")
+        # Every window closed: A, B, D, C and the two heartbeats' are
+        # six groups, all but the heartbeats' closed by a later event.
+        closed = m[rule[0].replace("alerts_total", "windows_closed_total")]
+        self.assertEqual(closed, "4")
+        self.assertEqual(d2.stop(), 0)
+        self.assertEqual(self.alerts(), want)
+        # Early at the fifth command, final with the sixth; or one
+        # document at the close.
+        self.assertEqual(sorted(self.phases().values()),
+                         [["early", "final"]] * 3 if alert_on == "threshold"
+                         else [[None]] * 3)
 
     def test_reload_all_or_nothing(self):
         """A valid reload whose new input cannot start changes nothing:
