@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end test with a real Prometheus: the built daemon listens on
 daemon.metrics_listen, a Prometheus on loopback scrapes it every second,
-and its API must show the target up and a burstd sample; promtool must
-accept the /metrics text.  Exits 77 (skipped) when prometheus and
+and its API must show the target up and a burstd sample, and an ES|QL
+rule's labelled series with its name (a quote, a backslash, a non-ASCII
+letter) read back as written; promtool must accept the /metrics text.  Exits 77 (skipped) when prometheus and
 promtool are missing and cannot be installed (apt-get, as root).
 
 usage: prometheus_test.py BURSTD
@@ -19,6 +20,8 @@ import urllib.parse
 import urllib.request
 
 SKIP = 77
+RULE_NAME = 'Say "hi" \\ \u00e9t\u00e9'
+RULE_ID = "33333333-3333-4333-8333-333333333333"
 
 
 def free_port():
@@ -82,7 +85,11 @@ def main():
                     "  metrics_listen: 127.0.0.1:%d\n"
                     "inputs:\n  - type: unix\n    path: %s/in.sock\n"
                     "    name: shipper\n"
-                    "sinks:\n  - type: stdout\n" % (bport, tmp))
+                    "sinks:\n  - type: stdout\n"
+                    "rules:\n  - name: '%s'\n"
+                    "    rule_id: %s\n"
+                    "    query: 'FROM logs-* | WHERE process.name == \"nc\"'"
+                    "\n" % (bport, tmp, RULE_NAME, RULE_ID))
         blog = open(os.path.join(tmp, "burstd.log"), "w")
         procs.append(subprocess.Popen([burstd, "-c", conf],
                                       stdout=subprocess.DEVNULL,
@@ -125,8 +132,19 @@ def main():
         r = poll("burstd_input_clients_connected in prometheus", query, 30)
         if r[0]["value"][1] != "0":
             sys.exit("FAIL: %r" % r)
-        print("ok: target up, %s = %s" % (r[0]["metric"]["__name__"],
-                                          r[0]["value"][1]))
+
+        def rule_query():
+            q = urllib.parse.quote('burstd_rule_alerts_total{rule_id="%s"}'
+                                   % RULE_ID)
+            return json.loads(fetch(api + "query?query=" + q))["data"][
+                "result"]
+        rr = poll("burstd_rule_alerts_total in prometheus", rule_query, 30)
+        if (len(rr) != 1 or rr[0]["metric"].get("rule") != RULE_NAME or
+                rr[0]["value"][1] != "0"):
+            sys.exit("FAIL: %r" % rr)
+        print("ok: target up, %s = %s, rule %r" % (
+            r[0]["metric"]["__name__"], r[0]["value"][1],
+            rr[0]["metric"]["rule"]))
         return 0
     finally:
         for p in reversed(procs):
