@@ -116,14 +116,4 @@ size_t prefilter_groups(const struct prefilter *pf);
  * for once.
  */
 bool prefilter_pass(struct prefilter *pf, const char *line, size_t len);
-/*
- * As prefilter_pass(), but says which alternatives the line may match:
- * bit i for alternative i (bit 63 for 63 and every later one), 0 when
- * none; every bit when an escape or a case fold could hide a needle.
- * Each alternative is looked at (prefilter_pass() stops at the first
- * that holds).
- */
-uint64_t
-prefilter_pass_alts(struct prefilter *pf, const char *line, size_t len);
-
 #endif

@@ -56,7 +56,6 @@ struct prefilter {
 	size_t n;             /* count of groups */
 	size_t alt;           /* the alternative groups are added to */
 	size_t nalts;         /* alternatives with a group */
-	uint64_t all_alts;    /* their bits, as alts_of() gives them */
 	bool fold;            /* some needle ignores case */
 	uint64_t lines;       /* lines seen since the last reorder */
 	uint64_t stamp;       /* lines seen, for the needles' answers */
@@ -245,7 +244,6 @@ prefilter_add_needles(struct prefilter *pf, const struct prefilter_needle *v,
 	pf->groups[pf->n++] = g;
 	if (pf->nalts <= pf->alt)
 		pf->nalts = pf->alt + 1;
-	pf->all_alts |= (uint64_t)1 << (pf->alt < 63 ? pf->alt : 63);
 	return 0;
 }
 
@@ -528,20 +526,14 @@ needle_found(struct prefilter *pf, size_t k, const uint8_t *p, size_t len)
 	return nd->found;
 }
 
-/*
- * The alternatives the line satisfies, as bits (alternative i >= 63 as
- * bit 63); with `all` false, it stops at the first one.  A line that
- * none satisfies but that an escape or a case fold could make match
- * gets every bit.
- */
-static uint64_t
-alts_of(struct prefilter *pf, const uint8_t *p, size_t len, bool all)
+bool
+prefilter_pass(struct prefilter *pf, const char *line, size_t len)
 {
-	uint64_t mask = 0;
+	const uint8_t *p = (const uint8_t *)line;
 	size_t i = 0;
 
 	if (pf->n == 0)
-		return UINT64_MAX;
+		return true;
 	if (++pf->lines == REORDER_EVERY)
 		reorder(pf);
 	pf->stamp++;
@@ -559,29 +551,11 @@ alts_of(struct prefilter *pf, const uint8_t *p, size_t len, bool all)
 				break;
 			}
 		}
-		if (ok) {
-			mask |= (uint64_t)1 << (alt < 63 ? alt : 63);
-			if (!all)
-				return mask;
-		}
+		if (ok)
+			return true;
 		while (i < pf->n && pf->groups[i].alt == alt)
 			i++;
 	}
-	/* An alternative turned down may still match behind an escape. */
-	if (mask != pf->all_alts &&
-	    (has_escape(p, len) || (pf->fold && has_fold_char(p, len))))
-		return UINT64_MAX;
-	return mask;
-}
-
-bool
-prefilter_pass(struct prefilter *pf, const char *line, size_t len)
-{
-	return alts_of(pf, (const uint8_t *)line, len, false) != 0;
-}
-
-uint64_t
-prefilter_pass_alts(struct prefilter *pf, const char *line, size_t len)
-{
-	return alts_of(pf, (const uint8_t *)line, len, true);
+	/* No alternative holds: unless an escape or a fold hides a needle. */
+	return has_escape(p, len) || (pf->fold && has_fold_char(p, len));
 }
