@@ -109,11 +109,13 @@ size_t prefilter_groups(const struct prefilter *pf);
 
 /*
  * Returns true unless the line provably cannot match.  Counts which
- * group turned a line away, and every few thousand lines puts the groups
- * that turn most away first: the answer never depends on that order,
- * only the time it takes.  A needle found (or not) is remembered for the
- * rest of the line, so a needle several alternatives share is looked
- * for once.
+ * group turned a line away and which alternative let one through, and
+ * every few thousand lines puts first, within each alternative, the
+ * groups that turn most away, and the alternatives that pass most: the
+ * answer never depends on those orders, only the time it takes.  A
+ * needle found (or not) is remembered for the rest of the line, so a
+ * needle several alternatives share is looked for once.
  */
 bool prefilter_pass(struct prefilter *pf, const char *line, size_t len);
+
 #endif

@@ -56,6 +56,8 @@ struct prefilter {
 	size_t n;             /* count of groups */
 	size_t alt;           /* the alternative groups are added to */
 	size_t nalts;         /* alternatives with a group */
+	uint64_t *passes;     /* per alternative: lines it passed since the
+				 last reorder */
 	bool fold;            /* some needle ignores case */
 	uint64_t lines;       /* lines seen since the last reorder */
 	uint64_t stamp;       /* lines seen, for the needles' answers */
@@ -81,6 +83,7 @@ prefilter_free(struct prefilter *pf)
 		free(pf->groups[i].needles);
 	free(pf->needles);
 	free(pf->groups);
+	free(pf->passes);
 	free(pf);
 }
 
@@ -242,8 +245,13 @@ prefilter_add_needles(struct prefilter *pf, const struct prefilter_needle *v,
 	}
 	pf->groups = xreallocarray(pf->groups, pf->n + 1, sizeof(*pf->groups));
 	pf->groups[pf->n++] = g;
-	if (pf->nalts <= pf->alt)
+	if (pf->nalts <= pf->alt) {
+		pf->passes =
+		    xreallocarray(pf->passes, pf->alt + 1, sizeof(*pf->passes));
+		for (size_t a = pf->nalts; a <= pf->alt; a++)
+			pf->passes[a] = 0;
 		pf->nalts = pf->alt + 1;
+	}
 	return 0;
 }
 
@@ -496,6 +504,38 @@ has_fold_char(const uint8_t *p, size_t len)
 	return false;
 }
 
+/*
+ * The alternatives, most passes first (a line that passes stops at the
+ * first that holds), ties in their present order; each keeps its groups
+ * together and in their order.
+ */
+static void
+reorder_alts(struct prefilter *pf)
+{
+	struct group *v = xcalloc(pf->n, sizeof(*v));
+	bool *done = xcalloc(pf->nalts, sizeof(*done));
+	size_t k = 0;
+
+	while (k < pf->n) {
+		size_t best = SIZE_MAX;
+		for (size_t i = 0; i < pf->n; i++) {
+			size_t a = pf->groups[i].alt;
+			if (!done[a] && (best == SIZE_MAX ||
+					 pf->passes[a] > pf->passes[best]))
+				best = a;
+		}
+		done[best] = true;
+		for (size_t i = 0; i < pf->n; i++)
+			if (pf->groups[i].alt == best)
+				v[k++] = pf->groups[i];
+	}
+	memcpy(pf->groups, v, pf->n * sizeof(*v));
+	free(done);
+	free(v);
+	for (size_t a = 0; a < pf->nalts; a++)
+		pf->passes[a] = 0;
+}
+
 /* Most rejections first within an alternative; stable. */
 static void
 reorder(struct prefilter *pf)
@@ -511,6 +551,8 @@ reorder(struct prefilter *pf)
 	}
 	for (size_t i = 0; i < pf->n; i++)
 		pf->groups[i].rejects = 0;
+	if (pf->nalts > 1)
+		reorder_alts(pf);
 	pf->lines = 0;
 }
 
@@ -551,8 +593,10 @@ prefilter_pass(struct prefilter *pf, const char *line, size_t len)
 				break;
 			}
 		}
-		if (ok)
+		if (ok) {
+			pf->passes[alt]++;
 			return true;
+		}
 		while (i < pf->n && pf->groups[i].alt == alt)
 			i++;
 	}

@@ -256,6 +256,26 @@ test_alternatives(void)
 	CHECK(pass(pf, "{\"t\":\"start\",\"n\":\"su\",\"a\":\"\\u0065xec\"}"));
 	prefilter_free(pf);
 
+	/*
+	 * The alternatives are tried most-passing first: the second one
+	 * passes most lines here, and moves ahead; no answer changes.
+	 */
+	pf = prefilter_new();
+	CHECK_EQ_INT(prefilter_add_group(pf, start, 1, false, PF_STRING), 0);
+	CHECK_EQ_INT(prefilter_add_group(pf, sh, 2, false, PF_STRING), 0);
+	prefilter_new_alt(pf);
+	CHECK_EQ_INT(prefilter_add_group(pf, exec, 1, false, PF_STRING), 0);
+	prefilter_seal(pf);
+	for (int i = 0; i < 4 * 4096; i++) {
+		CHECK(pass(pf, "{\"a\":\"exec\"}"));
+		CHECK(pass(pf, "{\"a\":\"exec\"}"));
+		CHECK(pass(pf, "{\"t\":\"start\",\"n\":\"sh\"}"));
+		CHECK(!pass(pf, "{\"t\":\"start\",\"n\":\"exec2\"}"));
+		CHECK(pass(pf,
+			   "{\"t\":\"start\",\"n\":\"bash\",\"a\":\"exec\"}"));
+	}
+	prefilter_free(pf);
+
 	/* 70 alternatives */
 	pf = prefilter_new();
 	for (int i = 0; i < 70; i++) {
