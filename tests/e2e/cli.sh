@@ -40,6 +40,13 @@ check "unknown short option is named" grep -qx \
 "$burstd" --check-config=yes 2> "$tmp/err"
 check "a value for a flag is refused by name" grep -qx \
     '<3>burstd: option --check-config takes no value (try --help)' "$tmp/err"
+"$burstd" --replay --alert-on soon - < /dev/null 2> "$tmp/err"; rc=$?
+check "--alert-on with a bad mode exits 2 (got $rc)" test $rc -eq 2
+check "--alert-on with a bad mode is named" grep -qx \
+    '<3>burstd: --alert-on: expected threshold or close, got "soon" (try --help)' "$tmp/err"
+"$burstd" --replay --alert-on 2> "$tmp/err"
+check "--alert-on without a mode is named" grep -qx \
+    '<3>burstd: option --alert-on needs threshold or close (try --help)' "$tmp/err"
 # On a terminal the messages are bare (script(1) gives one, if present).
 if command -v script > /dev/null && script -qc true /dev/null > /dev/null 2>&1; then
 	script -qc "$burstd --bogus" /dev/null > "$tmp/tty" 2>&1

@@ -283,6 +283,67 @@ fails_with(const char *text, const char *want)
 	free(got);
 }
 
+#define QUERY(cond)                                                  \
+	"\"FROM a | STATS c = COUNT(*) BY w = DATE_TRUNC(1 minute, " \
+	"@timestamp) | WHERE " cond "\"\n"
+
+/* window.alert_on, an inline rule's own, --alert-on, and which wins. */
+static void
+test_alert_on(void)
+{
+	const char *ok =
+	    "window:\n  alert_on: close\n"
+	    "rules:\n"
+	    "  - name: own\n    alert_on: threshold\n"
+	    "    query: " QUERY(
+		"c >= 2") "  - name: inherits\n"
+			  "    query: " QUERY(
+			      "c >= 3") "  - name: unsound\n"
+					"    alert_on: threshold\n"
+					"    query: " QUERY("c < 3");
+	struct conf *c = NULL;
+	char *err = load_text(ok, strlen(ok), &c);
+	const char *how, *why;
+
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(c != NULL && c->rules.n == 3);
+	if (c == NULL || c->rules.n != 3) {
+		conf_free(c);
+		return;
+	}
+	CHECK_EQ_INT(c->alert_on, ALERT_ON_CLOSE);
+	CHECK_EQ_INT(c->rules.v[0].alert_on, ALERT_ON_THRESHOLD);
+	CHECK_EQ_INT(c->rules.v[1].alert_on, ALERT_ON_UNSET);
+	/* The rule's own over the window's. */
+	CHECK(ruleset_alerts_early(&c->rules.v[0], c->alert_on, ALERT_ON_UNSET,
+				   &how, &why));
+	CHECK_STR(why, "monotone: each condition after STATS compares a "
+		       "growing COUNT, COUNT_DISTINCT, SUM or MAX (or a "
+		       "falling MIN) with a constant");
+	CHECK(!ruleset_alerts_early(&c->rules.v[1], c->alert_on, ALERT_ON_UNSET,
+				    &how, &why));
+	CHECK_STR(how, "alert_on close: alerts when the window closes");
+	CHECK_STR(why, "window.alert_on");
+	/* Asked for, but not sound: at close, and why. */
+	CHECK(!ruleset_alerts_early(&c->rules.v[2], c->alert_on, ALERT_ON_UNSET,
+				    &how, &why));
+	CHECK(strstr(how, "unsound") != NULL);
+	CHECK(strncmp(why, "not monotone: ", 14) == 0);
+	/* --alert-on over both. */
+	CHECK(!ruleset_alerts_early(&c->rules.v[0], c->alert_on, ALERT_ON_CLOSE,
+				    &how, &why));
+	CHECK_STR(why, "--alert-on");
+	CHECK(ruleset_alerts_early(&c->rules.v[1], c->alert_on,
+				   ALERT_ON_THRESHOLD, &how, &why));
+	conf_free(c);
+	fails_with("rules:\n  - name: x\n    alert_on: early\n"
+		   "    query: " QUERY("c >= 2"),
+		   "alert_on: expected threshold or close, got \"early\"");
+	fails_with("window:\n  alert_on: 1\n",
+		   "alert_on: expected threshold or close, got \"1\"");
+}
+
 /* Alert size and the framing keys of sinks. */
 static void
 test_alert_keys(void)
@@ -503,5 +564,6 @@ main(void)
 	conf_free(def);
 	test_names();
 	test_alert_keys();
+	test_alert_on();
 	return check_exit();
 }

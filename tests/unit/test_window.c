@@ -610,6 +610,8 @@ eresult(const struct window_group *g, size_t i, struct esql_arena *a)
 	return v.n == 0 ? LLONG_MIN : (long long)esql_val_items(&v)[0].u.l;
 }
 
+static size_t efinals; /* early groups closed */
+
 static void
 eclose_cb(void *arg, struct window_closing *c)
 {
@@ -623,6 +625,15 @@ eclose_cb(void *arg, struct window_closing *c)
 		struct erow *r = &erows[nerows < 64 ? nerows : 63];
 
 		CHECK_EQ_INT(g->window_ms, c->window_ms);
+		if (g->early) {
+			/* Alerted early: the digest it gave at five comes
+			 * back (there are eight lines now). */
+			CHECK_EQ_INT(g->digest, 1005);
+			CHECK_EQ_INT(eresult(g, 1, &a), 8);
+			window_decide(c, i, WINDOW_FINAL);
+			efinals++;
+			continue;
+		}
 		CHECK_EQ_INT(g->keys[0].type, ESQL_T_KEYWORD);
 		CHECK_EQ_INT(g->keys[2].type, ESQL_T_IP);
 		if (eresult(g, 1, &a) < 5)
@@ -759,6 +770,83 @@ eheld(struct window_store *ws, const char *agent, const char *parent,
 	found = m.v[M_groups_created] == before;
 	CHECK(found || window_groups(ws) == n + 1);
 	return found;
+}
+
+/* The early callback: alerts at five distinct lines, while the window
+ * has emitted fewer than ecap; its digest is 1000 + the count. */
+static size_t ecalls, ecap;
+
+static enum window_early
+eearly_cb(void *arg, const struct window_group *g, size_t emitted,
+	  uint64_t *digest)
+{
+	struct esql_arena a = {0};
+	long long distinct = eresult(g, 1, &a);
+
+	(void)arg;
+	esql_arena_free(&a);
+	ecalls++;
+	CHECK(!g->early && !g->late);
+	if (distinct < 5)
+		return WINDOW_EARLY_NOT_YET;
+	if (emitted >= ecap)
+		return WINDOW_EARLY_HELD;
+	*digest = 1000 + (uint64_t)distinct;
+	return WINDOW_EARLY_EMITTED;
+}
+
+/*
+ * Early alerting in the store: asked after each row of an open group,
+ * never again once it alerted or was held; counted in the window's
+ * ledger, so that the cap at close sees it; the marks survive a
+ * checkpoint; the close hands the early group back with its digest.
+ */
+static void
+test_esql_early(void)
+{
+	struct window_store *ws, *ws2;
+	struct buf state = {0};
+
+	ws = estore(30000, NULL);
+	window_set_early(ws, eearly_cb);
+	ecalls = efinals = 0;
+	ecap = 1;
+	max_rows = 1;
+	eburst(ws, "A", "P1", 0, 4);
+	CHECK_EQ_INT(ecalls, 4);
+	CHECK_EQ_INT(m.v[M_alerts_early], 0);
+	eburst(ws, "A", "P1", 0, 5); /* the fifth distinct line */
+	CHECK_EQ_INT(ecalls, 9);
+	CHECK_EQ_INT(m.v[M_alerts_early], 1);
+	CHECK_EQ_INT(m.v[M_alerts], 1);
+	eburst(ws, "A", "P1", 0, 7);
+	CHECK_EQ_INT(ecalls, 9); /* alerted: not asked again */
+	/* Another group crosses: the window's one alert is out, held. */
+	eburst(ws, "A", "P2", 0, 6);
+	CHECK_EQ_INT(ecalls, 14);
+	CHECK_EQ_INT(m.v[M_alerts_early_held], 1);
+	CHECK_EQ_INT(m.v[M_alerts_early], 1);
+	window_check(ws);
+	/* Through a checkpoint, both marks kept. */
+	window_save(ws, &state);
+	ws2 = estore(30000, NULL);
+	window_set_early(ws2, eearly_cb);
+	CHECK_EQ_INT(window_load(ws2, state.data, state.len), 0);
+	window_check(ws2);
+	eburst(ws2, "A", "P1", 0, 8);
+	eburst(ws2, "A", "P2", 0, 7);
+	CHECK_EQ_INT(ecalls, 14);
+	/* The close: P1 back as early (digest of 5), P2 capped. */
+	erow_add(ws2, "A", "P9", "10.0.0.1", "x", 0, true, 91000);
+	CHECK_EQ_INT(efinals, 1);
+	CHECK_EQ_INT(nerows, 0);
+	CHECK_EQ_INT(m.v[M_alerts_suppressed], 1);
+	CHECK_EQ_INT(m.v[M_alerts], 0); /* the early one was counted before */
+	window_check(ws2);
+	window_free(ws2);
+	window_free(ws);
+	buf_free(&state);
+	max_rows = 100;
 }
 
 /* Groups, their keys and aggregates, and closing per agent. */
@@ -1593,6 +1681,7 @@ main(void)
 	test_load_checks();
 	test_cap_live();
 	test_esql_groups();
+	test_esql_early();
 	test_esql_budget();
 	test_esql_no_keys();
 	test_esql_save();
