@@ -241,6 +241,11 @@ class SystemdTest(unittest.TestCase):
         """Moves the alert file aside, sends sig, then makes an alert;
         returns (rotated file's text, new file's text)."""
         sink = self.path("alerts.ndjson")
+        # The sink opens its file in libuv's thread pool (uv_fs_open): on
+        # a loaded machine it may not be there yet when "started:" is.
+        deadline = time.monotonic() + 20
+        while not os.path.exists(sink) and time.monotonic() < deadline:
+            time.sleep(0.05)
         os.rename(sink, sink + ".1")
         d.signal(sig)
         deadline = time.monotonic() + 20

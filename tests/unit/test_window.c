@@ -836,6 +836,9 @@ test_esql_early(void)
 	eburst(ws2, "A", "P1", 0, 8);
 	eburst(ws2, "A", "P2", 0, 7);
 	CHECK_EQ_INT(ecalls, 14);
+	state.len = 0;
+	window_save(ws2, &state);
+	seed("esql-early.bin", &state);
 	/* The close: P1 back as early (digest of 5), P2 capped. */
 	erow_add(ws2, "A", "P9", "10.0.0.1", "x", 0, true, 91000);
 	CHECK_EQ_INT(efinals, 1);
