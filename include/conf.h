@@ -5,8 +5,11 @@
  * table of keys, then checks the whole.  Every unknown key, repeated key
  * and bad value is reported as "file:line: message" on the error stream,
  * all of them, not just the first; any error makes the load fail and the
- * caller keeps what it had.  The file holds one YAML document.  Keys left out keep their defaults, and the default rule is
- * the seed rule, so an empty file is a valid configuration.
+ * caller keeps what it had.  The file holds one YAML document.  Keys
+ * left out keep their defaults, and with no rule given (no rules: or an
+ * empty list) the built-in default rule runs (ruleset.h), so an empty
+ * file is a valid configuration.  The retired `rule:` section is an
+ * error that names its replacement.
  *
  * The caller owns the returned conf and frees it with conf_free().
  */
@@ -19,7 +22,6 @@
 #include <stdio.h>
 
 #include "log.h"
-#include "rule.h"
 #include "ruleset.h"
 #include "strlist.h"
 
@@ -162,15 +164,14 @@ struct conf {
 	size_t ninputs;
 	struct sink_conf *sinks; /* sinks */
 	size_t nsinks;
-	struct rule *rule; /* rule, compiled */
 	/*
-	 * rules: ES|QL rules from files, globs or inline text, compiled.
-	 * When there are any they run instead of `rule`.
+	 * rules: ES|QL rules from files, globs or inline text, compiled;
+	 * never empty: with none given, the built-in default.
 	 */
 	struct ruleset rules;
 };
 
-/* Returns the built-in configuration (compiled seed rule). */
+/* Returns the built-in configuration (the default rule, compiled). */
 struct conf *conf_default(void);
 
 /* An input or sink of the given type with every key at its default. */

@@ -1,9 +1,10 @@
 /*
  * engine: the path from one NDJSON line to alerts.
  *
- *   line -> prefilter -> record parser -> rule filter -> @timestamp
- *        -> label -> window store -> alert JSON -> output callback
+ *   line -> prefilter -> record parser -> each rule (esqlrule.h: its
+ *        filter, window store and alert JSON) -> output callback
  *
+ * The rules are the conf's (the built-in default when none is given).
  * Every line ends in exactly one counter of struct metrics.  The engine
  * borrows the conf (which must outlive it) and owns the rest.  Inputs
  * frame their bytes with a struct framer whose callback is engine_line.
@@ -37,9 +38,10 @@ void engine_free(struct engine *e);
 
 /*
  * Adopts a reloaded conf (which must outlive the engine, as the first
- * did).  If the rule is unchanged the windows and their state carry on;
- * otherwise the old windows are flushed (their alerts emitted) and the
- * new rule starts afresh.  Returns 1 if the state was kept, else 0.
+ * did).  A rule compiled the same as one running (plan fingerprint and
+ * rule_id) keeps its windows and state; running rules not kept are
+ * flushed (their alerts emitted) and new ones start afresh.  Returns 1
+ * if every rule kept its state, else 0.
  */
 int engine_reload(struct engine *e, const struct conf *conf);
 
@@ -53,23 +55,29 @@ void engine_tick(struct engine *e, int64_t now_ms);
 void engine_flush(struct engine *e);
 
 /*
- * The ES|QL rules running, in the configuration's order: engine_nrules()
- * of them; engine_rule() returns the i-th, owned by the engine, valid
- * until the next reload.
+ * The rules running, in the configuration's order: engine_nrules() of
+ * them; engine_rule() returns the i-th, owned by the engine, valid until
+ * the next reload.
  */
 size_t engine_nrules(const struct engine *e);
 struct esqlrule *engine_rule(struct engine *e, size_t i);
 
-/* One line per ES|QL rule: its id, name and main counters. */
+/* One line per rule: its id, name and main counters. */
 void engine_print_rules(struct engine *e, FILE *f);
 
 /*
- * The window state, for a checkpoint: engine_save() appends it to out;
- * engine_load() restores it into a fresh engine with the same rule and
- * returns 0, or -1 if the data is malformed (nothing restored).
+ * The window state, for a checkpoint: engine_save() appends every
+ * rule's to out; engine_load() restores, into a fresh engine, the state
+ * of each rule that is running with the same plan fingerprint and
+ * rule_id (the others' is left out) and returns 0, -1 if the data is
+ * malformed, or -2 if it is the retired built-in rule's window state
+ * (from a version before the default became an ES|QL rule), which
+ * cannot be restored.  After -1 or -2 rules may hold part of the state.
  */
 void engine_save(const struct engine *e, struct buf *out);
 int engine_load(struct engine *e, const char *data, size_t len);
+/* A hash of the running rules' plan fingerprints and rule_ids. */
+uint64_t engine_fingerprint(const struct engine *e);
 
 struct metrics *engine_metrics(struct engine *e);
 /* The state byte budget (limits.max_state_bytes), owned by the engine. */

@@ -15,6 +15,12 @@
  * where the query starts in the file).  Two rules with the same rule_id
  * are refused.
  *
+ * With no rule given, the rule that runs is the built-in default:
+ * Elastic's "Suspicious Python Shell Command Execution" (rule_id
+ * b42e4b88-fc4a-417b-a45e-4d4a3db9fd41), held as its detection-rules
+ * TOML text (rules/suspicious_python_shell_command_execution.toml,
+ * embedded at build time) and compiled like any other rule file.
+ *
  * A ruleset owns its rules; ruleset_free() releases them.
  */
 #ifndef BURSTD_RULESET_H
@@ -72,6 +78,16 @@ int ruleset_add_text(struct ruleset *rs, const char *source, const char *text,
 struct rule_fields;
 int ruleset_add_fields(struct ruleset *rs, const struct rule_fields *f,
 		       const char *source, FILE *errf);
+
+/* The built-in default rule's TOML text, and its source in messages. */
+extern const char ruleset_default_toml[];
+#define RULESET_DEFAULT_SOURCE "built-in"
+
+/*
+ * Adds the built-in default rule.  Returns 0, or -1 after writing why to
+ * errf (a build whose embedded rule does not compile).
+ */
+int ruleset_add_default(struct ruleset *rs, FILE *errf);
 
 void ruleset_free(struct ruleset *rs);
 

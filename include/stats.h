@@ -67,6 +67,9 @@ struct stats_source {
 	uint64_t ckpt_corrupt;          /* corrupt ones found at start */
 	uint64_t ckpt_spools_lost;      /* spools of waiting alerts found
 				        * missing or corrupt at start */
+	uint64_t ckpt_state_dropped;    /* window states found at start and
+				        * not restored (the retired
+				        * built-in rule's, or unreadable) */
 	uint64_t ckpt_bytes;            /* the last one's size, spools
 				        * included */
 	uint64_t ckpt_duration_us;      /* the last one's build and write,

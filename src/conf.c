@@ -4,7 +4,7 @@
  * The file is composed into a libyaml document (nodes keep their line)
  * from libyaml's events, then walked: each mapping has a table of {key,
  * type, offset, min, max} entries for its scalars, and a few keys (the
- * rule's lists) have their own readers.  Errors are collected, not fatal,
+ * inputs, sinks and rules lists) have their own readers.  Errors are collected, not fatal,
  * so one run reports all.
  *
  * The document is composed here rather than by yaml_parser_load() so that
@@ -262,243 +262,6 @@ read_list(struct loader *ld, yaml_node_t *v, const char *what,
 	}
 	return ld->errors == before ? 0 : -1;
 }
-
-/* rule.filter: a list of {field, in|prefix|any: [..], ignore_case}. */
-static void
-read_filter(struct loader *ld, yaml_node_t *v, struct rule *r)
-{
-	yaml_node_item_t *it;
-
-	if (v->type != YAML_SEQUENCE_NODE) {
-		err_at(ld, v, "filter: expected a list of clauses");
-		return;
-	}
-	for (size_t i = 0; i < r->nclauses; i++) {
-		free(r->clauses[i].field);
-		strlist_clear(&r->clauses[i].values);
-	}
-	r->nclauses = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *cn = node(ld, *it);
-		yaml_node_pair_t *p;
-		struct clause c = {0};
-		int ops = 0;
-
-		if (cn->type != YAML_MAPPING_NODE) {
-			err_at(ld, cn, "filter: each clause is a mapping");
-			continue;
-		}
-		for (p = cn->data.mapping.pairs.start;
-		     p < cn->data.mapping.pairs.top; p++) {
-			yaml_node_t *kn = node(ld, p->key),
-				    *vn = node(ld, p->value);
-			const char *k = scalar(kn), *s = scalar(vn);
-			if (k == NULL) {
-				err_at(ld, kn, "filter: keys must be scalars");
-			} else if (strcmp(k, "field") == 0) {
-				if (s == NULL || *s == '\0')
-					err_at(ld, vn,
-					       "filter: field must be "
-					       "a field name");
-				else {
-					free(c.field);
-					c.field = xstrdup(s);
-				}
-			} else if (strcmp(k, "in") == 0 ||
-				   strcmp(k, "prefix") == 0 ||
-				   strcmp(k, "any") == 0) {
-				c.op = k[0] == 'i'   ? CLAUSE_IN
-				       : k[0] == 'p' ? CLAUSE_PREFIX
-						     : CLAUSE_ANY;
-				ops++;
-				read_list(ld, vn, k, &c.values);
-			} else if (strcmp(k, "ignore_case") == 0) {
-				struct key bk = {"ignore_case", K_BOOL,
-						 offsetof(struct clause,
-							  ignore_case),
-						 0, 1};
-				read_scalar(ld, &bk, vn, &c);
-			} else {
-				err_at(ld, kn,
-				       "unknown key \"%s\" in a filter "
-				       "clause (field, in, prefix, any, "
-				       "ignore_case)",
-				       k);
-			}
-		}
-		if (c.field == NULL)
-			err_at(ld, cn, "filter: clause has no field");
-		if (ops != 1)
-			err_at(ld, cn,
-			       "filter: clause needs exactly one of "
-			       "in, prefix, any");
-		else if (c.values.n == 0)
-			err_at(ld, cn, "filter: clause has no values");
-		r->clauses = xreallocarray(r->clauses, r->nclauses + 1,
-					   sizeof(*r->clauses));
-		r->clauses[r->nclauses++] = c;
-	}
-}
-
-/* rule.labels: a list of {label, contains: [..]}. */
-static void
-read_labels(struct loader *ld, yaml_node_t *v, struct rule *r)
-{
-	yaml_node_item_t *it;
-
-	if (v->type != YAML_SEQUENCE_NODE) {
-		err_at(ld, v, "labels: expected a list");
-		return;
-	}
-	for (size_t i = 0; i < r->nlabels; i++) {
-		free(r->labels[i].name);
-		strlist_clear(&r->labels[i].contains);
-	}
-	r->nlabels = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *ln = node(ld, *it);
-		yaml_node_pair_t *p;
-		struct label l = {0};
-
-		if (ln->type != YAML_MAPPING_NODE) {
-			err_at(ld, ln, "labels: each label is a mapping");
-			continue;
-		}
-		for (p = ln->data.mapping.pairs.start;
-		     p < ln->data.mapping.pairs.top; p++) {
-			yaml_node_t *kn = node(ld, p->key),
-				    *vn = node(ld, p->value);
-			const char *k = scalar(kn), *s = scalar(vn);
-			if (k != NULL && strcmp(k, "label") == 0 && s != NULL &&
-			    *s != '\0') {
-				free(l.name);
-				l.name = xstrdup(s);
-			} else if (k != NULL && strcmp(k, "contains") == 0) {
-				read_list(ld, vn, "contains", &l.contains);
-			} else {
-				err_at(ld, kn,
-				       "labels: expected label: NAME "
-				       "and contains: [..]");
-			}
-		}
-		if (l.name == NULL || l.contains.n == 0)
-			err_at(ld, ln,
-			       "labels: each label needs a name and "
-			       "at least one substring");
-		if (r->nlabels == RULE_MAX_LABELS) {
-			err_at(ld, ln, "labels: at most %d", RULE_MAX_LABELS);
-			free(l.name);
-			strlist_clear(&l.contains);
-			continue;
-		}
-		r->labels = xreallocarray(r->labels, r->nlabels + 1,
-					  sizeof(*r->labels));
-		r->labels[r->nlabels++] = l;
-	}
-}
-
-/* rule.values: a list of {column, field}. */
-static void
-read_values(struct loader *ld, yaml_node_t *v, struct rule *r)
-{
-	yaml_node_item_t *it;
-
-	if (v->type != YAML_SEQUENCE_NODE) {
-		err_at(ld, v, "values: expected a list");
-		return;
-	}
-	for (size_t i = 0; i < r->nvalues; i++) {
-		free(r->values[i].column);
-		free(r->values[i].field);
-	}
-	r->nvalues = 0;
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *vn = node(ld, *it);
-		static const struct key keys[] = {
-		    {"column", K_STRING, offsetof(struct value_col, column), 0,
-		     0},
-		    {"field", K_STRING, offsetof(struct value_col, field), 0,
-		     0},
-		    {NULL, 0, 0, 0, 0},
-		};
-		struct value_col col = {0};
-		read_map(ld, vn, "a values entry", keys, NULL, &col);
-		if (col.column == NULL || col.field == NULL) {
-			err_at(ld, vn,
-			       "values: each entry needs column and "
-			       "field");
-		} else if (r->nvalues == RULE_MAX_VALUES) {
-			err_at(ld, vn, "values: at most %d", RULE_MAX_VALUES);
-		} else {
-			r->values[r->nvalues++] = col;
-			continue;
-		}
-		free(col.column);
-		free(col.field);
-	}
-}
-
-static int
-rule_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
-{
-	struct rule *r = base;
-	struct strlist l = {0};
-
-	if (strcmp(key, "filter") == 0) {
-		read_filter(ld, v, r);
-	} else if (strcmp(key, "labels") == 0) {
-		read_labels(ld, v, r);
-	} else if (strcmp(key, "values") == 0) {
-		read_values(ld, v, r);
-	} else if (strcmp(key, "tags") == 0) {
-		read_list(ld, v, "tags", &r->tags);
-	} else if (strcmp(key, "group_by") == 0) {
-		if (read_list(ld, v, "group_by", &l) == 0) {
-			if (l.n == 0 || l.n > RULE_MAX_GROUP) {
-				err_at(ld, v, "group_by: 1 to %d fields",
-				       RULE_MAX_GROUP);
-			} else {
-				for (size_t i = 0; i < r->ngroup; i++)
-					free(r->group_by[i]);
-				for (size_t i = 0; i < l.n; i++)
-					r->group_by[i] = xstrdup(l.v[i]);
-				r->ngroup = l.n;
-			}
-		}
-		strlist_clear(&l);
-	} else {
-		return 0;
-	}
-	return 1;
-}
-
-#define RK(name, type, field, min, max)                            \
-	{                                                          \
-		name, type, offsetof(struct rule, field), min, max \
-	}
-
-static const struct key rule_keys[] = {
-    RK("name", K_STRING, name, 0, 0),
-    RK("rule_id", K_STRING, rule_id, 0, 0),
-    RK("severity", K_STRING, severity, 0, 0),
-    RK("risk_score", K_INT, risk_score, 0, 100),
-    RK("time_field", K_STRING, time_field, 0, 0),
-    RK("window", K_DURATION, window_ms, 1000, 24LL * 3600 * 1000),
-    RK("window_column", K_STRING, window_column, 0, 0),
-    RK("watermark_by", K_STRING, watermark_by, 0, 0),
-    RK("label_field", K_STRING, label_field, 0, 0),
-    RK("default_label", K_STRING, default_label, 0, 0),
-    RK("labels_column", K_STRING, labels_column, 0, 0),
-    RK("distinct_field", K_STRING, distinct_field, 0, 0),
-    RK("distinct_column", K_STRING, distinct_column, 0, 0),
-    RK("min_distinct", K_U64, min_distinct, 1, 1000000),
-    RK("min_labels", K_U64, min_labels, 1, RULE_MAX_LABELS + 1),
-    RK("max_alerts", K_SIZE, max_alerts, 1, 1000000),
-    {NULL, 0, 0, 0, 0},
-};
 
 #define CK(name, type, field, min, max)                            \
 	{                                                          \
@@ -1048,6 +811,18 @@ read_rules(struct loader *ld, yaml_node_t *v, struct conf *c)
 	buf_free(&path);
 }
 
+/*
+ * The built-in rule's own section, retired: its detection is now the
+ * default ES|QL rule, and a variant is a rule of its own under rules:.
+ */
+#define RULE_RETIRED                                                         \
+	"rule: this section is retired: the default rule is now Elastic's "  \
+	"\"Suspicious Python Shell Command Execution\" in ES|QL, which "     \
+	"runs when rules: is left out; delete the section, or write a "      \
+	"variant as an inline rule under rules: (name:, query: and its "     \
+	"metadata; see RULES in burstd.yaml(5) and the default, commented, " \
+	"in the example configuration)"
+
 static int
 top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 {
@@ -1066,7 +841,7 @@ top_special(struct loader *ld, const char *key, yaml_node_t *v, void *base)
 		read_sinks(ld, v, c);
 		name_sinks(ld, v, c);
 	} else if (strcmp(key, "rule") == 0)
-		read_map(ld, v, "rule", rule_keys, rule_special, c->rule);
+		err_at(ld, v, "%s", RULE_RETIRED);
 	else if (strcmp(key, "rules") == 0)
 		read_rules(ld, v, c);
 	else
@@ -1078,7 +853,6 @@ struct conf *
 conf_default(void)
 {
 	struct conf *c = xcalloc(1, sizeof(*c));
-	char err[256];
 
 	c->log_level = CONF_DEFAULT_LOG_LEVEL;
 	c->max_line_bytes = CONF_DEFAULT_MAX_LINE_BYTES;
@@ -1098,9 +872,8 @@ conf_default(void)
 	c->tick_ms = CONF_DEFAULT_TICK_MS;
 	c->stats_ms = CONF_DEFAULT_STATS_MS;
 	c->checkpoint_ms = CONF_DEFAULT_CHECKPOINT_MS;
-	c->rule = rule_default();
-	if (rule_compile(c->rule, err, sizeof(err)) < 0)
-		fatalx("built-in rule: %s", err);
+	if (ruleset_add_default(&c->rules, stderr) < 0)
+		fatalx("the built-in rule does not compile");
 	return c;
 }
 
@@ -1152,7 +925,6 @@ conf_free(struct conf *c)
 	free(c->stats_socket);
 	free(c->metrics_listen);
 	free(c->state_dir);
-	rule_free(c->rule);
 	ruleset_free(&c->rules);
 	free(c);
 }
@@ -1581,7 +1353,7 @@ conf_load(const char *path, FILE *errf)
 {
 	struct loader ld = {.path = path, .errf = errf};
 	yaml_node_t *root;
-	char err[256], *buf;
+	char *buf;
 	ssize_t len;
 	int r;
 
@@ -1602,12 +1374,10 @@ conf_load(const char *path, FILE *errf)
 	    !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
 		read_map(&ld, root, "the top level", top_keys, top_special,
 			 ld.conf);
-	if (ld.errors == 0 &&
-	    rule_compile(ld.conf->rule, err, sizeof(err)) < 0) {
-		fprintf(errf, "%s:%zu: rule: %s\n", path,
-			root ? root->start_mark.line + 1 : (size_t)1, err);
+	/* No rule given (rules: left out or empty): the built-in default. */
+	if (ld.errors == 0 && ld.conf->rules.n == 0 &&
+	    ruleset_add_default(&ld.conf->rules, errf) < 0)
 		ld.errors++;
-	}
 	if (ld.have_doc)
 		yaml_document_delete(&ld.doc);
 	if (ld.errors > 0) {

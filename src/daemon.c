@@ -62,28 +62,29 @@ struct daemon {
 	uint64_t ckpt_failed;      /* checkpoints that could not be written */
 	uint64_t ckpt_corrupt;     /* corrupt checkpoints found at start */
 	uint64_t ckpt_spools_lost; /* spools found damaged at start */
-	uint64_t ckpt_gen;         /* generation of the last one started */
-	uint64_t ckpt_bytes;       /* size of the last one written */
-	uint64_t ckpt_write_us;    /* how long its writing took */
-	uint64_t ckpt_stall_us;    /* loop time the last one took */
-	int64_t ckpt_ok_ms;        /* wall clock of the last one written */
-	pid_t ckpt_pid;            /* the writer running, or 0 */
-	int ckpt_fd;               /* read end of the writer's report pipe */
-	int lock_fd;               /* state_dir's lock, held till exit */
-	uint64_t reloads_failed;   /* SIGHUPs that changed nothing: invalid
+	uint64_t ckpt_state_dropped; /* window states not restored */
+	uint64_t ckpt_gen;           /* generation of the last one started */
+	uint64_t ckpt_bytes;         /* size of the last one written */
+	uint64_t ckpt_write_us;      /* how long its writing took */
+	uint64_t ckpt_stall_us;      /* loop time the last one took */
+	int64_t ckpt_ok_ms;          /* wall clock of the last one written */
+	pid_t ckpt_pid;              /* the writer running, or 0 */
+	int ckpt_fd;                 /* read end of the writer's report pipe */
+	int lock_fd;                 /* state_dir's lock, held till exit */
+	uint64_t reloads_failed;     /* SIGHUPs that changed nothing: invalid
 	                            * file, or an input that could not start */
-	int start_errno;           /* errno of the last input that could not
+	int start_errno;             /* errno of the last input that could not
 	                            * start, 0 if it did not say */
-	char *stats_path;          /* its path (owned) */
-	bool reload_ok;            /* the last SIGHUP took effect (or none) */
-	int64_t reload_ok_ms;      /* wall clock it did, or of the start */
-	int64_t start_ms;          /* wall clock of the start */
-	uint64_t last_stats_ms;    /* monotonic time of the last stats line */
-	uint64_t watchdog_ms;      /* its period (half of WATCHDOG_USEC), or
+	char *stats_path;            /* its path (owned) */
+	bool reload_ok;              /* the last SIGHUP took effect (or none) */
+	int64_t reload_ok_ms;        /* wall clock it did, or of the start */
+	int64_t start_ms;            /* wall clock of the start */
+	uint64_t last_stats_ms;      /* monotonic time of the last stats line */
+	uint64_t watchdog_ms;        /* its period (half of WATCHDOG_USEC), or
 	                            * 0: systemd asked for none */
-	bool notifying;            /* NOTIFY_SOCKET is set */
-	char status_sent[256];     /* the last STATUS= sent */
-	uint64_t status_ms;        /* monotonic time it was sent */
+	bool notifying;              /* NOTIFY_SOCKET is set */
+	char status_sent[256];       /* the last STATUS= sent */
+	uint64_t status_ms;          /* monotonic time it was sent */
 	enum {
 		RUNNING,
 		STOP_INPUTS,
@@ -337,7 +338,7 @@ pending_cb(void *arg, const char *line, size_t len)
 static void
 fill_checkpoint(struct daemon *d, struct checkpoint *cp)
 {
-	cp->fingerprint = d->conf->rule->fingerprint;
+	cp->fingerprint = engine_fingerprint(d->engine);
 	cp->saved_ms = real_now_ms();
 	cp->gen = d->ckpt_gen;
 	for (size_t i = 0; i < d->ninputs; i++)
@@ -531,7 +532,8 @@ requeue(struct sink *s, const struct buf *lines)
 }
 
 /*
- * Reads the checkpoint at start: the window state (under the same rule),
+ * Reads the checkpoint at start: the window state (of the rules compiled
+ * the same),
  * the waiting alerts (to the sink of the same name, or to every sink if
  * none has it: at least once), and the positions the inputs resume from.
  */
@@ -564,14 +566,35 @@ restore(struct daemon *d)
 	for (size_t i = 0; i < cp->nsinks; i++)
 		if (cp->sinks[i].lost)
 			d->ckpt_spools_lost++;
-	if (cp->fingerprint != d->conf->rule->fingerprint)
-		log_warnx("checkpoint %s: the rule changed; window state not "
-			  "restored",
-			  dir);
-	else if (engine_load(d->engine, cp->window.data, cp->window.len) < 0)
+	if (cp->fingerprint != engine_fingerprint(d->engine))
+		log_info(
+		    "checkpoint %s: the rules changed; the window state of "
+		    "those compiled the same is restored",
+		    dir);
+	switch (engine_load(d->engine, cp->window.data, cp->window.len)) {
+	case 0:
+		break;
+	case -2:
+		/*
+		 * A version whose default was the hand-written plan: its
+		 * windows cannot become the ES|QL rule's.  The positions
+		 * stay, so that no line is read twice and no alert sent
+		 * again; what the open windows held is lost, said here.
+		 */
+		d->ckpt_state_dropped++;
+		log_err("checkpoint %s: window state of the retired built-in "
+			"rule (%zu bytes) not restored: windows open at the "
+			"checkpoint restart empty, so a window that spans the "
+			"upgrade may miss its alert; file positions kept",
+			dir, cp->window.len);
+		break;
+	default:
+		d->ckpt_state_dropped++;
 		log_warnx("checkpoint %s: window state unreadable; not "
 			  "restored",
 			  dir);
+		break;
+	}
 	for (size_t i = 0; i < cp->nsinks; i++) {
 		bool found = false;
 		for (size_t j = 0; j < d->nsinks; j++) {
@@ -658,6 +681,7 @@ render_stats(void *arg, struct buf *out)
 	    .ckpt_failed = d->ckpt_failed,
 	    .ckpt_corrupt = d->ckpt_corrupt,
 	    .ckpt_spools_lost = d->ckpt_spools_lost,
+	    .ckpt_state_dropped = d->ckpt_state_dropped,
 	    .ckpt_bytes = d->ckpt_bytes,
 	    .ckpt_duration_us = d->ckpt_write_us,
 	    .ckpt_stall_us = d->ckpt_stall_us,
@@ -1017,8 +1041,8 @@ reload(struct daemon *d)
 	d->conf = nc;
 	uv_timer_set_repeat(&d->tick, (uint64_t)nc->tick_ms);
 	log_info("reloaded %s (%s)", d->path,
-		 kept ? "rule unchanged, windows kept"
-		      : "rule changed, windows flushed");
+		 kept ? "rules unchanged, windows kept"
+		      : "rules changed, windows of the changed ones flushed");
 	return 0;
 }
 

@@ -5,41 +5,36 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
-#include "alert.h"
 #include "engine.h"
 #include "esqlrule.h"
 #include "log.h"
 #include "prefilter.h"
 #include "record.h"
-#include "timefmt.h"
 #include "util.h"
-#include "window.h"
 
 struct engine {
 	const struct conf *conf; /* borrowed */
 	struct metrics metrics;  /* every counter */
 	struct prefilter *pf;    /* NULL when disabled */
-	struct parser *parser;   /* fields of the rule */
-	struct window_store *ws; /* groups and windows */
+	struct parser *parser;   /* the rules' fields */
 	struct budget budget;    /* state bytes, limits.max_state_bytes */
 	engine_output_cb *out;   /* receives alert lines */
 	void *arg;               /* passed to out */
-	struct buf alert;        /* scratch for one alert line */
 	int64_t clock_ms;        /* fixed alert time, 0: real time */
 	bool exact;              /* windows close only on flush */
 
 	/*
-	 * ES|QL rules (conf->rules.n > 0): then the seed rule's path above
-	 * (ws, the rule's parser check) is not used.  fields is the union
-	 * of the rules' fields, the parser's slots.
+	 * The rules (conf->rules, at least one), each with its own windows
+	 * and counters; fields is the union of their fields, the parser's
+	 * slots.
 	 */
 	struct esqlrule **rules;
 	size_t nrules;
 	/*
-	 * The counts of rules no longer running (removed by a reload), and
-	 * of the seed rule's store before a reload to ES|QL rules: the sums
-	 * of sum_rules() start from them, so that no total goes down.
+	 * The counts of rules no longer running (removed by a reload): the
+	 * sums of sum_rules() start from them, so that no total goes down.
 	 */
 	struct metrics retired;
 	const char *fields[RECORD_MAX_FIELDS];
@@ -66,55 +61,6 @@ struct engine {
 #define M_RULE_FIRST M_events_no_timestamp
 
 static void
-alert_cb(void *arg, const struct alert *a)
-{
-	struct engine *e = arg;
-	int64_t now = e->clock_ms ? e->clock_ms : real_now_ms();
-
-	e->alert.len = 0;
-	switch (alert_format_max(a, now, e->conf->max_alert_bytes, &e->alert)) {
-	case -1:
-		/* Not expected: yajl_gen only fails on a misuse.  Counted. */
-		e->metrics.v[M_alerts_unformatted]++;
-		log_err("an alert could not be written as JSON; dropped");
-		return;
-	case 1:
-		e->metrics.v[M_alerts_trimmed]++;
-		break;
-	}
-	if (e->alert.len > e->conf->max_alert_bytes + 1)
-		log_warnx("an alert of %zu bytes is over max_alert_bytes even "
-			  "with its value sets empty; sent as it is",
-			  e->alert.len);
-	e->out(e->arg, e->alert.data, e->alert.len);
-}
-
-static void
-close_cb(void *arg, struct window_closing *c)
-{
-	rule_close(c, alert_cb, arg);
-}
-
-static struct prefilter *
-build_prefilter(const struct rule *r)
-{
-	struct prefilter *pf = prefilter_new();
-
-	for (size_t i = 0; i < r->nclauses; i++) {
-		const struct clause *c = &r->clauses[i];
-		/* A clause whose literals JSON may spell otherwise adds none.
-		 */
-		(void)prefilter_add_group(pf, (const char *const *)c->values.v,
-					  c->values.n, c->ignore_case,
-					  c->op == CLAUSE_PREFIX
-					      ? PF_STRING_START
-					      : PF_STRING);
-	}
-	prefilter_seal(pf);
-	return pf;
-}
-
-static void
 window_opts_of(struct engine *e, const struct conf *conf, bool exact,
 	       struct window_opts *wo)
 {
@@ -129,12 +75,6 @@ window_opts_of(struct engine *e, const struct conf *conf, bool exact,
 	    .idle_close_ms = conf->idle_close_ms,
 	    .max_future_ms = conf->max_future_ms,
 	};
-}
-
-static bool
-value_ok(void *rule, int slot, const char *p, size_t len)
-{
-	return rule_value_ok(rule, slot, p, len);
 }
 
 static int
@@ -192,7 +132,7 @@ add_needles(struct prefilter *pf, const struct esql_needles *set)
 /*
  * A line can only match if it can match some rule: one alternative per
  * rule, of a group for each conjunct of its early conditions that has
- * literals (an AND, as the built-in rule's clauses give).  A rule none
+ * literals (an AND).  A rule none
  * of whose groups the prefilter takes could match any line: then there
  * is no prefilter.
  */
@@ -257,10 +197,12 @@ esql_value_ok(void *arg, int slot, const char *p, size_t len)
  * and its check, the prefilter.
  */
 static void
-build_esql_front(struct engine *e)
+build_front(struct engine *e)
 {
 	uint32_t checked = 0;
 
+	prefilter_free(e->pf);
+	parser_free(e->parser);
 	e->nfields = 0;
 	free(e->tests);
 	e->tests =
@@ -291,23 +233,6 @@ build_esql_front(struct engine *e)
 	e->parser = parser_new(e->fields, e->nfields, e->conf->max_depth);
 	if (e->ntests > 0)
 		parser_set_check(e->parser, checked, esql_value_ok, e);
-}
-
-/* The stages that depend only on the conf: prefilter and parser. */
-static void
-build_front(struct engine *e)
-{
-	prefilter_free(e->pf);
-	parser_free(e->parser);
-	if (e->nrules > 0) {
-		build_esql_front(e);
-		return;
-	}
-	e->pf = e->conf->prefilter ? build_prefilter(e->conf->rule) : NULL;
-	e->parser = parser_new(e->conf->rule->fields, e->conf->rule->nfields,
-			       e->conf->max_depth);
-	parser_set_check(e->parser, rule_check_slots(e->conf->rule), value_ok,
-			 (void *)e->conf->rule);
 }
 
 static void
@@ -395,17 +320,12 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 	   void *arg)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
-	struct window_opts wo;
 
 	e->conf = conf;
 	e->exact = exact;
 	e->out = out;
 	e->arg = arg;
-	window_opts_of(e, conf, exact, &wo);
-	if (conf->rules.n > 0)
-		(void)adopt_rules(e, conf);
-	else
-		e->ws = window_new(conf->rule, &wo, &e->metrics, close_cb, e);
+	(void)adopt_rules(e, conf);
 	build_front(e);
 	return e;
 }
@@ -413,42 +333,11 @@ engine_new(const struct conf *conf, bool exact, engine_output_cb *out,
 int
 engine_reload(struct engine *e, const struct conf *conf)
 {
-	struct window_opts wo;
-	bool same = conf->rule->fingerprint == e->conf->rule->fingerprint;
+	size_t kept = adopt_rules(e, conf);
 
-	window_opts_of(e, conf, e->exact, &wo);
-	if (conf->rules.n > 0 || e->nrules > 0) {
-		/* From, to or between sets of ES|QL rules. */
-		size_t kept;
-		if (e->ws != NULL) {
-			window_flush(e->ws);
-			window_free(e->ws);
-			e->ws = NULL;
-			retire(e, &e->metrics);
-		}
-		kept = adopt_rules(e, conf);
-		if (conf->rules.n == 0) {
-			/* The seed rule's store counts in e->metrics. */
-			for (int i = M_RULE_FIRST; i < M__COUNT; i++)
-				e->metrics.v[i] = e->retired.v[i];
-			memset(&e->retired, 0, sizeof(e->retired));
-			e->ws = window_new(conf->rule, &wo, &e->metrics,
-					   close_cb, e);
-		}
-		e->conf = conf;
-		build_front(e);
-		return conf->rules.n > 0 && kept == conf->rules.n ? 1 : 0;
-	}
-	if (same) {
-		window_reconfigure(e->ws, conf->rule, &wo);
-	} else {
-		window_flush(e->ws);
-		window_free(e->ws);
-		e->ws = window_new(conf->rule, &wo, &e->metrics, close_cb, e);
-	}
 	e->conf = conf;
 	build_front(e);
-	return same ? 1 : 0;
+	return kept == conf->rules.n ? 1 : 0;
 }
 
 void
@@ -459,11 +348,9 @@ engine_free(struct engine *e)
 	prefilter_free(e->pf);
 	parser_free(e->parser);
 	free(e->tests);
-	window_free(e->ws);
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_free(e->rules[i]);
 	free(e->rules);
-	buf_free(&e->alert);
 	free(e);
 }
 
@@ -472,11 +359,8 @@ engine_line(void *engine, const char *line, size_t len)
 {
 	struct engine *e = engine;
 	struct metrics *m = &e->metrics;
-	const struct rule *r = e->conf->rule;
 	const struct record *rec;
-	const struct record_value *ts;
-	size_t nts;
-	int64_t ts_ms;
+	bool any = false;
 
 	/* An early alert says how long after its event's arrival it left. */
 	if (e->nearly > 0)
@@ -511,48 +395,24 @@ engine_line(void *engine, const char *line, size_t len)
 		m->v[M_events_unmatched]++;
 		return;
 	}
-	if (e->nrules > 0) {
-		bool any = false;
-		for (size_t i = 0; i < e->nrules; i++) {
-			/* A rule the line cannot match is not run on it. */
-			if (!(e->alive >> (i < 63 ? i : 63) & 1))
-				esqlrule_metrics(e->rules[i])
-				    ->v[M_events_unmatched]++;
-			else
-				any |=
-				    esqlrule_event(e->rules[i], rec, line, len);
-		}
-		m->v[any ? M_events_matched : M_events_unmatched]++;
-		return;
+	for (size_t i = 0; i < e->nrules; i++) {
+		/* A rule the line cannot match is not run on it. */
+		if (!(e->alive >> (i < 63 ? i : 63) & 1))
+			esqlrule_metrics(e->rules[i])->v[M_events_unmatched]++;
+		else
+			any |= esqlrule_event(e->rules[i], rec, line, len);
 	}
-	if (!rule_match(r, rec)) {
-		m->v[M_events_unmatched]++;
-		return;
-	}
-	m->v[M_events_matched]++;
-	/* A date, not a keyword: two equal values are still two. */
-	ts = record_get(rec, r->time_slot, &nts);
-	if (nts == 0) {
-		m->v[M_events_no_timestamp]++;
-		return;
-	}
-	if (nts > 1 || timefmt_parse(ts[0].p, ts[0].len, &ts_ms) < 0) {
-		m->v[M_events_bad_timestamp]++;
-		return;
-	}
-	window_add(e->ws, rec, ts_ms, rule_label(r, rec));
+	m->v[any ? M_events_matched : M_events_unmatched]++;
 }
 
 /*
- * With ES|QL rules, each rule counts its own events, windows and alerts;
- * the engine's counters from M_RULE_FIRST on are their sums, plus the
- * counts of the rules retired.
+ * Each rule counts its own events, windows and alerts; the engine's
+ * counters from M_RULE_FIRST on are their sums, plus the counts of the
+ * rules retired.
  */
 static void
 sum_rules(struct engine *e)
 {
-	if (e->nrules == 0)
-		return;
 	for (int m = M_RULE_FIRST; m < M__COUNT; m++) {
 		uint64_t sum = e->retired.v[m];
 		for (size_t i = 0; i < e->nrules; i++)
@@ -564,8 +424,6 @@ sum_rules(struct engine *e)
 void
 engine_tick(struct engine *e, int64_t now_ms)
 {
-	if (e->ws != NULL)
-		window_tick(e->ws, now_ms);
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_tick(e->rules[i], now_ms);
 }
@@ -573,8 +431,6 @@ engine_tick(struct engine *e, int64_t now_ms)
 void
 engine_flush(struct engine *e)
 {
-	if (e->ws != NULL)
-		window_flush(e->ws);
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_flush(e->rules[i]);
 	sum_rules(e);
@@ -624,22 +480,43 @@ engine_metrics(struct engine *e)
 }
 
 /*
- * With ES|QL rules the state is ESQL_MAGIC, the number of rules, then
+ * The state is ESQL_MAGIC, the number of rules, then
  * per rule its plan's fingerprint, its rule id and its window state, so
  * that a restart or reload with the same rule (compiled the same) takes
  * its state back and any other starts empty.
  */
 static const char ESQL_MAGIC[8] = "BESQL\0\0\1";
+/*
+ * The retired built-in rule's state began with its window kind's format
+ * ("WSTATE", version 3) as a host-order u64.
+ */
+static const uint64_t RETIRED_MAGIC = UINT64_C(0x5753544154450003);
+
+uint64_t
+engine_fingerprint(const struct engine *e)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t h;
+
+	if (st == NULL)
+		fatalx("out of memory");
+	XXH3_64bits_reset(st);
+	for (size_t i = 0; i < e->nrules; i++) {
+		uint64_t fp = esqlrule_plan(e->rules[i])->fingerprint;
+		const char *id = esqlrule_meta(e->rules[i])->rule_id;
+		XXH3_64bits_update(st, &fp, sizeof(fp));
+		XXH3_64bits_update(st, id, strlen(id) + 1);
+	}
+	h = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return h;
+}
 
 void
 engine_save(const struct engine *e, struct buf *out)
 {
 	struct buf one = {0};
 
-	if (e->nrules == 0) {
-		window_save(e->ws, out);
-		return;
-	}
 	buf_append(out, ESQL_MAGIC, sizeof(ESQL_MAGIC));
 	buf_put_u64(out, e->nrules);
 	for (size_t i = 0; i < e->nrules; i++) {
@@ -659,8 +536,9 @@ engine_load(struct engine *e, const char *data, size_t len)
 	struct cursor c = {.p = data, .end = data + len};
 	uint64_t n;
 
-	if (e->nrules == 0)
-		return window_load(e->ws, data, len);
+	if (len >= sizeof(RETIRED_MAGIC) &&
+	    memcmp(data, &RETIRED_MAGIC, sizeof(RETIRED_MAGIC)) == 0)
+		return -2;
 	if (len < sizeof(ESQL_MAGIC) ||
 	    memcmp(data, ESQL_MAGIC, sizeof(ESQL_MAGIC)) != 0)
 		return -1;
@@ -688,7 +566,7 @@ engine_load(struct engine *e, const char *data, size_t len)
 size_t
 engine_groups(const struct engine *e)
 {
-	size_t n = e->ws != NULL ? window_groups(e->ws) : 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < e->nrules; i++)
 		n += esqlrule_groups(e->rules[i]);
@@ -698,7 +576,7 @@ engine_groups(const struct engine *e)
 int64_t
 engine_oldest_newest(const struct engine *e)
 {
-	int64_t t = e->ws != NULL ? window_oldest_newest(e->ws) : INT64_MIN;
+	int64_t t = INT64_MIN;
 
 	for (size_t i = 0; i < e->nrules; i++) {
 		int64_t r = esqlrule_oldest_newest(e->rules[i]);
@@ -711,8 +589,6 @@ engine_oldest_newest(const struct engine *e)
 void
 engine_check(const struct engine *e)
 {
-	if (e->ws != NULL)
-		window_check(e->ws);
 	for (size_t i = 0; i < e->nrules; i++)
 		esqlrule_check_state(e->rules[i]);
 }

@@ -56,7 +56,8 @@ static const char usage_text[] =
     "                       stderr\n"
     "  -c, --config FILE    YAML configuration (the daemon's default is\n"
     "                       " DEFAULT_CONFIG "; --replay's is the\n"
-    "                       built-in rule)\n"
+    "                       built-in one, whose rule is the default:\n"
+    "                       Suspicious Python Shell Command Execution)\n"
     "  -n, --check-config   check the configuration and exit\n"
     "  -R, --rule RULE      run this ES|QL rule (a detection-rules .toml\n"
     "                       or an .esql file, or a glob of them) instead\n"
@@ -158,7 +159,7 @@ print_mode(const struct conf *c, const struct loaded_rule *lr)
 	printf("  %s (%s)\n", how, why != NULL ? why : "");
 }
 
-/* --check-config: the ES|QL rules the configuration runs, and how. */
+/* --check-config: the rules the configuration runs, and how. */
 static void
 describe_rules(const struct conf *c)
 {
@@ -192,8 +193,6 @@ explain_rules(const char *config, const struct strlist *paths)
 	if (paths->n == 0) {
 		if ((c = load_conf(config, paths)) == NULL)
 			return 1;
-		if (c->rules.n == 0)
-			printf("no ES|QL rules: the built-in rule runs\n");
 	} else {
 		c = load_conf(config, &one);
 		if (c == NULL)

@@ -145,6 +145,14 @@ ruleset_add_fields(struct ruleset *rs, const struct rule_fields *f,
 	return add_meta(rs, m, source, errf);
 }
 
+int
+ruleset_add_default(struct ruleset *rs, FILE *errf)
+{
+	return ruleset_add_text(rs, RULESET_DEFAULT_SOURCE,
+				ruleset_default_toml,
+				strlen(ruleset_default_toml), true, errf);
+}
+
 void
 ruleset_free(struct ruleset *rs)
 {

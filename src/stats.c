@@ -83,6 +83,10 @@ static const struct family daemon_families[] = {
     {"checkpoint_spools_lost_total", "counter",
      "spools of waiting alerts found missing or corrupt at start",
      offsetof(struct stats_source, ckpt_spools_lost), U_COUNT},
+    {"checkpoint_state_dropped_total", "counter",
+     "window states found in a checkpoint at start and not restored (the "
+     "retired built-in rule's, or unreadable)",
+     offsetof(struct stats_source, ckpt_state_dropped), U_COUNT},
     {"checkpoint_bytes", "gauge",
      "size of the last checkpoint written, spooled alerts included",
      offsetof(struct stats_source, ckpt_bytes), U_COUNT},

@@ -72,9 +72,25 @@ check "summary counts alerts" test "$(counter alerts "$tmp/err")" = 1
 "$burstd" --check-config -c "$root/conf/burstd.yaml" > "$tmp/out"
 check "shipped conf is valid" test $? -eq 0
 check "prints configuration OK" grep -q "configuration OK" "$tmp/out"
+check "lists the built-in default rule" grep -qx \
+    'rule b42e4b88-fc4a-417b-a45e-4d4a3db9fd41 "Suspicious Python Shell Command Execution" (built-in): windows of 60000 ms' "$tmp/out"
+# --explain with no rule: the default, compiled from its ES|QL text.
+"$burstd" --explain > "$tmp/out"
+check "--explain with no rule exits 0" test $? -eq 0
+check "--explain shows the default rule" grep -qx \
+    'rule b42e4b88-fc4a-417b-a45e-4d4a3db9fd41 "Suspicious Python Shell Command Execution" (built-in)' "$tmp/out"
+check "--explain shows the default's bucketed shape" grep -qx \
+    'shape: bucketed STATS' "$tmp/out"
+# The retired rule: section is refused, naming what replaces it.
+printf 'rule:\n  min_distinct: 5\n' > "$tmp/rule.yaml"
+"$burstd" -n -c "$tmp/rule.yaml" > /dev/null 2> "$tmp/err"
+check "rule: section exits 1" test $? -eq 1
+check "rule: section names rules: and an inline rule" grep -q \
+    "rule: this section is retired: .*write a variant as an inline rule under rules:" "$tmp/err"
 "$burstd" -n -c "$root/tests/data/conf/bad-many.yaml" > /dev/null 2> "$tmp/err"
 check "bad conf exits 1" test $? -eq 1
-check "bad conf reports every error" test "$(wc -l < "$tmp/err")" -eq 10
+check "bad conf reports every error" \
+    test "$(wc -l < "$tmp/err")" -eq "$(wc -l < "$root/tests/data/conf/bad-many.err")"
 # A repeated key names itself and both places; a second document and a
 # nesting of 100000 levels are refused, the latter at its 65th level.
 printf 'inputs:\n  - type: stdin\nlog_level: info\ninputs: []\n' > "$tmp/dup.yaml"

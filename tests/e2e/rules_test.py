@@ -298,7 +298,7 @@ class RulesTest(unittest.TestCase):
             f.write("// reformatted\n" + BUCKET_RULE.replace("\n|", "\n  |"))
         d.signal(signal.SIGHUP)
         self.assertTrue(d.wait_log("reloaded "), d.log_text())
-        self.assertIn("rule unchanged, windows kept", d.log_text())
+        self.assertIn("rules unchanged, windows kept", d.log_text())
         with open(src, "a") as f:
             f.write(dt.event(t0 + 2000, "P1", "whoami"))
         self.assertTrue(d.wait_matched(2), d.log_text())
@@ -426,7 +426,7 @@ class RulesTest(unittest.TestCase):
             f.write(conf(bucket))
         d.signal(signal.SIGHUP)
         self.assertTrue(d.wait_log("reloaded "), d.log_text())
-        self.assertIn("rule unchanged, windows kept", d.log_text())
+        self.assertIn("rules unchanged, windows kept", d.log_text())
         m = dt.scrape(stats)
         self.assertFalse([k for k in m if lab_nc in k], m)
         for k, v in want_b.items():

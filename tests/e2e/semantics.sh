@@ -1,10 +1,11 @@
 #!/bin/sh
 # Replays every tests/data/semantics/NAME.ndjson with the built daemon and
-# compares the alerts (projected to the query's eleven columns) with
-# NAME.expect, written from docs/semantics.md.  Also replays each case
-# with the prefilter off, with the lines reversed, and with the rule
-# compiled from its ES|QL text (tests/data/esql/seed.esql) instead of the
-# built-in plan: the alerts must not change.  The daemon runs first for every case; one Python process then
+# compares the alerts of the built-in default rule (projected to the
+# query's eleven columns) with NAME.expect, written from
+# docs/semantics.md.  Also replays each case with the prefilter off, with
+# the lines reversed, and with the query given as a plain .esql file
+# (tests/data/esql/seed.esql) instead of the built-in TOML text: the
+# alerts must not change.  The daemon runs first for every case; one Python process then
 # projects and compares all the outputs (a Python start per output would
 # cost more than the replays themselves).
 # usage: semantics.sh BURSTD SOURCE_ROOT
@@ -67,9 +68,9 @@ for name in names:
         print("FAIL %s: input order changes the result" % name)
         fail = 1
     if got[3] != got[0]:
-        print("FAIL %s: the rule from its ES|QL text differs" % name)
+        print("FAIL %s: the query as an .esql file differs" % name)
         sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(
-            got[0], got[3], "built-in", "esql", lineterm=""))
+            got[0], got[3], "built-in", "seed.esql", lineterm=""))
         fail = 1
 sys.exit(fail)
 EOF

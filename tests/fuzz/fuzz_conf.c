@@ -123,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_errors(errs, errlen);
 	} else {
 		FUZZ_CHECK(errlen == 0);
-		FUZZ_CHECK(c->rule != NULL && c->rule->nfields > 0);
+		FUZZ_CHECK(c->rules.n > 0);
 		use(c);
 	}
 	conf_free(c);

@@ -428,11 +428,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf *conf;
 
-	/* Built once: the fields are the rule's, and the rule never changes. */
+	/* Built once: the fields are the default rule's, which never changes. */
 	if (conf == NULL)
 		conf = conf_default();
-	run(conf->rule->fields, conf->rule->nfields, conf->max_depth, data,
-	    size);
-	run(conf->rule->fields, conf->rule->nfields, SMALL_DEPTH, data, size);
+	run((const char *const *)conf->rules.v[0].plan->fields,
+	    conf->rules.v[0].plan->nfields, conf->max_depth, data, size);
+	run((const char *const *)conf->rules.v[0].plan->fields,
+	    conf->rules.v[0].plan->nfields, SMALL_DEPTH, data, size);
 	return 0;
 }

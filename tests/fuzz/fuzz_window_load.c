@@ -139,6 +139,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf *conf;
+	static struct rule *seed_rule;
 	static struct seen seen;
 	struct metrics m, m2;
 	struct budget b = {0}, b2 = {0};
@@ -149,8 +150,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t now = INT64_C(1714557600000);
 	bool esql;
 
-	if (conf == NULL)
+	if (conf == NULL) {
 		conf = conf_default();
+		seed_rule = rule_default();
+		if (rule_compile(seed_rule, NULL, 0) < 0)
+			abort();
+	}
 	memset(&m, 0, sizeof(m));
 	memset(&m2, 0, sizeof(m2));
 	seen.n = 0;
@@ -170,7 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&format, data, size < 8 ? size : 8);
 	esql = format == ESQL_FORMAT;
 	ws = esql ? window_new_esql(&espec, &o, &m, esql_close_cb, &seen)
-		  : window_new(conf->rule, &o, &m, close_cb, &seen);
+		  : window_new(seed_rule, &o, &m, close_cb, &seen);
 	if (window_load(ws, (const char *)data, size) < 0) {
 		/* Refused: nothing is left of it. */
 		FUZZ_CHECK(window_groups(ws) == 0);
@@ -188,7 +193,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	window_save(ws, &out);
 	o.budget = &b2;
 	ws2 = esql ? window_new_esql(&espec, &o, &m2, esql_close_cb, &seen)
-		   : window_new(conf->rule, &o, &m2, close_cb, &seen);
+		   : window_new(seed_rule, &o, &m2, close_cb, &seen);
 	FUZZ_CHECK(window_load(ws2, out.data, out.len) == 0);
 	FUZZ_CHECK(window_groups(ws2) == window_groups(ws));
 	FUZZ_CHECK(window_tombstones(ws2) == window_tombstones(ws));

@@ -9,7 +9,7 @@
 
 #include "alert.h"
 #include "check.h"
-#include "conf.h"
+#include "rule.h"
 
 static yajl_val
 get(yajl_val doc, const char *key, yajl_type t)
@@ -105,22 +105,22 @@ prefix_kept(yajl_val doc, const char *key, int set, long n)
 }
 
 static void
-test_trim(const struct conf *conf)
+test_trim(const struct rule *seed_rule)
 {
-	const char *c0 = conf->rule->values[0].column;
-	const char *c1 = conf->rule->values[1].column;
+	const char *c0 = seed_rule->values[0].column;
+	const char *c1 = seed_rule->values[1].column;
 	struct strset *sets[RULE_MAX_VALUES];
 	struct alert a = {0};
 	struct buf out = {0};
 	yajl_val doc, v;
 	long k0, k1;
 
-	a.rule = conf->rule;
+	a.rule = seed_rule;
 	a.window_ms = INT64_C(1714564800000);
 	a.key[1] = (struct alert_key){"ag", 2};
 	a.key[2] = (struct alert_key){"h", 1};
 	a.distinct = 300;
-	for (size_t i = 0; i < conf->rule->nvalues; i++)
+	for (size_t i = 0; i < seed_rule->nvalues; i++)
 		a.sets[i] = sets[i] = strset_new(1000);
 
 	/* Under the cap: untouched, no marker. */
@@ -149,7 +149,7 @@ test_trim(const struct conf *conf)
 
 	/* The larger set goes first, down to the other's size, then both
 	 * lose members in turn: they end within one member of each other. */
-	for (size_t i = 0; i < conf->rule->nvalues; i++) {
+	for (size_t i = 0; i < seed_rule->nvalues; i++) {
 		strset_free(sets[i]);
 		a.sets[i] = sets[i] = strset_new(1000);
 	}
@@ -188,34 +188,35 @@ test_trim(const struct conf *conf)
 		free(key);
 	}
 	buf_free(&out);
-	for (size_t i = 0; i < conf->rule->nvalues; i++)
+	for (size_t i = 0; i < seed_rule->nvalues; i++)
 		strset_free(sets[i]);
 }
 
 int
 main(void)
 {
-	struct conf *conf = conf_default();
+	struct rule *seed_rule = rule_default();
 	struct strset *sets[RULE_MAX_VALUES];
 	struct alert a = {0};
 	struct buf out = {0};
 	char errbuf[256], uuid1[37], uuid2[37];
 	yajl_val doc, v;
 
-	for (size_t i = 0; i < conf->rule->nvalues; i++)
+	CHECK_EQ_INT(rule_compile(seed_rule, NULL, 0), 0);
+	for (size_t i = 0; i < seed_rule->nvalues; i++)
 		sets[i] = strset_new(10);
 	strset_add(sets[0], "sh -c \"b\"\n", 10);
 	strset_add(sets[0], "sh -c a", 7);
 	strset_add(sets[0], "sh -c \xc3\xa9", 8);
 	strset_add(sets[1], "h", 1);
-	a.rule = conf->rule;
+	a.rule = seed_rule;
 	a.window_ms = INT64_C(1714564800000);
 	a.key[0] = (struct alert_key){NULL, 0}; /* null entity id */
 	a.key[1] = (struct alert_key){"ag", 2};
 	a.key[2] = (struct alert_key){"h", 1};
 	a.distinct = 7;
 	a.labels = 0x13; /* three labels */
-	for (size_t i = 0; i < conf->rule->nvalues; i++)
+	for (size_t i = 0; i < seed_rule->nvalues; i++)
 		a.sets[i] = sets[i];
 	a.late = true;
 
@@ -293,10 +294,10 @@ main(void)
 
 	CHECK_EQ_INT(alert_label_count(0), 0);
 	CHECK_EQ_INT(alert_label_count(UINT64_MAX), 64);
-	test_trim(conf);
+	test_trim(seed_rule);
 	buf_free(&out);
-	for (size_t i = 0; i < conf->rule->nvalues; i++)
+	for (size_t i = 0; i < seed_rule->nvalues; i++)
 		strset_free(sets[i]);
-	conf_free(conf);
+	rule_free(seed_rule);
 	return check_exit();
 }

@@ -1,5 +1,7 @@
 /*
- * conf: the shipped conf/burstd.yaml loads and equals the built-in rule;
+ * conf: the shipped conf/burstd.yaml loads and equals the built-in
+ * defaults, and its commented inline rule is the built-in default rule;
+ * the retired rule: section is refused;
  * every tests/data/conf/bad-*.yaml fails with exactly the messages of
  * its .err file (all of them, with file:line); the limits on the file
  * (1 MiB, 64 levels, 100000 nodes) at and past their edge; aliases;
@@ -12,6 +14,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "rulefile.h"
 #include "util.h"
 
 static char *
@@ -159,69 +162,113 @@ test_limits(void)
 
 	/* Aliases of earlier anchors are still read. */
 	{
-		static const char ok[] = "rule:\n"
-					 "  tags: &t [agent.id, host.name]\n"
-					 "  group_by: *t\n"
-					 "  watermark_by: agent.id\n";
+		static const char ok[] = "rules:\n"
+					 "  - name: one\n"
+					 "    tags: &t [agent.id, host.name]\n"
+					 "    query: FROM x\n"
+					 "  - name: two\n"
+					 "    tags: *t\n"
+					 "    query: FROM y\n";
 		got = load_text(ok, sizeof(ok) - 1, &c);
 		CHECK_STR(got, "");
 		CHECK(c != NULL);
 		if (c != NULL) {
-			CHECK_EQ_INT(c->rule->ngroup, 2);
-			CHECK_EQ_INT(c->rule->tags.n, 2);
-			if (c->rule->ngroup == 2)
-				CHECK_STR(c->rule->group_by[1], "host.name");
+			CHECK_EQ_INT(c->rules.n, 2);
+			if (c->rules.n == 2) {
+				CHECK_EQ_INT(c->rules.v[1].meta->tags.n, 2);
+				CHECK_STR(c->rules.v[1].meta->tags.v[1],
+					  "host.name");
+			}
 		}
 		conf_free(c);
 		free(got);
 	}
 }
 
+/* c runs the built-in default rule, and only it. */
 static void
-same_rule(const struct rule *a, const struct rule *b)
+is_default(const struct conf *c, const char *source)
 {
-	CHECK_EQ_INT(a->nclauses, b->nclauses);
-	for (size_t i = 0; i < a->nclauses && i < b->nclauses; i++) {
-		CHECK_STR(a->clauses[i].field, b->clauses[i].field);
-		CHECK_EQ_INT(a->clauses[i].op, b->clauses[i].op);
-		CHECK_EQ_INT(a->clauses[i].ignore_case,
-			     b->clauses[i].ignore_case);
-		CHECK_EQ_INT(a->clauses[i].values.n, b->clauses[i].values.n);
-		for (size_t j = 0;
-		     j < a->clauses[i].values.n && j < b->clauses[i].values.n;
-		     j++)
-			CHECK_STR(a->clauses[i].values.v[j],
-				  b->clauses[i].values.v[j]);
+	const struct loaded_rule *lr = c->rules.v;
+
+	CHECK_EQ_INT(c->rules.n, 1);
+	if (c->rules.n != 1)
+		return;
+	CHECK_STR(lr->source, source);
+	CHECK_STR(lr->meta->rule_id, "b42e4b88-fc4a-417b-a45e-4d4a3db9fd41");
+	CHECK_STR(lr->meta->name, "Suspicious Python Shell Command Execution");
+	CHECK_STR(lr->meta->severity, "medium");
+	CHECK_EQ_INT(lr->meta->risk_score, 47);
+	CHECK_EQ_INT(lr->meta->from_ms, 9 * 60000);
+	CHECK_EQ_INT(lr->meta->interval_ms, 5 * 60000);
+	CHECK_EQ_INT(lr->max_signals, 100);
+	CHECK_EQ_INT(lr->meta->tags.n, 6);
+	if (lr->meta->tags.n == 6) {
+		CHECK_STR(lr->meta->tags.v[0], "Domain: Endpoint");
+		CHECK_STR(lr->meta->tags.v[5], "Data Source: Elastic Defend");
 	}
-	CHECK_EQ_INT(a->nlabels, b->nlabels);
-	for (size_t i = 0; i < a->nlabels && i < b->nlabels; i++) {
-		CHECK_STR(a->labels[i].name, b->labels[i].name);
-		CHECK_EQ_INT(a->labels[i].contains.n, b->labels[i].contains.n);
-		for (size_t j = 0;
-		     j < a->labels[i].contains.n && j < b->labels[i].contains.n;
-		     j++)
-			CHECK_STR(a->labels[i].contains.v[j],
-				  b->labels[i].contains.v[j]);
+	CHECK(lr->meta->threat != NULL &&
+	      strstr(lr->meta->threat, "\"T1059.006\"") != NULL &&
+	      strstr(lr->meta->threat, "\"TA0002\"") != NULL);
+	CHECK_EQ_INT(lr->plan->shape, ESQL_SHAPE_BUCKETED);
+	CHECK_EQ_INT(lr->plan->span_ms, 60000);
+}
+
+/*
+ * The example's rules: section, commented out, is the default written
+ * inline: uncommented, it compiles to the same plan with the same
+ * metadata.
+ */
+static void
+test_example_inline(const char *example, const struct conf *def)
+{
+	char *text = slurp(example), *got, *p, source[64];
+	struct buf live = {0};
+	struct conf *c = NULL;
+	int line = 1;
+
+	CHECK(text != NULL);
+	if (text == NULL)
+		return;
+	p = strstr(text, "\n#rules:\n");
+	CHECK(p != NULL);
+	if (p == NULL) {
+		free(text);
+		return;
 	}
-	CHECK_EQ_INT(a->ngroup, b->ngroup);
-	for (size_t i = 0; i < a->ngroup && i < b->ngroup; i++)
-		CHECK_STR(a->group_by[i], b->group_by[i]);
-	CHECK_EQ_INT(a->nvalues, b->nvalues);
-	for (size_t i = 0; i < a->nvalues && i < b->nvalues; i++) {
-		CHECK_STR(a->values[i].column, b->values[i].column);
-		CHECK_STR(a->values[i].field, b->values[i].field);
+	buf_append(&live, text, (size_t)(p - text) + 1);
+	for (const char *q = text; q <= p; q++)
+		line += *q == '\n';
+	/* The rule's item is on the line after "rules:". */
+	snprintf(source, sizeof(source), "t.yaml:%d", line + 1);
+	/* Every line from "#rules:" on loses its "#". */
+	for (p++; *p != '\0';) {
+		char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+		CHECK(*p == '#');
+		buf_append(&live, p + 1, n - 1);
+		p += n;
 	}
-	CHECK_EQ_INT(a->tags.n, b->tags.n);
-	CHECK_STR(a->name, b->name);
-	CHECK_STR(a->rule_id, b->rule_id);
-	CHECK_STR(a->time_field, b->time_field);
-	CHECK_EQ_INT(a->window_ms, b->window_ms);
-	CHECK_EQ_INT(a->min_distinct, b->min_distinct);
-	CHECK_EQ_INT(a->min_labels, b->min_labels);
-	CHECK_EQ_INT(a->max_alerts, b->max_alerts);
-	CHECK_STR(a->distinct_field, b->distinct_field);
-	CHECK_STR(a->label_field, b->label_field);
-	CHECK_STR(a->default_label, b->default_label);
+	got = load_text(live.data, live.len, &c);
+	CHECK_STR(got, "");
+	if (c != NULL) {
+		is_default(c, source);
+		if (c->rules.n == 1) {
+			const struct rule_meta *a = c->rules.v[0].meta;
+			const struct rule_meta *b = def->rules.v[0].meta;
+			CHECK_EQ_INT(c->rules.v[0].plan->fingerprint,
+				     def->rules.v[0].plan->fingerprint);
+			CHECK_STR(a->query, b->query);
+			CHECK_STR(a->description, b->description);
+			CHECK_STR(a->maturity, b->maturity);
+			for (size_t i = 0; i < a->tags.n && i < b->tags.n; i++)
+				CHECK_STR(a->tags.v[i], b->tags.v[i]);
+		}
+	}
+	conf_free(c);
+	free(got);
+	free(text);
+	buf_free(&live);
 }
 
 /* Input and sink names: defaults by type and index, explicit, refused. */
@@ -411,7 +458,7 @@ main(void)
 	c = conf_load(path, stderr);
 	CHECK(c != NULL);
 	if (c != NULL) {
-		same_rule(c->rule, def->rule);
+		is_default(c, "built-in");
 		/* The example shows every default: it must agree. */
 		CHECK_EQ_INT(c->log_level, def->log_level);
 		CHECK_EQ_INT(c->max_line_bytes, def->max_line_bytes);
@@ -488,10 +535,42 @@ main(void)
 		c = conf_load("empty.yaml", stderr);
 		CHECK(c != NULL);
 		if (c != NULL)
-			same_rule(c->rule, def->rule);
+			is_default(c, "built-in");
 		conf_free(c);
 		unlink("empty.yaml");
 	}
+	is_default(def, "built-in");
+	test_example_inline(path, def);
+	/* An empty list of rules is no rule given. */
+	{
+		static const char none[] = "rules: []\n";
+		char *got = load_text(none, sizeof(none) - 1, &c);
+		CHECK_STR(got, "");
+		if (c != NULL)
+			is_default(c, "built-in");
+		conf_free(c);
+		free(got);
+	}
+	/* A rule given replaces the default. */
+	{
+		static const char one[] =
+		    "rules:\n  - {name: x, query: FROM x}\n";
+		char *got = load_text(one, sizeof(one) - 1, &c);
+		CHECK_STR(got, "");
+		if (c != NULL) {
+			CHECK_EQ_INT(c->rules.n, 1);
+			CHECK_STR(c->rules.v[0].meta->name, "x");
+		}
+		conf_free(c);
+		free(got);
+	}
+	/* The retired section is refused, naming its replacement. */
+	fails_with("rule:\n  min_distinct: 5\n",
+		   "t.yaml:2: rule: this section is retired: the default rule "
+		   "is now Elastic's \"Suspicious Python Shell Command "
+		   "Execution\" in ES|QL, which runs when rules: is left out; "
+		   "delete the section, or write a variant as an inline rule "
+		   "under rules:");
 	CHECK(conf_load("/nonexistent/burstd.yaml", fopen("/dev/null", "w")) ==
 	      NULL);
 

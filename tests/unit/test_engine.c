@@ -175,7 +175,8 @@ total(struct engine *e, enum metric m)
 /*
  * Two filter rules (each of its events an alert at once); a reload
  * that drops one keeps its alerts in the totals and the other's own
- * counts; a reload to the seed rule and back to rules keeps them too.
+ * counts; a reload to the built-in default and back to rules keeps
+ * them too.
  */
 static void
 test_rules_reload(void)
@@ -209,7 +210,7 @@ test_rules_reload(void)
 	engine_line(e, ev, strlen(ev) - 1);
 	CHECK_EQ_INT((int)total(e, M_alerts), 4);
 
-	/* To the seed rule and back: nothing of the totals lost. */
+	/* To the built-in default and back: nothing of the totals lost. */
 	CHECK_EQ_INT(engine_reload(e, seed), 0);
 	CHECK_EQ_INT((int)total(e, M_alerts), 4);
 	CHECK_EQ_INT((int)total(e, M_events_matched), 4);
@@ -223,6 +224,87 @@ test_rules_reload(void)
 	conf_free(both);
 	conf_free(sh);
 	conf_free(seed);
+}
+
+/*
+ * The state of the default rule in a checkpoint: saved and restored into
+ * a fresh engine, a window left open alerts there; the retired built-in
+ * rule's window state is told apart (-2) from a malformed one (-1).
+ */
+static void
+test_state(const struct conf *conf)
+{
+	static const char *cmds[] = {"grep a", "find b", "curl c", "env x",
+				     "whoami"};
+	struct engine *a = engine_new(conf, false, out_cb, NULL);
+	struct engine *b = engine_new(conf, false, out_cb, NULL);
+	struct framer *fr =
+	    framer_new(conf->max_line_bytes, engine_line, a, engine_metrics(a));
+	struct buf st = {0}, old = {0};
+	struct conf *other;
+	FILE *devnull = fopen("/dev/null", "w");
+	struct strlist paths = {0};
+	char path[4096];
+	const char *root = getenv("BURSTD_SOURCE_ROOT");
+
+	CHECK_EQ_INT(engine_fingerprint(a), engine_fingerprint(b));
+	/* Four of the five command lines: the window stays open. */
+	alerts_len = 0;
+	for (int i = 0; i < 4; i++)
+		feed(fr, event(i, "", cmds[i]));
+	framer_finish(fr);
+	CHECK_EQ_INT(engine_groups(a), 1);
+	engine_save(a, &st);
+	CHECK_EQ_INT(engine_load(b, st.data, st.len - 1), -1);
+	engine_free(b);
+	b = engine_new(conf, true, out_cb, NULL);
+	CHECK_EQ_INT(engine_load(b, st.data, st.len), 0);
+	CHECK_EQ_INT(engine_groups(b), 1);
+	framer_free(fr);
+	fr =
+	    framer_new(conf->max_line_bytes, engine_line, b, engine_metrics(b));
+	feed(fr, event(4, "", cmds[4]));
+	framer_finish(fr);
+	engine_flush(b);
+	CHECK_EQ_INT(engine_metrics(b)->v[M_alerts], 1);
+	alerts[alerts_len] = '\0';
+	CHECK(strstr(alerts,
+		     "\"Esql.process_command_line_count_distinct\":5") != NULL);
+
+	/* What a checkpoint of the retired built-in rule held: its window
+	 * kind's format first. */
+	buf_put_u64(&old, UINT64_C(0x5753544154450003));
+	buf_put_u64(&old, 6);
+	engine_free(b);
+	b = engine_new(conf, true, out_cb, NULL);
+	CHECK_EQ_INT(engine_load(b, old.data, old.len), -2);
+	CHECK_EQ_INT(engine_groups(b), 0);
+	CHECK_EQ_INT(engine_load(b, "junk", 4), -1);
+
+	/* Other rules: another fingerprint, and the default's state is not
+	 * theirs. */
+	if (root != NULL) {
+		snprintf(path, sizeof(path), "%s/tests/data/esql/seed.esql",
+			 root);
+		strlist_add(&paths, path);
+		other = conf_default();
+		CHECK_EQ_INT(conf_set_rules(other, &paths, devnull), 0);
+		engine_free(a);
+		a = engine_new(other, true, out_cb, NULL);
+		CHECK(engine_fingerprint(a) != engine_fingerprint(b));
+		CHECK_EQ_INT(engine_load(a, st.data, st.len), 0);
+		CHECK_EQ_INT(engine_groups(a), 0);
+		engine_free(a);
+		a = NULL;
+		conf_free(other);
+		strlist_clear(&paths);
+	}
+	fclose(devnull);
+	framer_free(fr);
+	engine_free(a);
+	engine_free(b);
+	buf_free(&st);
+	buf_free(&old);
 }
 
 int
@@ -368,6 +450,7 @@ main(void)
 	}
 	framer_free(fr);
 	engine_free(e);
+	test_state(conf);
 	conf_free(conf);
 	test_rules_reload();
 	return check_exit();

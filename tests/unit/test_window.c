@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "conf.h"
 #include "record.h"
+#include "rule.h"
 #include "timefmt.h"
 #include "window.h"
 
@@ -27,7 +27,7 @@ struct seen {
 
 static struct seen seen[64];
 static size_t nseen;
-static struct conf *conf;
+static struct rule *seed_rule; /* the built-in plan */
 static struct parser *ps;
 static struct metrics m;
 
@@ -81,7 +81,7 @@ add(struct window_store *ws, const char *agent, const char *parent,
 		fprintf(stderr, "bad document %s\n", doc);
 		abort();
 	}
-	window_add(ws, rec, T0 + ms, rule_label(conf->rule, rec));
+	window_add(ws, rec, T0 + ms, rule_label(seed_rule, rec));
 }
 
 /* Five distinct command lines of five kinds, at T0 + at + i seconds. */
@@ -111,7 +111,7 @@ store(int64_t lateness, size_t max_groups)
 
 	memset(&m, 0, sizeof(m));
 	nseen = 0;
-	return window_new(conf->rule, &o, &m, close_cb, NULL);
+	return window_new(seed_rule, &o, &m, close_cb, NULL);
 }
 
 /*
@@ -152,7 +152,7 @@ bstore(int64_t lateness, struct budget *b)
 
 	memset(&m, 0, sizeof(m));
 	nseen = 0;
-	return window_new(conf->rule, &o, &m, close_cb, NULL);
+	return window_new(seed_rule, &o, &m, close_cb, NULL);
 }
 
 /* Whether a group (agent, parent) exists in the window at T0 + at. */
@@ -539,7 +539,7 @@ test_cap_live(void)
 {
 	struct window_store *ws;
 
-	conf->rule->max_alerts = 1;
+	seed_rule->max_alerts = 1;
 	ws = store(30000, 1000);
 	burst(ws, "A", "small", 0, 5);
 	burst(ws, "B", "large", 0, 8);
@@ -550,7 +550,7 @@ test_cap_live(void)
 	CHECK_STR(seen[0].parent, "small");
 	CHECK_EQ_INT(m.v[M_alerts_suppressed], 1);
 	window_free(ws);
-	conf->rule->max_alerts = 100;
+	seed_rule->max_alerts = 100;
 }
 
 /*
@@ -1301,7 +1301,7 @@ test_esql_load_checks(void)
 	/* A seed store does not take it, nor an ES|QL store of another
 	 * shape, nor an ES|QL store a seed checkpoint. */
 	memset(&m, 0, sizeof(m));
-	b = window_new(conf->rule, &o, &m, close_cb, NULL);
+	b = window_new(seed_rule, &o, &m, close_cb, NULL);
 	CHECK_EQ_INT(window_load(b, data.data, data.len), -1);
 	window_free(b);
 	other.key_types = other_keys;
@@ -1423,8 +1423,9 @@ main(void)
 {
 	struct window_store *ws;
 
-	conf = conf_default();
-	ps = parser_new(conf->rule->fields, conf->rule->nfields, 64);
+	seed_rule = rule_default();
+	CHECK_EQ_INT(rule_compile(seed_rule, NULL, 0), 0);
+	ps = parser_new(seed_rule->fields, seed_rule->nfields, 64);
 
 	/* A window closes when its agent's watermark passes its end. */
 	ws = store(30000, 1000);
@@ -1462,7 +1463,7 @@ main(void)
 	window_free(ws);
 
 	/* The cap: largest first, the rest suppressed; per window. */
-	conf->rule->max_alerts = 2;
+	seed_rule->max_alerts = 2;
 	ws = store(30000, 1000);
 	burst(ws, "A", "small", 0, 5);
 	burst(ws, "A", "large", 0, 8);
@@ -1475,7 +1476,7 @@ main(void)
 	CHECK_STR(seen[2].parent, "next");
 	CHECK_EQ_INT(m.v[M_alerts_suppressed], 1);
 	window_free(ws);
-	conf->rule->max_alerts = 100;
+	seed_rule->max_alerts = 100;
 
 	/* Multi-valued keys: every combination; null is a value. */
 	ws = store(-1, 1000);
@@ -1565,7 +1566,7 @@ main(void)
 	window_free(ws);
 
 	/* Many windows in one flush: each keeps its own cap. */
-	conf->rule->max_alerts = 1;
+	seed_rule->max_alerts = 1;
 	ws = store(-1, 100000);
 	for (int w = 0; w < 3000; w++) {
 		burst(ws, "A", "P", (int64_t)w * 60000, 5);
@@ -1575,7 +1576,7 @@ main(void)
 	CHECK_EQ_INT(m.v[M_alerts], 3000);
 	CHECK_EQ_INT(m.v[M_alerts_suppressed], 3000);
 	window_free(ws);
-	conf->rule->max_alerts = 100;
+	seed_rule->max_alerts = 100;
 
 	/* Key combinations past max_key_combos, values past max_values. */
 	{
@@ -1590,7 +1591,7 @@ main(void)
 		};
 		memset(&m, 0, sizeof(m));
 		nseen = 0;
-		ws = window_new(conf->rule, &o, &m, close_cb, NULL);
+		ws = window_new(seed_rule, &o, &m, close_cb, NULL);
 		add(ws, "A", "P", "[\"h1\",\"h2\",\"h3\",\"h4\"]", "ls", 0);
 		CHECK_EQ_INT(window_groups(ws), 3);
 		CHECK_EQ_INT(m.v[M_key_combos_cut], 1);
@@ -1691,6 +1692,6 @@ main(void)
 	test_esql_load_checks();
 
 	parser_free(ps);
-	conf_free(conf);
+	rule_free(seed_rule);
 	return check_exit();
 }
