@@ -63,7 +63,7 @@ struct esqlrule;
 typedef void esqlrule_out_fn(void *arg, const char *json, size_t len);
 
 struct esqlrule_opts {
-	struct window_opts window;  /* as the seed rule's store */
+	struct window_opts window;  /* its window store's limits */
 	size_t max_signals;         /* alerts per window (the rule's) */
 	size_t max_alert_bytes;     /* 0: no cap */
 	bool early;                 /* alert_on: threshold (applies to a

@@ -10,13 +10,11 @@
  * threshold, order, the cap) with the count of alerts their window
  * already emitted; the store keeps that count per window (the ledger).
  *
- * What a group holds is the store's kind: the built-in rule's label mask
- * and value sets (window_new(), window_add(); closings carry struct
- * alert views), or one ES|QL aggregate state (window_new_esql(),
- * window_add_row(); closings carry struct window_group views).  All the
- * rest (watermarks, lateness, idle close, the late horizon, the future
- * clamp, tombstones, the budget, the ledger, checkpoints) is the same
- * for both.
+ * What a group holds is the store's kind, behind ops (window_int.h):
+ * one ES|QL aggregate state (window_new_esql(), window_add_row();
+ * closings carry struct window_group views).  The rest (watermarks,
+ * lateness, idle close, the late horizon, the future clamp, tombstones,
+ * the budget, the ledger, checkpoints) is the store's own.
  *
  * A closed group is kept for late_horizon_ms after its window's end (in
  * watermark time) so that a late event still counts; if it lifts the
@@ -35,8 +33,8 @@
  * close only at window_flush().  That is how --replay is exact for input
  * in any order.
  *
- * The store owns its groups; it borrows the rule (or the spec and its
- * aggregates) and the metrics.
+ * The store owns its groups; it borrows the spec, its aggregates and
+ * the metrics.
  */
 #ifndef BURSTD_WINDOW_H
 #define BURSTD_WINDOW_H
@@ -46,12 +44,9 @@
 #include <stdint.h>
 
 #include "agg.h"
-#include "alert.h"
 #include "budget.h"
 #include "esql_value.h"
 #include "metrics.h"
-#include "record.h"
-#include "rule.h"
 
 struct window_store;
 
@@ -59,20 +54,19 @@ struct window_store;
 #define WINDOW_MAX_KEYS 8
 
 /*
- * What a store groups by: its keys besides the window and, for the
- * ES|QL kind, what each group aggregates.  window_new() derives it from
- * the rule.  Borrowed: the caller keeps key_types and agg alive as long
+ * What a store groups by: its keys besides the window and what each
+ * group aggregates.  Borrowed: the caller keeps key_types and agg alive as long
  * as the store (or until window_reconfigure_esql() hands over others).
  */
 struct window_spec {
 	size_t nkeys;                    /* keys, <= WINDOW_MAX_KEYS */
-	const enum esql_type *key_types; /* ES|QL: nkeys types; seed: NULL */
+	const enum esql_type *key_types; /* nkeys types */
 	int watermark_key;               /* the key whose values each own a
 					    watermark (agent.id); -1: one
 					    watermark for the whole store */
 	int64_t window_ms;               /* window width, > 0 */
-	struct agg_def *agg; /* ES|QL: the aggregates each group holds one
-				struct agg_state of; seed: NULL */
+	struct agg_def *agg; /* the aggregates each group holds one struct
+				agg_state of */
 };
 
 struct window_opts {
@@ -128,19 +122,15 @@ struct window_group {
 };
 
 /*
- * A closing hands over one window's groups: for the seed kind as struct
- * alert views (rule and groups set, spec and rows NULL), for the ES|QL
- * kind as struct window_group views (spec and rows set, rule and
- * groups NULL).  Everything is borrowed for the call.
+ * A closing hands over one window's groups as struct window_group
+ * views.  Everything is borrowed for the call.
  */
 struct window_closing {
-	const struct rule *rule;         /* the seed kind's rule */
-	const struct window_spec *spec;  /* the ES|QL kind's spec */
+	const struct window_spec *spec;  /* the store's spec */
 	int64_t window_ms;               /* the window's start */
 	size_t emitted;                  /* alerts the window emitted so far */
 	size_t n;                        /* groups */
-	const struct alert *groups;      /* seed: n, in no particular order */
-	const struct window_group *rows; /* ES|QL: n, in no particular order */
+	const struct window_group *rows; /* n, in no particular order */
 	struct window_store *ws;         /* private to the store */
 	struct ledger_entry *le;         /* private to the store */
 	size_t first;                    /* private: the first in the batch */
@@ -149,7 +139,7 @@ struct window_closing {
 typedef void window_close_cb(void *arg, struct window_closing *c);
 
 /*
- * Records the verdict on groups[i] (or rows[i]) of a closing: the
+ * Records the verdict on rows[i] of a closing: the
  * window's ledger (c->emitted on WINDOW_EMITTED), the alert counters and
  * the group's eviction order.  Call it at most once per group, in the order the
  * alerts go out.
@@ -186,22 +176,10 @@ typedef enum window_early
 window_early_cb(void *arg, const struct window_group *g, size_t emitted,
 		uint64_t *digest);
 
-struct window_store *
-window_new(const struct rule *rule, const struct window_opts *opts,
-	   struct metrics *metrics, window_close_cb *cb, void *arg);
-void window_free(struct window_store *ws);
-
-/*
- * Adds a matched event at event time ts_ms with the given label, then
- * closes whatever the event's watermark advance allows.
- */
-void window_add(struct window_store *ws, const struct record *rec,
-		int64_t ts_ms, unsigned label);
-
 /*
  * A store of the ES|QL kind: each group holds one struct agg_state of
- * spec->agg (whose sets keep agg->max_values members; opts->max_values
- * is the seed kind's).  Eviction takes, in the agent over its share, the
+ * spec->agg (whose sets keep agg->max_values members, which the caller
+ * sets from opts->max_values).  Eviction takes, in the agent over its share, the
  * undecided group whose largest set counts the fewest distinct values
  * (or, when spec->agg has no set, that holds the fewest rows), least
  * recently touched first.  The spec is copied; what it points to is
@@ -210,6 +188,7 @@ void window_add(struct window_store *ws, const struct record *rec,
 struct window_store *
 window_new_esql(const struct window_spec *spec, const struct window_opts *opts,
 		struct metrics *metrics, window_close_cb *cb, void *arg);
+void window_free(struct window_store *ws);
 
 /* Sets (or, with NULL, clears) an ES|QL store's early callback; it is
  * called with the store's close callback's arg. */
@@ -250,14 +229,7 @@ void window_tick(struct window_store *ws, int64_t now_ms);
 void window_flush(struct window_store *ws);
 
 /*
- * Adopts new limits and a rule with the same fingerprint as the current
- * one (a configuration reload); the groups are kept.
- */
-void window_reconfigure(struct window_store *ws, const struct rule *rule,
-			const struct window_opts *opts);
-
-/*
- * The same for the ES|QL kind: adopts new limits and a spec (say, of a
+ * Adopts new limits and a spec (say, of a
  * recompiled plan) if it has the store's shape: the same keys and types,
  * watermark key, window and aggregates (kinds, types, sets).  Returns 0,
  * or -1 if the shape differs (nothing changes; the caller flushes and
@@ -269,8 +241,8 @@ window_reconfigure_esql(struct window_store *ws, const struct window_spec *spec,
 
 /*
  * Appends the store's whole state to out (for a checkpoint), and
- * restores it into an empty store built with the same rule (or a spec
- * of the same shape: the ES|QL kind has a format of its own).
+ * restores it into an empty store built with a spec of the same shape
+ * (the kind's format and shape are in the data).
  * window_load checks every field it reads and returns 0, or -1 if the
  * data is malformed (the store is left empty).  Restored agents start
  * their idle clock at the next window_tick(), not at the saved wall

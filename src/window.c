@@ -4,7 +4,7 @@
  * them again in eviction buckets by their kind's rank (distinct values).
  * The structures and their invariants are in window_int.h; checkpoints
  * are in window_save.c; what a group holds is its kind's
- * (window_seed.c, window_esql.c).
+ * (window_esql.c).
  *
  * The budget: every group (with its value sets), agent, tombstone,
  * ledger entry and hash table slot is charged in bytes.  When the
@@ -440,7 +440,6 @@ window_free(struct window_store *ws)
 	/* The budget outlives the store: give back all it was charged. */
 	budget_release(ws->budget, ws->bytes);
 	free(ws->batch);
-	free(ws->alerts);
 	free(ws->views);
 	free(ws->keyvals);
 	buf_free(&ws->keybuf);
@@ -622,7 +621,6 @@ batch_emit(struct window_store *ws)
 			;
 		le = window_ledger_find(ws, window);
 		c = (struct window_closing){
-		    .rule = ws->rule,
 		    .window_ms = window,
 		    .emitted = le != NULL ? le->emitted : 0,
 		    .n = j - i,

@@ -81,7 +81,7 @@ esql_fini(struct window_store *ws, struct group *g)
 /*
  * agg_bytes() counts what the state holds; add what malloc adds to its
  * three arrays and, per set, to the set's struct, arrays and each kept
- * member (the seed's estimate of a value set).
+ * member.
  */
 static size_t
 esql_bytes(const struct window_store *ws, const struct group *g)

@@ -1,8 +1,7 @@
 /*
  * window_int: the window store's structures, shared by window.c (adding,
- * closing, the budget), window_save.c (checkpoints) and the kinds of
- * group payload: window_seed.c (the built-in rule's label mask and value
- * sets) and window_esql.c (an ES|QL STATS group's aggregates).
+ * closing, the budget), window_save.c (checkpoints) and the kind of
+ * group payload, window_esql.c (an ES|QL STATS group's aggregates).
  *
  * A group is a struct group followed, in the same allocation, by its
  * kind's payload (group_payload()); the store reaches the payload only
@@ -146,7 +145,7 @@ struct window_kind {
 	 * SIZE_MAX: of an agent key when no key owns the watermarks). */
 	bool (*field_ok)(const struct window_store *ws, size_t k, const char *p,
 			 size_t len);
-	/* Fills c->groups or c->rows with views of the batch's groups
+	/* Fills c->rows with views of the batch's groups
 	 * c->first .. c->first + c->n - 1. */
 	void (*view)(struct window_store *ws, struct window_closing *c);
 	/* Asks the store's early callback about an open group that
@@ -160,7 +159,6 @@ struct window_kind {
 	int (*load)(struct window_store *ws, struct group *g, struct cursor *r);
 };
 
-extern const struct window_kind window_seed_kind;
 extern const struct window_kind window_esql_kind;
 
 /*
@@ -182,7 +180,6 @@ struct ledger_entry {
 
 struct window_store {
 	const struct window_kind *kind; /* what groups hold */
-	const struct rule *rule;        /* the seed kind's; borrowed */
 	struct window_spec spec;        /* keys, watermark key, window */
 	struct window_opts opts;        /* limits */
 	struct metrics *metrics;        /* borrowed */
@@ -200,15 +197,12 @@ struct window_store {
 	struct budget *budget;           /* opts.budget, or own */
 	struct budget own;      /* unlimited, when opts.budget is NULL */
 	size_t bytes;           /* charged to the budget */
-	size_t nsets;           /* seed: value sets per group */
-	size_t distinct_set;    /* seed: index of the set counted distinct */
 	struct htab ledger;     /* struct ledger_entry by window */
 	size_t ledger_prune_at; /* prune when the ledger reaches this */
 	struct group **batch;   /* groups closing together */
 	size_t nbatch, capbatch;
-	struct alert *alerts;       /* seed: views of the batch */
-	struct window_group *views; /* ES|QL: views of the batch */
-	struct esql_val *keyvals;   /* ES|QL: their keys, nkeys each */
+	struct window_group *views; /* views of the batch */
+	struct esql_val *keyvals;   /* their keys, nkeys each */
 	struct buf keybuf;          /* scratch: encoded group key */
 	struct buf agentbuf;        /* scratch: encoded agent key */
 	struct buf valbuf;          /* scratch: one row's key fields */

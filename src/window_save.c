@@ -5,22 +5,20 @@
  * machine, every number a u64 and every string a u64 length and its
  * bytes:
  *
- *   format (the kind's), shape (the kind's: for the seed, value sets
- *   per group), global floor,
+ *   format (the kind's), shape (the kind's: a hash of the spec's keys,
+ *   window and aggregates), global floor,
  *   agents: count, then per agent its key, largest event time, floor;
  *   tombstones (oldest first): count, then per tombstone hash, floor;
  *   alert ledger: count, then per window its start and alerts emitted;
  *   groups: count, then per group window, key and the kind's record,
- *   which holds the flags (1 closed, 2 decided, 4 late; the ES|QL kind
- *   adds 8, alerted early, with that alert's digest after the flags,
- *   and 16, held for the close by the cap): for the seed,
- *   labels, flags, and per value set its kept members (count, strings)
- *   and the hashes of the members past the cap (count, hashes).
+ *   which holds the flags (1 closed, 2 decided, 4 late, 8 alerted
+ *   early, with that alert's digest after the flags, 16 held for the
+ *   close by the cap) and the group's aggregate state (window_esql.c).
  *
  * A checkpoint's checksum only says the bytes are the ones written;
  * window_load trusts nothing else: every length, count, key, time and
  * membership is checked before the store uses it, since the keys later
- * reach alert_uuid() and the alert's JSON unchecked.
+ * reach the alert's uuid and JSON unchecked.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -92,7 +90,7 @@ time_ok(int64_t t)
 	return t == INT64_MIN || (t >= -TIME_BOUND && t <= TIME_BOUND);
 }
 
-/* A window start: within TIME_BOUND, on the rule's window grid. */
+/* A window start: within TIME_BOUND, on the spec's window grid. */
 static bool
 window_ok(const struct window_store *ws, int64_t w)
 {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end tests of checkpoints with the live daemon: the forked
 writer and its metrics, the spooled waiting alerts across kill -9, a
-corrupt checkpoint kept aside, and the state directory's lock.
+corrupt checkpoint kept aside, the window state of the retired built-in
+rule at an upgrade, and the state directory's lock.
 
 usage: checkpoint_test.py BURSTD [unittest args]
 """
@@ -127,6 +128,56 @@ class CheckpointTest(unittest.TestCase):
             self.assertEqual(d2.stop(), 0)
         finally:
             lst.stop()
+
+    def test_retired_window_state(self):
+        """A checkpoint whose window state is the retired built-in rule's
+        (a real one, as the version before the ES|QL default wrote it):
+        said at err level, counted, not restored; the file positions are
+        kept, so nothing is read twice, and the window that spanned the
+        upgrade restarts empty."""
+        os.mkdir(self.path("in"))
+        os.mkdir(self.path("state"))
+        log = self.path("in/events.ndjson")
+        sink = self.path("alerts.ndjson")
+        stats = self.path("stats.sock")
+        text = self.text("  - type: file\n    path: %s\n" % sink,
+                         inputs="  - type: file\n    paths: [%s]\n"
+                         "    start_at: beginning\n    poll_interval: 50ms\n"
+                         % log).replace("idle_close: 3s", "idle_close: 1h")
+        base = (int(time.time() * 1000) // 60000 - 2) * 60000
+        with open(log, "w") as f:
+            for i, cmd in enumerate(dt.CMDS[:3]):
+                f.write(dt.event(base + i * 1000, "UP", cmd))
+        d = self.start(text)
+        self.assertTrue(d.wait_matched(3), d.log_text())
+        self.assertEqual(d.stop(), 0)   # the last checkpoint: 3 lines in
+        old = os.path.join(os.environ["BURSTD_SOURCE_ROOT"], "tests", "data",
+                           "checkpoint", "retired-window-state.bin")
+        subprocess.run([os.environ["CKPT_RETIRE"], self.path("state"), old],
+                       check=True)
+        with open(log, "a") as f:
+            for i, cmd in enumerate(dt.CMDS[3:5]):
+                f.write(dt.event(base + 10000 + i * 1000, "UP", cmd))
+            f.write(dt.heartbeat(base + 62000))
+        d2 = self.start(text)
+        self.assertTrue(d2.wait_log("window state of the retired built-in "
+                                    "rule"), d2.log_text())
+        self.assertIn("<3>", [l[:3] for l in d2.log_text().splitlines()
+                              if "retired built-in rule" in l])
+        m = self.poll(stats, lambda m: m.get(
+            "burstd_lines_read_total") == "3" and m.get(
+            "burstd_windows_closed_total") == "1")
+        self.assertEqual(m["burstd_checkpoint_state_dropped_total"], "1")
+        # Only the 3 new lines were read: the first 3 were not again, so
+        # the window holds 2 command lines and does not alert.
+        self.assertEqual(m["burstd_events_matched_total"], "3")
+        self.assertEqual(m["burstd_alerts_total"], "0")
+        self.assertEqual(d2.stop(), 0)
+        got = []
+        if os.path.exists(sink):
+            with open(sink) as f:
+                got = [l for l in f if '"UP"' in l]
+        self.assertEqual(got, [])
 
     def test_corrupt_checkpoint_kept_aside(self):
         """A corrupt checkpoint is renamed aside, counted, and logged once

@@ -7,17 +7,14 @@
  * must refuse anything malformed without reading out of bounds, and
  * leave the store empty when it does.  What it accepts must be a store
  * whose invariants hold (window_check()), that saves and loads again to
- * the same shape, and whose groups close: for the seed kind into alerts
- * that format as one JSON object each, all with different
- * kibana.alert.uuid values; for the ES|QL kind into groups whose keys
- * and aggregate results are values of their types, keywords UTF-8 (a
- * group that alerted early is decided WINDOW_FINAL, as the rule does).  The
- * input goes to a store of the kind its format names (the ES|QL one
- * with test_window's spec); the budget is chosen from the bytes, so a
- * load into a smaller budget evicts.
+ * the same shape, and whose groups close into groups whose keys and
+ * aggregate results are values of their types, keywords UTF-8 (a group
+ * that alerted early is decided WINDOW_FINAL, as the rule does).  The
+ * input goes to a store of one of test_window's two specs (the default
+ * rule's shape when its shape field says so); the budget is chosen from
+ * the bytes, so a load into a smaller budget evicts.
  */
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 #include "conf.h"
 #include "fuzz.h"
@@ -25,52 +22,13 @@
 #include "window.h"
 
 #define MINUTE INT64_C(60000)
-#define MAX_UUIDS 4096
-/* The ES|QL kind's format tag ("WSTATQ", version 1). */
-#define ESQL_FORMAT UINT64_C(0x5753544154510001)
 
 struct seen {
-	struct buf line;          /* scratch for one alert */
-	char uuid[MAX_UUIDS][37]; /* uuids of the alerts so far */
-	size_t n;                 /* alerts */
+	struct buf line; /* scratch for one value */
+	size_t n;        /* groups emitted */
 };
 
-static void
-alert_cb(void *arg, const struct alert *a)
-{
-	static const char *path[] = {"kibana.alert.uuid", NULL};
-	struct seen *s = arg;
-	char err[128];
-	char u[37];
-	yajl_val doc, v;
-
-	s->line.len = 0;
-	FUZZ_CHECK(alert_format(a, 1, &s->line) == 0);
-	FUZZ_CHECK(s->line.len > 0 && s->line.data[s->line.len - 1] == '\n');
-	s->line.data[s->line.len - 1] = '\0';
-	FUZZ_CHECK(strlen(s->line.data) == s->line.len - 1);
-	FUZZ_CHECK(fuzz_utf8_valid(s->line.data, s->line.len - 1));
-	doc = yajl_tree_parse(s->line.data, err, sizeof(err));
-	FUZZ_CHECK(doc != NULL && YAJL_IS_OBJECT(doc));
-	v = yajl_tree_get(doc, path, yajl_t_string);
-	FUZZ_CHECK(v != NULL);
-	alert_uuid(a, u);
-	FUZZ_CHECK(strcmp(u, v->u.string) == 0);
-	yajl_tree_free(doc);
-	for (size_t i = 0; i < s->n && i < MAX_UUIDS; i++)
-		FUZZ_CHECK(strcmp(s->uuid[i], u) != 0);
-	if (s->n < MAX_UUIDS)
-		memcpy(s->uuid[s->n], u, sizeof(u));
-	s->n++;
-}
-
-static void
-close_cb(void *arg, struct window_closing *c)
-{
-	rule_close(c, alert_cb, arg);
-}
-
-/* test_window's ES|QL spec: the corpus holds its saved states. */
+/* test_window's two specs: the corpus holds their saved states. */
 static const enum esql_type ekeys[] = {ESQL_T_KEYWORD, ESQL_T_KEYWORD,
 				       ESQL_T_IP};
 static const struct agg_spec especs[] = {
@@ -89,6 +47,26 @@ static const struct window_spec espec = {
     .window_ms = MINUTE,
     .agg = &edef,
 };
+/* The default rule's shape: keyword keys, two COUNT_DISTINCT, VALUES. */
+static const enum esql_type dkeys[] = {ESQL_T_KEYWORD, ESQL_T_KEYWORD,
+				       ESQL_T_KEYWORD};
+static const struct agg_spec dspecs[] = {
+    {AGG_COUNT_DISTINCT, ESQL_T_KEYWORD, 0},
+    {AGG_COUNT_DISTINCT, ESQL_T_KEYWORD, 1},
+    {AGG_VALUES, ESQL_T_KEYWORD, 2},
+};
+static struct agg_def ddef = {.specs = dspecs,
+			      .n = 3,
+			      .nsets = 3,
+			      .max_values = 100};
+static const struct window_spec dspec = {
+    .nkeys = 3,
+    .key_types = dkeys,
+    .watermark_key = 1,
+    .window_ms = MINUTE,
+    .agg = &ddef,
+};
+static const struct window_spec *spec; /* the input's */
 
 static void
 check_value(const struct esql_val *v, enum esql_type t, struct buf *out)
@@ -110,19 +88,20 @@ esql_close_cb(void *arg, struct window_closing *c)
 	struct seen *s = arg;
 	struct esql_arena a = {0};
 
-	FUZZ_CHECK(c->rule == NULL && c->groups == NULL && c->spec != NULL);
+	FUZZ_CHECK(c->spec != NULL && c->spec->agg == spec->agg);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct window_group *g = &c->rows[i];
 		struct esql_val v;
 
 		FUZZ_CHECK(g->window_ms == c->window_ms);
-		for (size_t k = 0; k < espec.nkeys; k++) {
+		for (size_t k = 0; k < spec->nkeys; k++) {
 			FUZZ_CHECK(g->keys[k].n <= 1);
-			check_value(&g->keys[k], ekeys[k], &s->line);
+			check_value(&g->keys[k], spec->key_types[k], &s->line);
 		}
-		for (size_t k = 0; k < edef.n; k++) {
-			agg_result(&edef, g->agg, k, &v, &a);
-			check_value(&v, agg_result_type(&especs[k]), &s->line);
+		for (size_t k = 0; k < spec->agg->n; k++) {
+			agg_result(spec->agg, g->agg, k, &v, &a);
+			check_value(&v, agg_result_type(&spec->agg->specs[k]),
+				    &s->line);
 		}
 		if (g->early) {
 			/* Its alert went out before the checkpoint. */
@@ -139,22 +118,26 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf *conf;
-	static struct rule *seed_rule;
 	static struct seen seen;
 	struct metrics m, m2;
 	struct budget b = {0}, b2 = {0};
 	struct window_opts o;
 	struct window_store *ws, *ws2;
 	struct buf out = {0};
-	uint64_t rng = fuzz_seed(data, size), format = 0;
+	uint64_t rng = fuzz_seed(data, size), shape = 0;
 	int64_t now = INT64_C(1714557600000);
-	bool esql;
+	static uint64_t dshape;
 
 	if (conf == NULL) {
+		struct window_opts none = {.max_groups = 1};
+		struct window_store *d;
+		struct metrics dm;
 		conf = conf_default();
-		seed_rule = rule_default();
-		if (rule_compile(seed_rule, NULL, 0) < 0)
-			abort();
+		d = window_new_esql(&dspec, &none, &dm, esql_close_cb, &seen);
+		window_save(d, &out);
+		memcpy(&dshape, out.data + 8, 8);
+		out.len = 0;
+		window_free(d);
 	}
 	memset(&m, 0, sizeof(m));
 	memset(&m2, 0, sizeof(m2));
@@ -172,10 +155,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .idle_close_ms = conf->idle_close_ms,
 	    .max_future_ms = conf->max_future_ms,
 	};
-	memcpy(&format, data, size < 8 ? size : 8);
-	esql = format == ESQL_FORMAT;
-	ws = esql ? window_new_esql(&espec, &o, &m, esql_close_cb, &seen)
-		  : window_new(seed_rule, &o, &m, close_cb, &seen);
+	/* The shape (the second u64) picks the spec: the default rule's, or
+	 * the other, which takes every other input. */
+	if (size >= 16)
+		memcpy(&shape, data + 8, 8);
+	spec = shape == dshape ? &dspec : &espec;
+	ws = window_new_esql(spec, &o, &m, esql_close_cb, &seen);
 	if (window_load(ws, (const char *)data, size) < 0) {
 		/* Refused: nothing is left of it. */
 		FUZZ_CHECK(window_groups(ws) == 0);
@@ -192,8 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What was accepted saves and loads again, to the same shape. */
 	window_save(ws, &out);
 	o.budget = &b2;
-	ws2 = esql ? window_new_esql(&espec, &o, &m2, esql_close_cb, &seen)
-		   : window_new(seed_rule, &o, &m2, close_cb, &seen);
+	ws2 = window_new_esql(spec, &o, &m2, esql_close_cb, &seen);
 	FUZZ_CHECK(window_load(ws2, out.data, out.len) == 0);
 	FUZZ_CHECK(window_groups(ws2) == window_groups(ws));
 	FUZZ_CHECK(window_tombstones(ws2) == window_tombstones(ws));
