@@ -158,9 +158,12 @@ class Daemon:
 
 
 def conf(tmp, inputs, sinks, extra=""):
-    """extra: more keys of the daemon section, indented."""
+    """extra: more keys of the daemon section, indented.  Alerts at window
+    close (window.alert_on: close), where these tests look at them: the
+    early documents of the daemon's default have tests of their own."""
     return ("log_level: info\n"
             "window:\n  allowed_lateness: 1s\n  idle_close: 3s\n"
+            "  alert_on: close\n"
             "daemon:\n  tick_interval: 100ms\n" + extra +
             "inputs:\n" + inputs + "sinks:\n" + sinks)
 

@@ -113,6 +113,7 @@ class FloodTest(unittest.TestCase):
         text = ("log_level: info\n"
                 "limits:\n  max_state_bytes: %d\n" % BUDGET +
                 "window:\n  allowed_lateness: 1s\n  idle_close: 60s\n"
+                "  alert_on: close\n"
                 "daemon:\n  tick_interval: 100ms\n"
                 "inputs:\n  - type: file\n    paths: [%s/in/*.ndjson]\n"
                 "    poll_interval: 100ms\n" % self.tmp +

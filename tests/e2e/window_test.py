@@ -41,7 +41,7 @@ class WindowTest(unittest.TestCase):
 
     def conf(self, window):
         return ("log_level: info\n"
-                "window:\n" + window +
+                "window:\n  alert_on: close\n" + window +
                 "daemon:\n  tick_interval: 100ms\n"
                 "  state_dir: %s\n  checkpoint_interval: 100ms\n"
                 % self.path("state") +

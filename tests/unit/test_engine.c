@@ -311,6 +311,10 @@ int
 main(void)
 {
 	struct conf *conf = conf_default();
+
+	/* As --replay: alerts at window close (no early documents, whose
+	 * detected_ms would differ from run to run). */
+	conf->alert_on_force = ALERT_ON_CLOSE;
 	struct engine *e = engine_new(conf, true, out_cb, NULL);
 	struct metrics *m = engine_metrics(e);
 	struct framer *fr = framer_new(conf->max_line_bytes, engine_line, e, m);
