@@ -69,7 +69,7 @@ class AlertSizeTest(unittest.TestCase):
         return os.path.join(self.tmp, name)
 
     def start(self, cap, sinks):
-        text = dt.conf(self.tmp, "  - type: unix\n    path: %s\n" %
+        text = dt.conf_close(self.tmp, "  - type: unix\n    path: %s\n" %
                        self.path("in.sock"), sinks)
         text = ("limits:\n  max_alert_bytes: %d\n" % cap) + text
         d = dt.Daemon(self.tmp, text)

@@ -37,7 +37,7 @@ class CheckpointTest(unittest.TestCase):
         self.fail("timed out; last metrics: %r" % m)
 
     def text(self, sinks, inputs=None, interval="100ms"):
-        return dt.conf(self.tmp, inputs or
+        return dt.conf_close(self.tmp, inputs or
                        "  - type: unix\n    path: %s\n" % self.path("in.sock"),
                        sinks,
                        extra="  state_dir: %s\n  checkpoint_interval: %s\n"

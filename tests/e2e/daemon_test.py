@@ -157,15 +157,21 @@ class Daemon:
             raise AssertionError("burstd did not stop on SIGTERM")
 
 
-def conf(tmp, inputs, sinks, extra=""):
-    """extra: more keys of the daemon section, indented.  Alerts at window
-    close (window.alert_on: close), where these tests look at them: the
-    early documents of the daemon's default have tests of their own."""
+def conf(tmp, inputs, sinks, extra="", alert_on=None):
+    """extra: more keys of the daemon section, indented; alert_on, if
+    given, window.alert_on."""
     return ("log_level: info\n"
-            "window:\n  allowed_lateness: 1s\n  idle_close: 3s\n"
-            "  alert_on: close\n"
+            "window:\n  allowed_lateness: 1s\n  idle_close: 3s\n" +
+            ("  alert_on: %s\n" % alert_on if alert_on else "") +
             "daemon:\n  tick_interval: 100ms\n" + extra +
             "inputs:\n" + inputs + "sinks:\n" + sinks)
+
+
+def conf_close(tmp, inputs, sinks, extra=""):
+    """conf() with alerts at window close, where the tests that use it
+    look at them (the early documents of the daemon's default,
+    alert_on: threshold, have tests of their own)."""
+    return conf(tmp, inputs, sinks, extra, alert_on="close")
 
 
 def scrape(path):
@@ -218,7 +224,7 @@ class DaemonTest(unittest.TestCase):
         os.mkdir(self.path("in"))
         log = self.path("in/events.ndjson")
         open(log, "w").close()
-        d = self.start(conf(self.tmp,
+        d = self.start(conf_close(self.tmp,
                             "  - type: file\n    paths: [%s/in/*.ndjson]\n"
                             "    poll_interval: 100ms\n" % self.tmp,
                             "  - type: unix\n    path: %s\n" %
@@ -253,7 +259,7 @@ class DaemonTest(unittest.TestCase):
         os.mkdir(self.path("in"))
         log = self.path("in/events.ndjson")
         open(log, "w").close()
-        d = self.start(conf(self.tmp,
+        d = self.start(conf_close(self.tmp,
                             "  - type: file\n    paths: [%s/in/*.ndjson]\n"
                             "    poll_interval: 100ms\n"
                             "    rescan_interval: 200ms\n" % self.tmp,
@@ -295,7 +301,7 @@ class DaemonTest(unittest.TestCase):
         """Several clients on the input socket, one sending garbage and
         leaving mid-line: the others' events all count."""
         lst = Listener(self.path("alerts.sock"))
-        d = self.start(conf(self.tmp,
+        d = self.start(conf_close(self.tmp,
                             "  - type: unix\n    path: %s\n" %
                             self.path("in.sock"),
                             "  - type: unix\n    path: %s\n" %
@@ -338,7 +344,7 @@ class DaemonTest(unittest.TestCase):
         """Alerts wait while the sink listener is down and arrive after
         it comes back, at least once, in order."""
         sock = self.path("alerts.sock")
-        d = self.start(conf(self.tmp,
+        d = self.start(conf_close(self.tmp,
                             "  - type: unix\n    path: %s\n" %
                             self.path("in.sock"),
                             "  - type: unix\n    path: %s\n"
@@ -378,7 +384,7 @@ class DaemonTest(unittest.TestCase):
         on reading events."""
         inputs = "  - type: unix\n    path: %s\n" % self.path("in.sock")
         sinks = "  - type: file\n    path: %s\n" % self.path("out.ndjson")
-        d = self.start(conf(self.tmp, inputs, sinks))
+        d = self.start(conf_close(self.tmp, inputs, sinks))
         good = open(d.conf).read()
         base = (int(time.time() * 1000) // 60000 - 2) * 60000
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -410,7 +416,7 @@ class DaemonTest(unittest.TestCase):
         lst = Listener(sock)
         inputs = "  - type: unix\n    path: %s\n" % self.path("in.sock")
         sinks = "  - type: unix\n    path: %s\n" % sock
-        d = self.start(conf(self.tmp, inputs, sinks))
+        d = self.start(conf_close(self.tmp, inputs, sinks))
         base = (int(time.time() * 1000) // 60000 - 2) * 60000
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.connect(self.path("in.sock"))
@@ -424,7 +430,7 @@ class DaemonTest(unittest.TestCase):
                         d.log_text())
         self.assertIsNone(d.p.poll())
         with open(d.conf, "w") as f:
-            f.write(conf(self.tmp, inputs, sinks +
+            f.write(conf_close(self.tmp, inputs, sinks +
                          "  - type: file\n    path: %s\n" %
                          self.path("alerts.ndjson")))
         d.signal(signal.SIGHUP)
@@ -458,7 +464,7 @@ class DaemonTest(unittest.TestCase):
     def test_stats_socket(self):
         """The stats socket serves every counter as Prometheus text."""
         stats = self.path("stats.sock")
-        d = self.start(conf(self.tmp,
+        d = self.start(conf_close(self.tmp,
                             "  - type: unix\n    path: %s\n" %
                             self.path("in.sock"),
                             "  - type: file\n    path: %s\n"
@@ -519,7 +525,7 @@ class DaemonTest(unittest.TestCase):
         os.mkdir(self.path("state"))
         log = self.path("in/events.ndjson")
         sink = self.path("alerts.ndjson")
-        text = conf(self.tmp,
+        text = conf_close(self.tmp,
                     "  - type: file\n    paths: [%s/in/*.ndjson]\n"
                     "    start_at: end\n    poll_interval: 50ms\n" % self.tmp,
                     "  - type: file\n    path: %s\n" % sink,
@@ -563,7 +569,7 @@ class DaemonTest(unittest.TestCase):
         """SIGUSR1 logs the counters; SIGTERM flushes open windows over
         the threshold and exits 0."""
         sink = self.path("alerts.ndjson")
-        d = self.start(conf(self.tmp,
+        d = self.start(conf_close(self.tmp,
                             "  - type: unix\n    path: %s\n" %
                             self.path("in.sock"),
                             "  - type: file\n    path: %s\n" % sink))

@@ -155,7 +155,7 @@ class SyslogNgTest(unittest.TestCase):
         own = self.path("alerts.ndjson")
         d = self.start_burstd(
             ("limits:\n  max_alert_bytes: %d\n" % cap) +
-            dt.conf(self.tmp, "  - type: unix\n    path: %s\n" %
+            dt.conf_close(self.tmp, "  - type: unix\n    path: %s\n" %
                     self.path("in.sock"),
                     "  - type: file\n    path: %s\n"
                     "  - type: unix\n    path: %s\n    format: rfc5424\n"
@@ -197,7 +197,7 @@ class SyslogNgTest(unittest.TestCase):
         """syslog-ng tails a Defend NDJSON file into burstd's Unix input;
         the attack in it alerts."""
         own = self.path("alerts.ndjson")
-        d = self.start_burstd(dt.conf(
+        d = self.start_burstd(dt.conf_close(
             self.tmp, "  - type: unix\n    path: %s\n" % self.path("in.sock"),
             "  - type: file\n    path: %s\n" % own))
         defend = self.path("defend.ndjson")
