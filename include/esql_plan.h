@@ -41,7 +41,9 @@
  * as written, as Elasticsearch names it.
  * METADATA names (_id, _index, _version, _score, _ignored, _index_mode)
  * are columns that are always null: an event read from a stream was
- * never indexed.
+ * never indexed.  A WHERE, aggregate or BY key that reads one (directly
+ * or through EVAL) is refused, since the rule could never match as it
+ * does in Elasticsearch.
  *
  * SORT and LIMIT in a filter-only query, and SORT before STATS, are
  * checked and then not applied (`ignored` says so): Elasticsearch sorts

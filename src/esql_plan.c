@@ -61,6 +61,12 @@ struct copy_col {
 	int column, from;
 };
 
+/* A pre column that holds a METADATA column or is computed from one. */
+struct meta_col {
+	int column;
+	const char *name; /* the METADATA name, static */
+};
+
 /* What a post column is made of, for the monotonicity proof. */
 struct post_col {
 	int agg;   /* the aggregate it holds unchanged, or -1 */
@@ -92,6 +98,8 @@ struct compiler {
 	char *why;         /* the first reason post is not monotone */
 	struct buf ignored;
 	int stats_line, stats_col; /* of the STATS */
+	struct meta_col *metas;    /* pre columns that hold METADATA */
+	size_t nmetas, capmetas;
 };
 
 static void fail(struct compiler *c, int line, int col, const char *fmt, ...)
@@ -874,6 +882,67 @@ reads_aggs(struct compiler *c, const struct esql_node *n)
 	return false;
 }
 
+/*
+ * METADATA columns are null in a stream (there is no index), so a
+ * condition, aggregate or group key that reads one could never behave
+ * as Elasticsearch's: such a rule is refused rather than run blind.
+ */
+static void
+note_meta(struct compiler *c, int column, const char *name)
+{
+	if (c->nmetas == c->capmetas) {
+		c->capmetas = c->capmetas ? 2 * c->capmetas : 8;
+		c->metas =
+		    xreallocarray(c->metas, c->capmetas, sizeof(*c->metas));
+	}
+	c->metas[c->nmetas].column = column;
+	c->metas[c->nmetas++].name = name;
+}
+
+/* The first name in n that holds METADATA (its node in *at), or NULL. */
+static const char *
+reads_meta(struct compiler *c, const struct esql_node *n,
+	   const struct esql_node **at)
+{
+	const char *name;
+
+	if (n == NULL || c->in_post)
+		return NULL;
+	if (n->kind == ESQL_N_FIELD) {
+		ssize_t i = scope_find(&c->sc, n->s);
+
+		if (i < 0)
+			return NULL;
+		for (size_t k = 0; k < c->nmetas; k++)
+			if (c->metas[k].column == c->sc.v[i].column) {
+				*at = n;
+				return c->metas[k].name;
+			}
+		return NULL;
+	}
+	for (size_t k = 0; k < n->nargs; k++)
+		if ((name = reads_meta(c, n->args[k], at)) != NULL)
+			return name;
+	return NULL;
+}
+
+/* Refuses n when it reads METADATA; `what` says where it stands. */
+static int
+refuse_meta(struct compiler *c, const struct esql_node *n, const char *what)
+{
+	const struct esql_node *at = NULL;
+	const char *name = reads_meta(c, n, &at);
+
+	if (name == NULL)
+		return 0;
+	fail(c, at->line, at->col,
+	     "%s reads METADATA %s, which is null on every event in a "
+	     "stream (there is no index): the rule could never match as "
+	     "it does in Elasticsearch",
+	     what, name);
+	return -1;
+}
+
 /* The aggregate a bare name holds unchanged, or -1. */
 static int
 agg_of_name(struct compiler *c, const struct esql_node *n)
@@ -1059,6 +1128,8 @@ compile_where(struct compiler *c, const struct esql_cmd *cmd,
 	struct esql_expr *e;
 	enum esql_type t;
 
+	if (refuse_meta(c, cmd->cond, "WHERE") == -1)
+		return -1;
 	c->kql_ok = !c->in_post && !c->seen_expand;
 	e = build(c, cmd->cond);
 	c->kql_ok = false;
@@ -1090,6 +1161,9 @@ compile_eval(struct compiler *c, const struct esql_cmd *cmd)
 		int column;
 		char *name;
 
+		const struct esql_node *at = NULL;
+		const char *meta = reads_meta(c, it->expr, &at);
+
 		if ((e = build(c, it->expr)) == NULL)
 			return -1;
 		if (c->in_post) {
@@ -1103,6 +1177,8 @@ compile_eval(struct compiler *c, const struct esql_cmd *cmd)
 		} else
 			column = new_column(c);
 		add_step(c, ESQL_STEP_EVAL, column, e);
+		if (meta != NULL)
+			note_meta(c, column, meta);
 		if (bucket)
 			note_bucket(c, column, span, it->expr);
 		if (!c->in_post && it->expr->kind == ESQL_N_FIELD)
@@ -1561,6 +1637,7 @@ compile_from(struct compiler *c, const struct esql_cmd *cmd)
 			 esql_expr_lit(&v, (unsigned)cmd->line,
 				       (unsigned)cmd->col));
 		scope_define(&c->sc, meta[k].name, column, meta[k].t);
+		note_meta(c, column, meta[k].name);
 	}
 	return 0;
 }
@@ -1657,6 +1734,15 @@ compile_pipeline(struct compiler *c, const struct esql_query *q)
 			}
 			c->stats_line = cmd->line;
 			c->stats_col = cmd->col;
+			for (size_t k = 0; k < cmd->nitems; k++)
+				if (refuse_meta(c, cmd->items[k].expr,
+						"STATS") == -1 ||
+				    refuse_meta(c, cmd->items[k].where,
+						"STATS ... WHERE") == -1)
+					goto out;
+			for (size_t k = 0; k < cmd->nby; k++)
+				if (refuse_meta(c, cmd->by[k].expr, "BY") == -1)
+					goto out;
 			sum_ok = xcalloc(cmd->nitems + 1, sizeof(*sum_ok));
 			if (compile_stats(c, cmd, sum_ok) == -1)
 				goto out;
@@ -1910,6 +1996,7 @@ compiler_fini(struct compiler *c)
 	free(c->buckets);
 	free(c->copies);
 	free(c->pcols);
+	free(c->metas);
 	free(c->why);
 	buf_free(&c->ignored);
 }

@@ -388,6 +388,32 @@ static const struct bad_case bad_cases[] = {
     {"FROM a | STATS c = COUNT(*) BY t = DATE_TRUNC(1 minute, @timestamp) "
      "| LIMIT 3 | WHERE c > 1",
      "1:81: WHERE after LIMIT is not supported"},
+    /* METADATA is null in a stream: a rule that reads it is refused */
+    {"FROM a METADATA _ignored | MV_EXPAND _ignored\n"
+     "| WHERE _ignored == \"process.command_line\"",
+     "2:9: WHERE reads METADATA _ignored, which is null on every event in "
+     "a stream (there is no index): the rule could never match as it does "
+     "in Elasticsearch"},
+    {"FROM a METADATA _id | EVAL x = CONCAT(\"id-\", _id) | RENAME x AS y "
+     "| WHERE y IS NOT NULL",
+     "1:75: WHERE reads METADATA _id, which is null on every event in a "
+     "stream (there is no index): the rule could never match as it does in "
+     "Elasticsearch"},
+    {"FROM a METADATA _id | STATS c = COUNT_DISTINCT(_id) BY "
+     "DATE_TRUNC(1 minute, @timestamp)",
+     "1:48: STATS reads METADATA _id, which is null on every event in a "
+     "stream (there is no index): the rule could never match as it does in "
+     "Elasticsearch"},
+    {"FROM a METADATA _index | STATS c = COUNT(*) BY _index, "
+     "DATE_TRUNC(1 minute, @timestamp)",
+     "1:48: BY reads METADATA _index, which is null on every event in a "
+     "stream (there is no index): the rule could never match as it does in "
+     "Elasticsearch"},
+    {"FROM a METADATA _id | STATS c = COUNT(*) WHERE _id != \"x\" BY "
+     "DATE_TRUNC(1 minute, @timestamp)",
+     "1:48: STATS ... WHERE reads METADATA _id, which is null on every "
+     "event in a stream (there is no index): the rule could never match as "
+     "it does in Elasticsearch"},
     {"FROM a | EVAL k = KQL(\"a:b\")",
      "1:19: KQL() is only supported in a WHERE before STATS and "
      "MV_EXPAND"},
