@@ -199,6 +199,14 @@ struct esql_needles {
 /* The name of a place, for --explain: "whole", "start", "end", "anywhere". */
 const char *esql_needle_where_name(enum esql_needle_where w);
 bool esql_expr_needles(const struct esql_expr *e, struct esql_needles *out);
+/*
+ * Of two sets that an AND's operands give (either is sound), whether a
+ * is the likelier to turn lines away than b: a non-empty set over an
+ * empty one, then the longer shortest needle (a long literal is rare,
+ * while "start" or "process" stand in most events), then fewer needles.
+ */
+bool
+esql_needles_better(const struct esql_needles *a, const struct esql_needles *b);
 
 /*
  * The needle sets of each conjunct of e (the operands of its top-level

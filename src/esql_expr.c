@@ -1341,6 +1341,30 @@ needles_add(struct esql_needles *out, int column, const char *p, size_t len,
 
 static bool like_needles(const struct esql_expr *e, struct esql_needles *out);
 
+/* The length of the shortest needle of a set (0 for an empty set). */
+static size_t
+needles_shortest(const struct esql_needles *s)
+{
+	size_t m = s->n > 0 ? SIZE_MAX : 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].len < m)
+			m = s->v[i].len;
+	return m;
+}
+
+bool
+esql_needles_better(const struct esql_needles *a, const struct esql_needles *b)
+{
+	size_t ma = needles_shortest(a), mb = needles_shortest(b);
+
+	if (a->n == 0 || b->n == 0)
+		return b->n == 0 && a->n > 0;
+	if (ma != mb)
+		return ma > mb;
+	return a->n < b->n;
+}
+
 size_t
 esql_expr_needle_groups(const struct esql_expr *e, struct esql_needles *out,
 			size_t max)
@@ -1466,7 +1490,7 @@ esql_expr_needles(const struct esql_expr *e, struct esql_needles *out)
 			r.n = 0;
 		if (l.n == 0 && r.n == 0)
 			return false;
-		*out = l.n == 0 || (r.n != 0 && r.n < l.n) ? r : l;
+		*out = esql_needles_better(&r, &l) ? r : l;
 		return true;
 	case ESQL_OP_OR:
 		if (!esql_expr_needles(e->args[0], &l) ||

@@ -1038,7 +1038,7 @@ kq_needles(const struct kq *q, struct esql_needles *out)
 	case KQ_AND:
 		for (size_t i = 0; i < q->nkids; i++)
 			if (kq_needles(q->kids[i], &sub) &&
-			    (!have || sub.n < out->n)) {
+			    (!have || esql_needles_better(&sub, out))) {
 				*out = sub;
 				have = true;
 			}

@@ -921,6 +921,27 @@ test_needles(void)
 		  "none");
 	CHECK_STR(needle1(like(KW(0, 1, "a"), true, false, 1, "python.*")),
 		  "none");
+	/* AND keeps the side whose shortest needle is longest, then the
+	 * side with fewer needles, whichever side it stands on */
+	CHECK_STR(needle1(op(ESQL_OP_AND, 2,
+			     op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("start")),
+			     op(ESQL_OP_EQ, 2, KW(1, 1, "b"),
+				K("powershell.exe")))),
+		  "whole \"powershell.exe\" exact");
+	CHECK_STR(needle1(
+		      op(ESQL_OP_AND, 2,
+			 op(ESQL_OP_IN, 3, KW(1, 1, "b"), K("sh"), K("bash")),
+			 op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("exec")))),
+		  "whole \"exec\" exact");
+	CHECK_STR(needle1(
+		      op(ESQL_OP_AND, 2,
+			 op(ESQL_OP_IN, 3, KW(1, 1, "b"), K("exec"), K("fork")),
+			 op(ESQL_OP_EQ, 2, KW(0, 1, "a"), K("open")))),
+		  "whole \"open\" exact");
+	CHECK_STR(needle1(op(ESQL_OP_AND, 2,
+			     op(ESQL_OP_NE, 2, KW(0, 1, "a"), K("fork")),
+			     op(ESQL_OP_EQ, 2, KW(1, 1, "b"), K("sh")))),
+		  "whole \"sh\" exact");
 	/* CONTAINS, STARTS_WITH, ENDS_WITH of a column and a literal */
 	CHECK_STR(needle1(fn("CONTAINS", 2, KW(0, 1, "a"), K("base64"))),
 		  "anywhere \"base64\" exact");

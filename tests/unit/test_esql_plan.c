@@ -246,13 +246,16 @@ test_seed_without_kql(void)
 	if (p == NULL)
 		return;
 	check_seed_plan(p);
-	/* needles from the one WHERE: event.type == "start" is the set
-	 * whose shortest needle is longest (esql_expr_needles: AND keeps
-	 * the smaller side) */
+	/* needles from the one WHERE: of the AND's sides, the one whose
+	 * shortest needle is longest: "python" (6) over "start", "linux",
+	 * "exec" and the shells' "sh" */
 	CHECK_EQ_INT(p->needles.n, 1);
-	CHECK_EQ_INT(p->needles.v[0].column, field_index(p, "event.type"));
-	CHECK(p->needles.v[0].len == 5 &&
-	      memcmp(p->needles.v[0].p, "start", 5) == 0);
+	CHECK_EQ_INT(p->needles.v[0].column,
+		     field_index(p, "process.parent.name"));
+	CHECK(p->needles.v[0].len == 6 &&
+	      memcmp(p->needles.v[0].p, "python", 6) == 0);
+	CHECK(p->needles.v[0].where == ESQL_NEEDLE_START &&
+	      p->needles.v[0].fold);
 	esql_plan_explain(p, &b);
 	buf_cstr(&b);
 	CHECK(strstr(b.data, "shape: bucketed STATS\n") != NULL);
@@ -261,8 +264,8 @@ test_seed_without_kql(void)
 	CHECK(strstr(b.data, "metadata: _id is always null in a stream\n") !=
 	      NULL);
 	CHECK(strstr(b.data, "watermark: per agent.id (by 1)\n") != NULL);
-	CHECK(strstr(b.data, "prefilter: event.type whole \"start\" exact\n") !=
-	      NULL);
+	CHECK(strstr(b.data, "prefilter: process.parent.name start "
+			     "\"python\" ascii-case-folded\n") != NULL);
 	CHECK(strstr(b.data, "alerting: when the window closes, or early "
 			     "under alert_on threshold if sound\n") != NULL);
 	/* Each conjunct with literals is a prefilter group of its own,

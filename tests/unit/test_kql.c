@@ -318,7 +318,7 @@ test_needles_columns(void)
 	if (k == NULL)
 		return;
 	CHECK(kql_needles(k, &nd));
-	CHECK_EQ_INT(nd.n, 1); /* the smaller side of the and */
+	CHECK_EQ_INT(nd.n, 1); /* the side with the longer shortest needle */
 	CHECK(nd.v[0].column == 0 && nd.v[0].len == 4 &&
 	      memcmp(nd.v[0].p, "exec", 4) == 0);
 	kql_columns(k, count_col, seen);
@@ -331,6 +331,15 @@ test_needles_columns(void)
 	CHECK(kql_needles(k, &nd));
 	CHECK_EQ_INT(nd.n, 2);
 	CHECK(nd.v[1].len == 2 && memcmp(nd.v[1].p, "py", 2) == 0);
+	kql_free(k);
+
+	/* a long literal over a short one, wherever it stands in the and */
+	text = "event.action:exec and process.args:/var/lib/waagent/*/run.sh";
+	k = kql_new(text, strlen(text), resolve, NULL, err, sizeof(err));
+	CHECK(k != NULL && kql_needles(k, &nd));
+	CHECK(nd.n == 1 && nd.v[0].column == 1 &&
+	      nd.v[0].len == strlen("/var/lib/waagent/") &&
+	      memcmp(nd.v[0].p, "/var/lib/waagent/", nd.v[0].len) == 0);
 	kql_free(k);
 
 	/* nothing proved: not, exists, numbers, an unprovable or-side */
