@@ -139,7 +139,21 @@ ruleset_add_fields(struct ruleset *rs, const struct rule_fields *f,
 	struct rule_meta *m = rulefile_new(f, err, sizeof(err));
 
 	if (m == NULL) {
-		fprintf(errf, "%s: %s\n", source, err);
+		size_t n = f->path != NULL ? strlen(f->path) : 0;
+
+		/*
+		 * err names f->path already: with the query's line and column
+		 * it stands as it is; without them the rule's own line
+		 * (source) takes the file's place.
+		 */
+		if (n > 0 && strncmp(err, f->path, n) == 0 && err[n] == ':' &&
+		    err[n + 1] >= '0' && err[n + 1] <= '9')
+			fprintf(errf, "%s\n", err);
+		else if (n > 0 && strncmp(err, f->path, n) == 0 &&
+			 err[n] == ':')
+			fprintf(errf, "%s:%s\n", source, err + n + 1);
+		else
+			fprintf(errf, "%s: %s\n", source, err);
 		return -1;
 	}
 	return add_meta(rs, m, source, errf);

@@ -12,6 +12,7 @@ usage: rules_test.py BURSTD SOURCE_ROOT [unittest args]
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -158,6 +159,20 @@ class RulesTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("nothing/*.toml", r.stderr)
         self.assertIn("Broken", r.stderr)
+        # A query that does not parse: the file's line and column of the
+        # error, the file named once.
+        conf = self.write("e.yaml", (
+            "rules:\n"
+            "  - name: Cut\n"
+            "    query: |\n"
+            "      FROM logs-*\n"
+            "      | WHERE nope(\n"))
+        r = run("--check-config", "-c", conf)
+        self.assertEqual(r.returncode, 1)
+        line = [x for x in r.stderr.splitlines() if "end of query" in x]
+        self.assertEqual(len(line), 1, r.stderr)
+        self.assertEqual(line[0].count(conf), 1, r.stderr)
+        self.assertRegex(line[0], re.escape(conf) + r":6:1: ")
 
     def test_replay_filter_rule(self):
         rule = self.write("nc.esql", FILTER_RULE)
