@@ -20,8 +20,9 @@
  *
  * LIKE_FOLD matches case-insensitively for the TO_LOWER rewrite: a value
  * code point c matches a pattern code point p when like_lower(c) ==
- * like_lower(p), where like_lower() is the mapping of burstd's TO_LOWER
- * (ASCII, Latin-1, Greek and Cyrillic capitals; see esql_func.c).  ES
+ * like_lower(p), where like_lower() is TO_LOWER's mapping of one code
+ * point (include/casemap.h) where that is one code point (all but
+ * U+0130, whose full lower case is two; a capital sigma is U+03C3).  ES
  * matches the rewritten predicate with Lucene's ASCII_CASE_INSENSITIVE
  * automaton instead; the two agree on ASCII and differ only when a
  * non-ASCII capital appears in the value (ES then no longer agrees with

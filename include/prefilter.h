@@ -31,13 +31,15 @@
  *    or full case folding, to a string with an ASCII letter (Unicode
  *    14): U+00DF, U+0130, U+0131, U+0149, U+017F, U+01F0,
  *    U+1E96..U+1E9A, U+1E9E, U+212A and U+FB00..U+FB06
- *    (PREFILTER_FOLDS).  A line that holds one of them passes whenever
- *    some needle ignores case.  Any other code point outside ASCII maps
- *    to code points outside ASCII, so a value whose lower (or upper)
- *    case equals an ASCII needle is, byte for byte, that needle up to
- *    ASCII case.  Needles with bytes outside ASCII are never compared
- *    ignoring case (the caller must not ask: prefilter_add_needles()
- *    refuses them).
+ *    (PREFILTER_FOLDS; burstd's own TO_LOWER and TO_UPPER, casemap.h,
+ *    are these mappings, and tests/unit/test_casemap.c checks that each
+ *    code point they take into ASCII is listed).  A line that holds one
+ *    of them passes whenever some needle ignores case.  Any other code
+ *    point outside ASCII maps to code points outside ASCII, so a value
+ *    whose lower (or upper) case equals an ASCII needle is, byte for
+ *    byte, that needle up to ASCII case.  Needles with bytes outside
+ *    ASCII are never compared ignoring case (the caller must not ask:
+ *    prefilter_add_needles() refuses them).
  * The result is conservative by construction: a line it rejects fails
  * every rule; a line it passes may still fail.
  *

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "casemap.h"
 #include "esql_expr_int.h"
 #include "timefmt.h"
 
@@ -525,51 +526,80 @@ cp_put(uint32_t c, char *out)
 }
 
 /*
- * Simple case mapping of ASCII, Latin-1, Greek and Cyrillic, the scripts
- * of process names in practice; other code points are kept.  Java's full
- * mapping differs beyond them (e.g. U+00DF upper-cases to "SS").
+ * GREEK CAPITAL SIGMA at s[i..) lowers to final sigma when, skipping
+ * case-ignorable code points, a cased one comes before it and none after
+ * (SpecialCasing.txt's Final_Sigma, as Python's str.lower() takes it;
+ * prev_cased says the former).
  */
-static uint32_t
-cp_lower(uint32_t c)
+static bool
+final_sigma(const char *s, size_t len, size_t i, bool prev_cased)
 {
-	if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
-	    (c >= 0x391 && c <= 0x3ab && c != 0x3a2) ||
-	    (c >= 0x410 && c <= 0x42f))
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 0x50;
-	return c;
+	if (!prev_cased)
+		return false;
+	while (i < len) {
+		uint32_t c = cp_next(s, len, &i);
+
+		if (!casemap_ignorable(c))
+			return !casemap_cased(c);
+	}
+	return true;
 }
 
-static uint32_t
-cp_upper(uint32_t c)
+static bool
+ascii_ignorable(unsigned char b)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 0xe0 && c <= 0xfe && c != 0xf7) ||
-	    (c >= 0x3b1 && c <= 0x3cb && c != 0x3c2) ||
-	    (c >= 0x430 && c <= 0x44f))
-		return c - 0x20;
-	if (c == 0x3c2)
-		return 0x3a3; /* final sigma */
-	if (c >= 0x450 && c <= 0x45f)
-		return c - 0x50;
-	if (c == 0xff)
-		return 0x178;
-	if (c == 0xb5)
-		return 0x39c;
-	return c;
+	return b == '\'' || b == '.' || b == ':' || b == '^' || b == '`';
 }
 
+/*
+ * Java's String.toLowerCase/toUpperCase (include/casemap.h), code point
+ * by code point as cp_next() decodes them: a byte of bad UTF-8 is taken
+ * as the code point of its value (bits of a cut sequence likewise).
+ */
 static void
 change_case(const struct esql_scalar *in, struct esql_scalar *out, bool upper,
 	    struct esql_arena *arena)
 {
-	char *p = esql_arena_alloc(arena, in->u.s.len * 2 + 1);
+	const char *s = in->u.s.p;
+	size_t len = in->u.s.len;
+	/* casemap.h: at most 3 times the bytes; a stray byte becomes 2 */
+	char *p = esql_arena_alloc(arena, len * 3 + 1);
 	size_t i = 0, n = 0;
+	bool prev_cased = false;
 
-	while (i < in->u.s.len) {
-		uint32_t c = cp_next(in->u.s.p, in->u.s.len, &i);
+	while (i < len) {
+		unsigned char b = (unsigned char)s[i];
+		uint32_t c, m[CASEMAP_MAX];
+		size_t k;
 
-		n += cp_put(upper ? cp_upper(c) : cp_lower(c), p + n);
+		if (b < 0x80) {
+			if (upper)
+				p[n++] =
+				    (char)(b >= 'a' && b <= 'z' ? b - 0x20 : b);
+			else
+				p[n++] =
+				    (char)(b >= 'A' && b <= 'Z' ? b + 0x20 : b);
+			/* ASCII: letters are cased, ' . : ^ ` case-ignorable */
+			if (!upper && !ascii_ignorable(b))
+				prev_cased =
+				    (b | 0x20) >= 'a' && (b | 0x20) <= 'z';
+			i++;
+			continue;
+		}
+		c = cp_next(s, len, &i);
+		if (upper) {
+			k = casemap_upper(c, m);
+		} else if (c == 0x3a3) {
+			m[0] =
+			    final_sigma(s, len, i, prev_cased) ? 0x3c2 : 0x3c3;
+			k = 1;
+		} else {
+			k = casemap_lower(c, m);
+		}
+		if (!upper && !casemap_ignorable(c))
+			prev_cased = casemap_cased(c);
+		for (size_t j = 0; j < k; j++)
+			n += cp_put(m[j], p + n);
 	}
 	out->u.s.p = p;
 	out->u.s.len = n;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "casemap.h"
 #include "like.h"
 #include "util.h"
 
@@ -46,14 +47,13 @@ struct like {
 uint32_t
 like_lower(uint32_t c)
 {
-	/* the table of esql_func.c's cp_lower(), TO_LOWER */
-	if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
-	    (c >= 0x391 && c <= 0x3ab && c != 0x3a2) ||
-	    (c >= 0x410 && c <= 0x42f))
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 0x50;
-	return c;
+	uint32_t m[CASEMAP_MAX];
+
+	/* TO_LOWER's mapping of one code point (include/casemap.h), where
+	 * it is one code point: U+0130's "i\u0307" is kept as U+0130 */
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z' ? c + 0x20 : c;
+	return casemap_lower(c, m) == 1 ? m[0] : c;
 }
 
 static bool

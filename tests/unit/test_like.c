@@ -9,7 +9,7 @@
  *         followed by `*`, `?` or `\`, and may not end the pattern
  *   DOC = docs/reference/query-languages/esql/_snippets/operators/
  *         detailedDescription/like.md: "the whole string" must match
- *   TL  = burstd's TO_LOWER mapping (src/esql_func.c cp_lower)
+ *   TL  = burstd's TO_LOWER mapping of one code point (include/casemap.h)
  * and a slow backtracking matcher written from WQ's description, run
  * against every pattern over a small alphabet.
  */
@@ -217,6 +217,15 @@ test_upper(void)
 	CHECK_EQ_INT(like_lower('Z'), 'z');
 	CHECK_EQ_INT(like_lower(0xd7), 0xd7); /* × is not a letter */
 	CHECK_EQ_INT(like_lower(0x401), 0x451);
+	/* UnicodeData.txt simple lower case beyond Latin-1, Greek and
+	 * Cyrillic: U+0100 -> U+0101, KELVIN SIGN U+212A -> k, DESERET
+	 * CAPITAL LONG I U+10400 -> U+10428; U+0130's full lower case is two
+	 * code points (SpecialCasing.txt), so one code point keeps it */
+	CHECK_EQ_INT(like_lower(0x100), 0x101);
+	CHECK_EQ_INT(like_lower(0x212a), 'k');
+	CHECK_EQ_INT(like_lower(0x10400), 0x10428);
+	CHECK_EQ_INT(like_lower(0x130), 0x130);
+	CHECK_EQ_INT(like_lower(0x3a3), 0x3c3);
 }
 
 /* Every pattern of up to 5 symbols over {a, é, *, ?, \*} against values. */
