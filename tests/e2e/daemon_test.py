@@ -194,11 +194,16 @@ def alerts_of(lines, parent):
     return [a for a in lines if a.get("process.parent.entity_id") == parent]
 
 
-class DaemonTest(unittest.TestCase):
+class DaemonCase(unittest.TestCase):
+    """A temporary directory, and the daemons and listeners a test
+    starts (appended to self.daemons, self.listeners), killed and
+    stopped after it."""
+
     def setUp(self):
         self.tmpdir = tempfile.TemporaryDirectory()
         self.tmp = self.tmpdir.name
         self.daemons = []
+        self.listeners = []
 
     def tearDown(self):
         for d in self.daemons:
@@ -206,16 +211,25 @@ class DaemonTest(unittest.TestCase):
                 d.p.kill()
                 d.p.wait()
             d.log.close()
+        for listener in self.listeners:
+            listener.stop()
         self.tmpdir.cleanup()
 
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+
+class DaemonTest(DaemonCase):
     def start(self, text):
         d = Daemon(self.tmp, text)
         self.daemons.append(d)
         self.assertTrue(d.wait_log("started: "), d.log_text())
         return d
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
 
     def test_tail_to_unix_sink(self):
         """Appended events give the alert on a Unix socket, soon after

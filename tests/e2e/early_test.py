@@ -73,31 +73,7 @@ def strip(doc):
                       sort_keys=True)
 
 
-class EarlyTest(unittest.TestCase):
-    def setUp(self):
-        self.tmpdir = dt.tempfile.TemporaryDirectory()
-        self.tmp = self.tmpdir.name
-        self.daemons = []
-        self.listeners = []
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.p.poll() is None:
-                d.p.kill()
-                d.p.wait()
-            d.log.close()
-        for listener in self.listeners:
-            listener.stop()
-        self.tmpdir.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, text):
-        with open(self.path(name), "w") as f:
-            f.write(text)
-        return self.path(name)
-
+class EarlyTest(dt.DaemonCase):
     def corpora(self):
         files = sorted(glob.glob(os.path.join(ROOT, "tests", "data",
                                               "semantics", "*.ndjson")))

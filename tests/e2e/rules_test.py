@@ -70,31 +70,7 @@ def run(*args, stdin=None):
                           capture_output=True, text=True, timeout=60)
 
 
-class RulesTest(unittest.TestCase):
-    def setUp(self):
-        self.tmpdir = dt.tempfile.TemporaryDirectory()
-        self.tmp = self.tmpdir.name
-        self.daemons = []
-        self.listeners = []
-
-    def tearDown(self):
-        for d in self.daemons:
-            if d.p.poll() is None:
-                d.p.kill()
-                d.p.wait()
-            d.log.close()
-        for listener in self.listeners:
-            listener.stop()
-        self.tmpdir.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, text):
-        with open(self.path(name), "w") as f:
-            f.write(text)
-        return self.path(name)
-
+class RulesTest(dt.DaemonCase):
     def test_explain(self):
         seed = os.path.join(ROOT, "tests", "data", "esql", "seed.esql")
         r = run("--explain", "--rule", seed)
